@@ -1,0 +1,220 @@
+//! The `greenlight` command line: parses arguments, runs the library's
+//! pipeline, prints diagnostics, and maps outcomes to exit codes
+//! (0 ok, 1 drift found by `check`, 2 spec or usage error).
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use clap::{Parser, Subcommand};
+use greenlight::render::TemplateSource;
+use greenlight::{emit, load, render, Loaded};
+use miette::Diagnostic;
+
+/// Compile a KDL blue/green deployment spec into a reviewable deploy kit
+/// (deploy.sh, compose files, nginx confs, PLAN.md).
+#[derive(Parser)]
+#[command(name = "greenlight", version, about, long_about = None)]
+#[command(
+    after_help = "Exit status: 0 ok, 1 the kit on disk differs from the spec (check), 2 spec or usage error.\nNO_COLOR disables colour in diagnostics."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write the deploy kit of each spec (all or nothing; stale generated files are removed).
+    Build {
+        /// Spec files.
+        #[arg(required = true)]
+        specs: Vec<Utf8PathBuf>,
+        /// Kit directory (default: the spec's `output`, else deploy/<project> beside the spec).
+        #[arg(short, long)]
+        output: Option<Utf8PathBuf>,
+        /// Directory of template overrides, by path relative to templates/ (e.g. nginx/site.conf.j2).
+        #[arg(long)]
+        templates: Option<Utf8PathBuf>,
+    },
+    /// Compare each spec's kit with what is on disk; exit 1 with a diff when they differ.
+    Check {
+        /// Spec files.
+        #[arg(required = true)]
+        specs: Vec<Utf8PathBuf>,
+        /// Kit directory (default: as for build).
+        #[arg(short, long)]
+        output: Option<Utf8PathBuf>,
+        /// Directory of template overrides, as for build.
+        #[arg(long)]
+        templates: Option<Utf8PathBuf>,
+    },
+    /// Parse and validate specs only; print every problem found.
+    Validate {
+        /// Spec files.
+        #[arg(required = true)]
+        specs: Vec<Utf8PathBuf>,
+    },
+    /// Print the plan in plain words: hosts, apps, colors and ports, health gate, routes, hooks, deploy steps.
+    Explain {
+        /// Spec file.
+        spec: Utf8PathBuf,
+        /// Directory of template overrides, as for build.
+        #[arg(long)]
+        templates: Option<Utf8PathBuf>,
+    },
+}
+
+/// How a run ended, before it becomes an exit code.
+enum Outcome {
+    Ok,
+    Drift,
+    Failed,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Build {
+            specs,
+            output,
+            templates,
+        } => each_spec(&specs, output.as_deref(), |spec, loaded| {
+            build(spec, loaded, TemplateSource::new(templates.as_deref()))
+        }),
+        Command::Check {
+            specs,
+            output,
+            templates,
+        } => each_spec(&specs, output.as_deref(), |spec, loaded| {
+            check(spec, loaded, TemplateSource::new(templates.as_deref()))
+        }),
+        Command::Validate { specs } => each_spec(&specs, None, |spec, loaded| {
+            println!(
+                "{spec}: ok ({} app(s), {} host(s))",
+                loaded.plan.apps.len(),
+                loaded.plan.hosts.len()
+            );
+            Outcome::Ok
+        }),
+        Command::Explain { spec, templates } => each_spec(
+            std::slice::from_ref(&spec),
+            None,
+            |_, loaded| match render::explain(
+                &loaded.plan,
+                TemplateSource::new(templates.as_deref()),
+            ) {
+                Ok(text) => {
+                    print!("{text}");
+                    Outcome::Ok
+                }
+                Err(e) => template_failure(&e),
+            },
+        ),
+    };
+    match outcome {
+        Outcome::Ok => ExitCode::SUCCESS,
+        Outcome::Drift => ExitCode::from(1),
+        Outcome::Failed => ExitCode::from(2),
+    }
+}
+
+/// Loads each spec and runs `action` on it; the worst outcome wins. Every spec
+/// is processed even after one fails, so all problems are shown at once.
+fn each_spec(
+    specs: &[Utf8PathBuf],
+    output: Option<&Utf8Path>,
+    mut action: impl FnMut(&Utf8Path, &Loaded) -> Outcome,
+) -> Outcome {
+    if output.is_some() && specs.len() > 1 {
+        eprintln!("error: -o/--output takes one spec; each spec has its own kit directory");
+        return Outcome::Failed;
+    }
+    let mut worst = Outcome::Ok;
+    for spec in specs {
+        let outcome = match load(spec, output) {
+            Ok(loaded) => action(spec, &loaded),
+            Err(error) => {
+                report(&error);
+                Outcome::Failed
+            }
+        };
+        worst = match (worst, outcome) {
+            (Outcome::Failed, _) | (_, Outcome::Failed) => Outcome::Failed,
+            (Outcome::Drift, _) | (_, Outcome::Drift) => Outcome::Drift,
+            _ => Outcome::Ok,
+        };
+    }
+    worst
+}
+
+fn build(spec: &Utf8Path, loaded: &Loaded, templates: TemplateSource) -> Outcome {
+    let kit = match greenlight::kit(&loaded.plan, templates) {
+        Ok(kit) => kit,
+        Err(e) => return template_failure(&e),
+    };
+    match emit::write(&kit, &loaded.output) {
+        Ok(summary) => {
+            println!(
+                "{spec}: wrote {} ({} file(s), {} changed, {} removed)",
+                loaded.output,
+                kit.len(),
+                summary.changed.len(),
+                summary.removed.len()
+            );
+            Outcome::Ok
+        }
+        Err(e) => {
+            eprintln!(
+                "error: {spec}: cannot write the kit to {}: {e}",
+                loaded.output
+            );
+            Outcome::Failed
+        }
+    }
+}
+
+fn check(spec: &Utf8Path, loaded: &Loaded, templates: TemplateSource) -> Outcome {
+    let kit = match greenlight::kit(&loaded.plan, templates) {
+        Ok(kit) => kit,
+        Err(e) => return template_failure(&e),
+    };
+    let drift = emit::check(&kit, &loaded.output);
+    if drift.is_empty() {
+        println!(
+            "{spec}: {} is up to date ({} files)",
+            loaded.output,
+            kit.len()
+        );
+        return Outcome::Ok;
+    }
+    for d in &drift {
+        print!("{}", d.describe());
+    }
+    println!(
+        "{spec}: {} file(s) in {} differ from the spec; run `greenlight build {spec}` to update the kit",
+        drift.len(),
+        loaded.output
+    );
+    Outcome::Drift
+}
+
+fn template_failure(error: &minijinja::Error) -> Outcome {
+    eprintln!("error: rendering a template failed: {error}");
+    Outcome::Failed
+}
+
+/// Prints a diagnostic to stderr, in colour only on a terminal without NO_COLOR.
+fn report(diagnostic: &dyn Diagnostic) {
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    if colour {
+        let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode());
+        let mut out = String::new();
+        if handler.render_report(&mut out, diagnostic).is_ok() {
+            eprint!("{out}");
+            return;
+        }
+    }
+    eprint!("{}", greenlight::diagnostic::render_plain(diagnostic));
+}

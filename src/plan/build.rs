@@ -1,0 +1,955 @@
+//! Builds the [`Plan`] from a decoded [`Spec`], collecting every problem.
+
+use miette::SourceSpan;
+
+use super::model::*;
+use super::ports::PortTable;
+use crate::diagnostic::{Problems, SpecError};
+use crate::spec::{self, AppSpec, ProxyMode, Runtime, Spanned, Spec};
+
+/// Defaults the language names, in milliseconds.
+const DEFAULT_INTERVAL_MS: u64 = 1_000;
+const DEFAULT_TIMEOUT_MS: u64 = 2_000;
+const DEFAULT_DEADLINE_MS: u64 = 120_000;
+const DEFAULT_DRAIN_MS: u64 = 30_000;
+const DEFAULT_PROXY_IMAGE: &str = "nginx:stable";
+const DEFAULT_CONF_DIR: &str = "/etc/nginx/conf.d";
+/// Name of the implicit host when a spec names none.
+const LOCAL: &str = "local";
+
+/// Checks the spec as a whole and fills defaults. `spec_file` and `spec_hash`
+/// go into every generated file's header.
+pub fn build(
+    spec: &Spec,
+    spec_file: &str,
+    spec_hash: &str,
+    problems: &mut Problems,
+) -> Option<Plan> {
+    let project = spec.project.value.clone();
+    check_unique_names(spec, problems);
+    let hosts = hosts(spec, problems);
+    let proxy_mode = spec
+        .proxy
+        .as_ref()
+        .and_then(|p| p.mode.as_ref())
+        .map_or(ProxyMode::Compose, |m| m.value);
+    let proxy_host = proxy_host(spec, &hosts, proxy_mode, problems);
+    let app_host_default: Vec<String> = hosts
+        .iter()
+        .filter(|h| proxy_mode != ProxyMode::Remote || h.name != proxy_host.name)
+        .map(|h| h.name.clone())
+        .collect();
+
+    let mut ports = PortTable::default();
+    let apps: Vec<App> = spec
+        .apps
+        .iter()
+        .filter_map(|a| {
+            app(
+                spec,
+                a,
+                &hosts,
+                &app_host_default,
+                proxy_mode,
+                &mut ports,
+                problems,
+            )
+        })
+        .collect();
+    // All accessories share one compose file: their secrets are numbered across them.
+    let mut next_secret = 0;
+    let accessories = spec
+        .accessories
+        .iter()
+        .filter_map(|a| {
+            let acc = accessory(
+                a,
+                &hosts,
+                &app_host_default,
+                &mut ports,
+                problems,
+                next_secret,
+            );
+            next_secret += a.secrets.len();
+            acc
+        })
+        .collect();
+    let proxy = proxy(spec, &apps, proxy_mode, proxy_host, &mut ports, problems);
+    let hooks = hooks(spec, problems);
+
+    if proxy_mode == ProxyMode::Compose {
+        // An app elsewhere than the proxy's host (several hosts in use means there is one).
+        let elsewhere = apps
+            .iter()
+            .find(|a| a.hosts.iter().any(|h| *h != proxy.host.name));
+        if let Some(app) = elsewhere {
+            let message = "a compose proxy can only front apps on its own host";
+            let runs_on = format!(
+                "runs on {}",
+                app.hosts
+                    .iter()
+                    .map(|h| format!("`{h}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let app_span = spec
+                .apps
+                .iter()
+                .find(|s| s.name.value == app.name)
+                .map_or(spec.top, |s| s.name.span);
+            let error = match &spec.proxy {
+                Some(p) => {
+                    SpecError::new(p.span, message, "proxy in compose mode").also(app_span, runs_on)
+                }
+                None => SpecError::new(app_span, message, runs_on),
+            };
+            problems.push(error.help(format!(
+                "nginx as a compose service (the default mode) runs on host `{}` only; with several hosts, use proxy {{ mode \"remote\"; on \"lb\" }} or mode \"host\"",
+                proxy.host.name
+            )));
+        }
+    }
+    let uses_compose = apps.iter().any(|a| a.runtime == "compose") || !spec.accessories.is_empty();
+    let uses_process = apps.iter().any(|a| a.runtime == "process");
+    let uses_ssh = !proxy.host.local
+        || apps
+            .iter()
+            .any(|a| a.hosts.iter().any(|h| !host_by_name(&hosts, h).local));
+    if !problems.is_empty() {
+        return None;
+    }
+    Some(Plan {
+        generator: format!("greenlight {}", env!("CARGO_PKG_VERSION")),
+        spec_file: spec_file.to_string(),
+        spec_hash: spec_hash.to_string(),
+        network: format!("greenlight-{project}"),
+        state_dir: format!("/var/lib/greenlight/{project}"),
+        project,
+        hosts,
+        docker_host: spec.docker_host.as_ref().map(|d| d.value.clone()),
+        apps,
+        accessories,
+        proxy,
+        hooks,
+        uses_compose,
+        uses_process,
+        uses_ssh,
+    })
+}
+
+fn host_by_name<'a>(hosts: &'a [Host], name: &str) -> &'a Host {
+    hosts.iter().find(|h| h.name == name).unwrap_or(&hosts[0])
+}
+
+/// Apps and accessories share one namespace (compose services, network aliases).
+fn check_unique_names(spec: &Spec, problems: &mut Problems) {
+    let mut seen: Vec<&Spanned<String>> = Vec::new();
+    let names = spec
+        .apps
+        .iter()
+        .map(|a| &a.name)
+        .chain(spec.accessories.iter().map(|a| &a.name));
+    for name in names {
+        if let Some(first) = seen.iter().find(|n| n.value == name.value) {
+            problems.push(
+                SpecError::new(
+                    name.span,
+                    format!("the name `{}` is used twice", name.value),
+                    "used again here",
+                )
+                .also(first.span, "first used here")
+                .help("apps and accessories need distinct names"),
+            );
+        } else {
+            seen.push(name);
+        }
+    }
+    for (i, host) in spec.hosts.iter().enumerate() {
+        if let Some(first) = spec.hosts[..i]
+            .iter()
+            .find(|h| h.name.value == host.name.value)
+        {
+            problems.push(
+                SpecError::new(
+                    host.name.span,
+                    format!("host `{}` is defined twice", host.name.value),
+                    "defined again here",
+                )
+                .also(first.name.span, "first defined here"),
+            );
+        }
+    }
+}
+
+fn hosts(spec: &Spec, problems: &mut Problems) -> Vec<Host> {
+    if let (Some(docker), Some(host)) = (&spec.docker_host, spec.hosts.first()) {
+        problems.push(
+            SpecError::new(docker.span, "`docker-host` cannot be combined with `host` nodes", "remote engine")
+                .also(host.name.span, "hosts declared here")
+                .help("use `docker-host` for a single remote engine, or `host` nodes reached over ssh, not both"),
+        );
+    }
+    if spec.hosts.is_empty() {
+        let addr = spec
+            .docker_host
+            .as_ref()
+            .and_then(|d| docker_host_addr(&d.value))
+            .unwrap_or_else(|| "127.0.0.1".to_string());
+        return vec![Host {
+            name: LOCAL.into(),
+            ssh: String::new(),
+            ssh_port: 22,
+            addr,
+            local: true,
+        }];
+    }
+    spec.hosts
+        .iter()
+        .map(|h| {
+            let local = h.address.value == "local";
+            let addr = if local {
+                "127.0.0.1".to_string()
+            } else {
+                h.address
+                    .value
+                    .rsplit('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            Host {
+                name: h.name.value.clone(),
+                ssh: if local {
+                    String::new()
+                } else {
+                    h.address.value.clone()
+                },
+                ssh_port: h.ssh_port,
+                addr,
+                local,
+            }
+        })
+        .collect()
+}
+
+/// The address part of `tcp://addr:port` / `ssh://user@addr`, where published ports are reached.
+fn docker_host_addr(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("tcp://")
+        .or_else(|| url.strip_prefix("ssh://"))?;
+    let rest = rest.rsplit('@').next()?;
+    let addr = match rest.rsplit_once(':') {
+        Some((a, p)) if p.chars().all(|c| c.is_ascii_digit()) => a,
+        _ => rest,
+    };
+    Some(addr.to_string())
+}
+
+fn proxy_host(spec: &Spec, hosts: &[Host], mode: ProxyMode, problems: &mut Problems) -> Host {
+    let proxy = spec.proxy.as_ref();
+    let on = proxy.and_then(|p| p.on.as_ref());
+    match (mode, on) {
+        (ProxyMode::Remote, Some(on)) => match hosts.iter().find(|h| h.name == on.value) {
+            Some(host) => return host.clone(),
+            None => problems.push(unknown_host(on, hosts)),
+        },
+        (ProxyMode::Remote, None) => problems.push(
+            SpecError::new(
+                proxy.map_or(spec.top, |p| p.span),
+                "a remote proxy needs `on`",
+                "which host runs nginx?",
+            )
+            .help("add `on \"lb\"` naming one of the `host` nodes"),
+        ),
+        (_, Some(on)) => problems.push(
+            SpecError::new(on.span, "`on` only applies to mode \"remote\"", "not used")
+                .help("add mode \"remote\", or remove `on`"),
+        ),
+        _ => {}
+    }
+    let local = hosts.iter().find(|h| h.local).cloned();
+    local.unwrap_or_else(|| hosts[0].clone())
+}
+
+fn unknown_host(name: &Spanned<String>, hosts: &[Host]) -> SpecError {
+    let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+    SpecError::new(
+        name.span,
+        format!("unknown host `{}`", name.value),
+        "no such host",
+    )
+    .help(crate::spec::unknown_help(&name.value, &names))
+}
+
+/// Secrets numbered from `first`, in spec order.
+fn secrets(list: &[spec::SecretSpec], first: usize) -> Vec<Secret> {
+    list.iter()
+        .enumerate()
+        .map(|(i, s)| Secret {
+            key: s.key.value.clone(),
+            from_file: s.from_file.clone(),
+            index: first + i,
+        })
+        .collect()
+}
+
+fn volumes(list: &[spec::VolumeSpec]) -> Vec<Volume> {
+    list.iter()
+        .map(|v| Volume {
+            source: v.source.value.clone(),
+            target: v.target.clone(),
+            read_only: v.read_only,
+        })
+        .collect()
+}
+
+/// Splits a command line into words the way a shell would, without running one.
+fn argv(problems: &mut Problems, command: &Spanned<String>) -> Vec<String> {
+    match shell_words::split(&command.value) {
+        Ok(words) if words.is_empty() => {
+            problems.push(
+                SpecError::new(command.span, "the command has no words", "nothing to run")
+                    .help("commands are split into words like a shell does, and `#` starts a comment: give a program to run"),
+            );
+            Vec::new()
+        }
+        Ok(words) => words,
+        Err(_) => {
+            problems.push(
+                SpecError::new(
+                    command.span,
+                    "the command has an unclosed quote",
+                    "unbalanced quote",
+                )
+                .help("commands are split into words like a shell does; close every ' and \""),
+            );
+            Vec::new()
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn app(
+    spec: &Spec,
+    a: &AppSpec,
+    hosts: &[Host],
+    default_hosts: &[String],
+    proxy_mode: ProxyMode,
+    ports: &mut PortTable,
+    problems: &mut Problems,
+) -> Option<App> {
+    let name = a.name.value.clone();
+    let project = &spec.project.value;
+    let runtime = a.runtime.value;
+    let written = |what: &str| a.written.iter().any(|w| w == what);
+    let missing_because = |what: &str, example: &str, why: &str| {
+        SpecError::new(
+            a.name.span,
+            format!("app `{name}` has no `{what}`"),
+            format!("`{what}` missing in this app"),
+        )
+        .help(format!("{why}: add {example}"))
+    };
+    let missing = |what: &str, example: &str| {
+        SpecError::new(
+            a.name.span,
+            format!("app `{name}` has no `{what}`"),
+            format!("`{what}` missing in this app"),
+        )
+        .help(format!("add: {example}"))
+    };
+    let misplaced = |span: SourceSpan, what: &str, runtime: &str| {
+        SpecError::new(
+            span,
+            format!("`{what}` does not apply to the {runtime} runtime"),
+            "not used by this runtime",
+        )
+    };
+    match runtime {
+        Runtime::Compose => {
+            if !written("image") {
+                problems.push(missing("image", "image \"registry.example.com/team/web\""));
+            }
+            if !written("port") {
+                problems.push(missing("port", "port 8080"));
+            }
+            if let Some(start) = &a.start {
+                problems.push(
+                    misplaced(start.span, "start", "compose")
+                        .help("`start` is for runtime \"process\"; compose apps run their image"),
+                );
+            }
+        }
+        Runtime::Process => {
+            if !written("start") {
+                problems.push(missing(
+                    "start",
+                    "start \"java -Dserver.port={port} -jar /opt/app/{version}/app.jar\"",
+                ));
+            }
+            if !written("host-ports") {
+                problems.push(missing_because(
+                    "host-ports",
+                    "host-ports blue=4000 green=4001",
+                    "a process listens on its color's host port, given to it as {port}",
+                ));
+            }
+            if let Some(image) = &a.image {
+                problems.push(
+                    misplaced(image.span, "image", "process")
+                        .help("remove `image`, or use runtime \"compose\""),
+                );
+            }
+            if !a.sidecars.is_empty()
+                || !a.env_files.is_empty()
+                || !a.volumes.is_empty()
+                || !a.command.is_empty()
+            {
+                problems.push(
+                    SpecError::new(
+                        a.runtime.span,
+                        "sidecar, env-file, volume and command need runtime \"compose\"",
+                        "process runtime",
+                    )
+                    .help("a process app takes `start`, `workdir`, `env` and `host-ports`"),
+                );
+            }
+        }
+    }
+    if !written("host-ports") && proxy_mode != ProxyMode::Compose && runtime == Runtime::Compose {
+        problems.push(missing_because(
+            "host-ports",
+            "host-ports blue=8081 green=8082",
+            "nginx outside compose reaches each color through a host port",
+        ));
+    }
+    if !written("host-ports") && spec.docker_host.is_some() {
+        problems.push(missing_because(
+            "host-ports",
+            "host-ports blue=8081 green=8082",
+            "with a remote docker engine the health gate reaches each color through a host port",
+        ));
+    }
+    let health = match &a.health {
+        Some(h) => Some(health(h, problems)),
+        None if written("health") => None,
+        None => {
+            problems.push(missing_because(
+                "health",
+                "health \"/healthz\"",
+                "the health gate decides whether the new color may take traffic",
+            ));
+            None
+        }
+    };
+
+    let app_hosts: Vec<String> = if a.hosts.is_empty() {
+        default_hosts.to_vec()
+    } else {
+        a.hosts
+            .iter()
+            .filter(|h| {
+                let known = hosts.iter().any(|k| k.name == h.value);
+                if !known {
+                    problems.push(unknown_host(h, hosts));
+                }
+                known
+            })
+            .map(|h| h.value.clone())
+            .collect()
+    };
+    if app_hosts.is_empty() {
+        problems.push(
+            SpecError::new(
+                a.name.span,
+                format!("app `{name}` runs on no host"),
+                "no host",
+            )
+            .help("list its hosts with `hosts \"was1\"`"),
+        );
+    }
+    if runtime == Runtime::Process {
+        if let Some(remote) = app_hosts.iter().find(|h| !host_by_name(hosts, h).local) {
+            problems.push(
+                SpecError::new(a.runtime.span, format!("the process runtime runs on the local machine only; host `{remote}` is remote"), "process runtime")
+                    .help("run deploy.sh on that host, or use runtime \"compose\" for remote hosts"),
+            );
+        }
+    }
+    if let Some(hp) = &a.host_ports {
+        for host in &app_hosts {
+            ports.claim(
+                problems,
+                host,
+                hp.value.0,
+                format!("app `{name}` (blue)"),
+                hp.span,
+            );
+            ports.claim(
+                problems,
+                host,
+                hp.value.1,
+                format!("app `{name}` (green)"),
+                hp.span,
+            );
+        }
+    }
+
+    let entries: Vec<&spec::SidecarSpec> = a.sidecars.iter().filter(|s| s.entry).collect();
+    if entries.len() > 1 {
+        problems.push(
+            SpecError::new(
+                entries[1].name.span,
+                "only one sidecar can be the entry",
+                "second entry",
+            )
+            .also(entries[0].name.span, "first entry"),
+        );
+    }
+    for (i, s) in a.sidecars.iter().enumerate() {
+        if s.name.value == name || a.sidecars[..i].iter().any(|o| o.name.value == s.name.value) {
+            problems.push(SpecError::new(
+                s.name.span,
+                format!(
+                    "sidecar name `{}` is already used in app `{name}`",
+                    s.name.value
+                ),
+                "duplicate",
+            ));
+        }
+    }
+    let entry = entries.first();
+    if let Some(entry) = entry {
+        if entry.port.is_none() {
+            problems.push(
+                SpecError::new(
+                    entry.name.span,
+                    format!("entry sidecar `{}` has no `port`", entry.name.value),
+                    "missing port",
+                )
+                .help("add: port 80"),
+            );
+        }
+    }
+    let (entry_service, entry_port) = match entry {
+        Some(s) => (s.name.value.clone(), s.port.as_ref().map_or(0, |p| p.value)),
+        None => (name.clone(), a.port.as_ref().map_or(0, |p| p.value)),
+    };
+
+    let ident = |s: &str| s.replace('-', "_");
+    let selector = format!("gl_{}__{}", ident(project), ident(&name));
+    let servers_of = |i: usize| -> Vec<String> {
+        let host_port = a
+            .host_ports
+            .as_ref()
+            .map(|hp| if i == 0 { hp.value.0 } else { hp.value.1 });
+        match (proxy_mode, runtime, host_port) {
+            (ProxyMode::Compose, Runtime::Compose, _) => {
+                vec![format!("{name}-{}:{entry_port}", COLORS[i])]
+            }
+            (_, _, Some(port)) => app_hosts
+                .iter()
+                .map(|h| format!("{}:{port}", nginx_addr(host_by_name(hosts, h), proxy_mode)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let colors = COLORS
+        .iter()
+        .enumerate()
+        .map(|(i, color)| {
+            let host_port = a
+                .host_ports
+                .as_ref()
+                .map(|hp| if i == 0 { hp.value.0 } else { hp.value.1 });
+            let alias = format!("{name}-{color}");
+            let servers = servers_of(i);
+            let backup_servers = if proxy_mode == ProxyMode::Compose {
+                Vec::new()
+            } else {
+                servers_of(1 - i)
+            };
+            let probe_bases = match host_port {
+                Some(port) => app_hosts
+                    .iter()
+                    .map(|h| format!("http://{}:{port}", host_by_name(hosts, h).addr))
+                    .collect(),
+                None => Vec::new(),
+            };
+            Color {
+                name: color,
+                host_port,
+                compose_project: format!("{project}-{name}-{color}"),
+                compose_file: format!("compose/{name}-{color}.yml"),
+                upstream: format!("{project}__{name}__{color}"),
+                upstream_file: format!("nginx/{name}-{color}.upstream.conf"),
+                select_file: format!("nginx/{name}-{color}.select.conf"),
+                alias,
+                servers,
+                backup_servers,
+                probe_bases,
+            }
+        })
+        .collect();
+
+    let drain_ms = a.drain.as_ref().map_or(DEFAULT_DRAIN_MS, |d| d.value.0);
+    Some(App {
+        runtime: match runtime {
+            Runtime::Compose => "compose",
+            Runtime::Process => "process",
+        },
+        image: a
+            .image
+            .as_ref()
+            .map(|i| i.value.clone())
+            .unwrap_or_default(),
+        tag: a.tag.clone().unwrap_or_else(|| "latest".into()),
+        port: a.port.as_ref().map_or(0, |p| p.value),
+        hosts: app_hosts,
+        env: a.env.clone(),
+        env_files: a.env_files.clone(),
+        secrets: secrets(&a.secrets, 0),
+        volumes: volumes(&a.volumes),
+        memory: a.limits.memory.clone(),
+        cpus: a.limits.cpus.map(|c| c.to_string()),
+        command: a.command.clone(),
+        health: health?,
+        drain_ms,
+        drain_secs: drain_ms.div_ceil(1000),
+        keep_previous: a.keep_previous.unwrap_or(true),
+        start: a
+            .start
+            .as_ref()
+            .map(|s| argv(problems, s))
+            .unwrap_or_default(),
+        workdir: a.workdir.clone(),
+        sidecars: a
+            .sidecars
+            .iter()
+            .map(|s| Sidecar {
+                name: s.name.value.clone(),
+                image: s
+                    .image
+                    .as_ref()
+                    .map(|i| i.value.clone())
+                    .unwrap_or_default(),
+                tag: s.tag.clone(),
+                port: s.port.as_ref().map(|p| p.value),
+                volumes_from_app: s.volumes_from_app,
+                env: s.env.clone(),
+                volumes: volumes(&s.volumes),
+                command: s.command.clone(),
+            })
+            .collect(),
+        entry_service,
+        entry_port,
+        selector,
+        colors,
+        name,
+    })
+}
+
+/// How nginx reaches a host: loopback when nginx runs on it, else its address.
+fn nginx_addr(host: &Host, mode: ProxyMode) -> String {
+    if mode == ProxyMode::Host && host.local {
+        "127.0.0.1".into()
+    } else {
+        host.addr.clone()
+    }
+}
+
+fn health(h: &spec::HealthSpec, problems: &mut Problems) -> Health {
+    let interval_ms = h
+        .interval
+        .as_ref()
+        .map_or(DEFAULT_INTERVAL_MS, |d| d.value.0);
+    let timeout_ms = h.timeout.as_ref().map_or(DEFAULT_TIMEOUT_MS, |d| d.value.0);
+    let deadline_ms = h
+        .deadline
+        .as_ref()
+        .map_or(DEFAULT_DEADLINE_MS, |d| d.value.0);
+    for (value, what) in [(&h.interval, "interval"), (&h.timeout, "timeout")] {
+        if let Some(v) = value {
+            if v.value.0 < 10 {
+                problems.push(
+                    SpecError::new(
+                        v.span,
+                        format!("a health {what} under 10ms cannot be honoured"),
+                        "too short",
+                    )
+                    .help("use at least \"10ms\""),
+                );
+            }
+        }
+    }
+    if let Some(deadline) = &h.deadline {
+        if deadline.value.0 < interval_ms {
+            problems.push(
+                SpecError::new(deadline.span, "the health deadline is shorter than the interval", "too short")
+                    .help(format!("give the gate time for at least one probe: a deadline of at least {interval_ms}ms")),
+            );
+        }
+    }
+    Health {
+        path: h.path.value.clone(),
+        expect: h.expect.unwrap_or(0),
+        interval_ms,
+        timeout_ms,
+        deadline_ms,
+        healthy_after: h.healthy_after.unwrap_or(1),
+    }
+}
+
+fn accessory(
+    a: &spec::AccessorySpec,
+    hosts: &[Host],
+    default_hosts: &[String],
+    ports: &mut PortTable,
+    problems: &mut Problems,
+    first_secret: usize,
+) -> Option<Accessory> {
+    let host = match &a.on {
+        Some(on) if hosts.iter().any(|h| h.name == on.value) => on.value.clone(),
+        Some(on) => {
+            problems.push(unknown_host(on, hosts));
+            return None;
+        }
+        None => default_hosts
+            .first()
+            .cloned()
+            .unwrap_or_else(|| hosts[0].name.clone()),
+    };
+    if let (Some(port), true) = (&a.port, a.publish) {
+        ports.claim(
+            problems,
+            &host,
+            port.value,
+            format!("accessory `{}`", a.name.value),
+            port.span,
+        );
+    }
+    if !host_by_name(hosts, &host).local {
+        let (span, label) = match &a.on {
+            Some(on) => (on.span, "remote host".to_string()),
+            None => (a.name.span, format!("runs on `{host}`, the first app host")),
+        };
+        problems.push(
+            SpecError::new(span, format!("accessories run on the local docker engine only; host `{host}` is remote"), label)
+                .help("run the accessory on the machine that runs deploy.sh (`on` a host with address=\"local\"), or manage it outside greenlight"),
+        );
+    }
+    Some(Accessory {
+        name: a.name.value.clone(),
+        image: a.image.value.clone(),
+        command: a.command.clone(),
+        port: a.port.as_ref().map(|p| p.value),
+        publish: a.publish,
+        env: a.env.clone(),
+        env_files: a.env_files.clone(),
+        secrets: secrets(&a.secrets, first_secret),
+        volumes: volumes(&a.volumes),
+        host,
+    })
+}
+
+fn proxy(
+    spec: &Spec,
+    apps: &[App],
+    mode: ProxyMode,
+    host: Host,
+    ports: &mut PortTable,
+    problems: &mut Problems,
+) -> Proxy {
+    let p = spec.proxy.as_ref();
+    let project = &spec.project.value;
+    let mut listen: Vec<Listen> = Vec::new();
+    for l in p.map(|p| p.listen.as_slice()).unwrap_or_default() {
+        ports.claim(
+            problems,
+            &host.name,
+            l.port.value,
+            "the proxy".into(),
+            l.port.span,
+        );
+        let value = if l.address.is_empty() {
+            l.port.value.to_string()
+        } else {
+            format!("{}:{}", l.address, l.port.value)
+        };
+        listen.push(Listen {
+            value,
+            port: l.port.value,
+            ssl: l.ssl,
+        });
+    }
+    if listen.is_empty() {
+        ports.claim(
+            problems,
+            &host.name,
+            80,
+            "the proxy".into(),
+            p.map_or(spec.top, |p| p.span),
+        );
+        listen.push(Listen {
+            value: "80".into(),
+            port: 80,
+            ssl: false,
+        });
+    }
+    let tls = p.and_then(|p| p.tls.as_ref());
+    let any_ssl = listen.iter().any(|l| l.ssl);
+    match (tls, any_ssl) {
+        (Some(tls), false) => problems.push(
+            SpecError::new(
+                tls.span,
+                "`tls` is set but no `listen` has ssl=#true",
+                "unused certificate",
+            )
+            .help("add: listen 443 ssl=#true"),
+        ),
+        (None, true) => problems.push(
+            SpecError::new(
+                p.map_or(spec.top, |p| p.span),
+                "a listen has ssl=#true but there is no `tls`",
+                "missing tls",
+            )
+            .help("add: tls certificate=\"/etc/ssl/fullchain.pem\" key=\"/etc/ssl/privkey.pem\""),
+        ),
+        _ => {}
+    }
+    if mode == ProxyMode::Compose {
+        if let Some(conf_dir) = p.and_then(|p| p.conf_dir.as_ref()) {
+            problems.push(
+                SpecError::new(
+                    conf_dir.span,
+                    "`conf-dir` applies to mode \"host\" and \"remote\"",
+                    "not used",
+                )
+                .help("remove it, or set mode"),
+            );
+        }
+    } else if let Some(image) = p.and_then(|p| p.image.as_ref()) {
+        problems.push(
+            SpecError::new(
+                image.span,
+                "`image` applies to a compose proxy only",
+                "not used",
+            )
+            .help("remove it, or use mode \"compose\""),
+        );
+    }
+
+    let mut routes: Vec<Route> = Vec::new();
+    let written = p.map(|p| p.routes.as_slice()).unwrap_or_default();
+    for (i, r) in written.iter().enumerate() {
+        if let Some(first) = written[..i].iter().find(|o| o.path.value == r.path.value) {
+            problems.push(
+                SpecError::new(
+                    r.path.span,
+                    format!("route `{}` is given twice", r.path.value),
+                    "again here",
+                )
+                .also(first.path.span, "first here"),
+            );
+        }
+        match apps.iter().find(|a| a.name == r.app.value) {
+            Some(app) => routes.push(Route {
+                path: r.path.value.clone(),
+                app: app.name.clone(),
+                selector: app.selector.clone(),
+            }),
+            None if spec.apps.iter().any(|a| a.name.value == r.app.value) => {}
+            None => {
+                let names: Vec<&str> = spec.apps.iter().map(|a| a.name.value.as_str()).collect();
+                problems.push(
+                    SpecError::new(
+                        r.app.span,
+                        format!("route to unknown app `{}`", r.app.value),
+                        "no such app",
+                    )
+                    .help(crate::spec::unknown_help(&r.app.value, &names)),
+                );
+            }
+        }
+    }
+    if written.is_empty() {
+        match apps {
+            [only] => routes.push(Route {
+                path: "/".into(),
+                app: only.name.clone(),
+                selector: only.selector.clone(),
+            }),
+            [] => {}
+            _ => {
+                let message = "with several apps, the proxy needs a `route` for each";
+                let error = match (p, spec.apps.as_slice()) {
+                    (Some(p), _) => SpecError::new(p.span, message, "no routes"),
+                    (None, [first, second, ..]) => {
+                        SpecError::new(second.name.span, message, "a second app")
+                            .also(first.name.span, "the first app")
+                    }
+                    (None, _) => SpecError::new(spec.top, message, "no routes"),
+                };
+                problems.push(error.help(
+                    "add e.g. proxy { route \"/\" app=\"web\"; route \"/api\" app=\"api\" }",
+                ));
+            }
+        }
+    }
+    if !written.is_empty() {
+        for app in &spec.apps {
+            if !written.iter().any(|r| r.app.value == app.name.value) {
+                problems.push(
+                    SpecError::new(
+                        app.name.span,
+                        format!("app `{}` has no route", app.name.value),
+                        "gets no traffic",
+                    )
+                    .help(format!(
+                        "add route \"/{}\" app=\"{}\" to `proxy`",
+                        app.name.value, app.name.value
+                    )),
+                );
+            }
+        }
+    }
+
+    Proxy {
+        mode: match mode {
+            ProxyMode::Compose => "compose",
+            ProxyMode::Host => "host",
+            ProxyMode::Remote => "remote",
+        },
+        host,
+        image: p
+            .and_then(|p| p.image.as_ref())
+            .map_or(DEFAULT_PROXY_IMAGE.to_string(), |i| i.value.clone()),
+        compose_project: format!("{project}-proxy"),
+        listen,
+        server_names: p.map(|p| p.server_names.clone()).unwrap_or_default(),
+        tls: tls.map(|t| Tls {
+            certificate: t.certificate.clone(),
+            key: t.key.clone(),
+        }),
+        conf_dir: p
+            .and_then(|p| p.conf_dir.as_ref())
+            .map_or(DEFAULT_CONF_DIR.to_string(), |d| d.value.clone()),
+        site_conf_name: format!("greenlight-{project}.conf"),
+        js_module: format!("gl_{}", project.replace('-', "_")),
+        routes,
+        client_max_body_size: p.and_then(|p| p.client_max_body_size.clone()),
+    }
+}
+
+fn hooks(spec: &Spec, problems: &mut Problems) -> Hooks {
+    let h = &spec.hooks;
+    let mut split = |hook: &Option<Spanned<String>>| {
+        hook.as_ref().map(|c| argv(problems, c)).unwrap_or_default()
+    };
+    Hooks {
+        before_deploy: split(&h.before_deploy),
+        after_healthy: split(&h.after_healthy),
+        after_switch: split(&h.after_switch),
+        on_failure: split(&h.on_failure),
+    }
+}

@@ -1,0 +1,9 @@
+//! Spec → [`Plan`]: fills every default the language names and checks what
+//! needs the whole spec at once (names, hosts, ports, routes).
+
+mod build;
+mod model;
+mod ports;
+
+pub use build::build;
+pub use model::*;

@@ -1,0 +1,304 @@
+//! The validated, defaulted model of a stack: what the templates see. Every
+//! field is plain data, already checked; templates never decide validity.
+
+use serde::Serialize;
+
+/// Everything one deploy kit is rendered from.
+#[derive(Debug, Serialize)]
+pub struct Plan {
+    /// `greenlight <version>`, for file headers.
+    pub generator: String,
+    /// The spec's file name, for file headers.
+    pub spec_file: String,
+    /// sha256 of the spec text, hex; deploy.sh checks every kit file carries it.
+    pub spec_hash: String,
+    /// Project name.
+    pub project: String,
+    /// The docker network all colors, accessories and a compose proxy share.
+    pub network: String,
+    /// Default state directory on the deploy machine.
+    pub state_dir: String,
+    /// Hosts, the implicit `local` one when the spec names none.
+    pub hosts: Vec<Host>,
+    /// Remote docker engine, if any.
+    pub docker_host: Option<String>,
+    /// Apps in spec order.
+    pub apps: Vec<App>,
+    /// Accessories in spec order.
+    pub accessories: Vec<Accessory>,
+    /// The proxy.
+    pub proxy: Proxy,
+    /// Hooks, as argv lists with placeholders.
+    pub hooks: Hooks,
+    /// True when any app uses containers (deploy.sh then needs docker).
+    pub uses_compose: bool,
+    /// True when any app is a plain process.
+    pub uses_process: bool,
+    /// True when any command goes over ssh.
+    pub uses_ssh: bool,
+}
+
+/// A machine of the stack.
+#[derive(Debug, Serialize, Clone)]
+pub struct Host {
+    /// Name from the spec (`local` when implicit).
+    pub name: String,
+    /// ssh destination (`user@addr`), empty for the local machine.
+    pub ssh: String,
+    /// ssh port.
+    pub ssh_port: u16,
+    /// Address used in URLs and upstreams (`127.0.0.1` for the local machine).
+    pub addr: String,
+    /// True for the machine that runs deploy.sh.
+    pub local: bool,
+}
+
+/// The two colors, in the order deploy.sh prefers for a first deploy.
+pub const COLORS: [&str; 2] = ["blue", "green"];
+
+/// An app deployed blue/green.
+#[derive(Debug, Serialize)]
+pub struct App {
+    /// Name.
+    pub name: String,
+    /// `compose` or `process`.
+    pub runtime: &'static str,
+    /// Image repository (compose).
+    pub image: String,
+    /// Tag used when deploy is given no version.
+    pub tag: String,
+    /// Port inside the container (compose).
+    pub port: u16,
+    /// Names of the hosts it runs on.
+    pub hosts: Vec<String>,
+    /// Environment, in spec order.
+    pub env: Vec<(String, String)>,
+    /// env files, relative to the kit directory.
+    pub env_files: Vec<String>,
+    /// Secrets, read by deploy.sh at deploy time; never rendered as values.
+    pub secrets: Vec<Secret>,
+    /// Volumes.
+    pub volumes: Vec<Volume>,
+    /// Memory limit.
+    pub memory: Option<String>,
+    /// CPU limit.
+    pub cpus: Option<String>,
+    /// Command override (compose).
+    pub command: Vec<String>,
+    /// Health gate.
+    pub health: Health,
+    /// SIGTERM to SIGKILL, milliseconds.
+    pub drain_ms: u64,
+    /// Same, whole seconds rounded up (compose stop timeout).
+    pub drain_secs: u64,
+    /// Keep the previous color stopped for rollback.
+    pub keep_previous: bool,
+    /// Process runtime: argv with placeholders.
+    pub start: Vec<String>,
+    /// Process runtime: working directory.
+    pub workdir: Option<String>,
+    /// Sidecars.
+    pub sidecars: Vec<Sidecar>,
+    /// The compose service traffic enters (the app or its entry sidecar).
+    pub entry_service: String,
+    /// The container port traffic enters.
+    pub entry_port: u16,
+    /// The nginx variable (without `$`) that names the upstream of the live
+    /// color; the site conf proxies to it.
+    pub selector: String,
+    /// The two colors.
+    pub colors: Vec<Color>,
+}
+
+/// One color of an app.
+#[derive(Debug, Serialize)]
+pub struct Color {
+    /// `blue` or `green`.
+    pub name: &'static str,
+    /// Host port, when the app publishes one.
+    pub host_port: Option<u16>,
+    /// Compose project name of this color.
+    pub compose_project: String,
+    /// Kit-relative compose file.
+    pub compose_file: String,
+    /// The nginx upstream of this color.
+    pub upstream: String,
+    /// Kit-relative nginx upstream file.
+    pub upstream_file: String,
+    /// Kit-relative file that selects this color when switching by reload.
+    pub select_file: String,
+    /// Name the color has on the stack network.
+    pub alias: String,
+    /// nginx `server` addresses for this color.
+    pub servers: Vec<String>,
+    /// The other color's addresses, as backup servers: a request routed to
+    /// this color just before a switch away from it falls back to the new
+    /// color instead of failing. Empty in compose mode, where the stopped
+    /// color's name does not resolve.
+    pub backup_servers: Vec<String>,
+    /// Base URLs the health gate probes, one per host; empty when the probe
+    /// must find the container's address at run time.
+    pub probe_bases: Vec<String>,
+}
+
+/// An environment variable whose value deploy.sh reads from a file on the
+/// deploy machine. Only the key and the file's path reach the kit: compose
+/// files refer to `${GREENLIGHT_SECRET_<index>}`, which deploy.sh sets in the
+/// environment of the compose command alone; a process gets the key in its
+/// environment.
+#[derive(Debug, Serialize, Clone)]
+pub struct Secret {
+    /// The environment variable name inside the app.
+    pub key: String,
+    /// Absolute path of the file holding the value.
+    pub from_file: String,
+    /// Number of the `GREENLIGHT_SECRET_<index>` variable, unique within one compose file.
+    pub index: usize,
+}
+
+/// A volume mount.
+#[derive(Debug, Serialize, Clone)]
+pub struct Volume {
+    /// Source path or volume name.
+    pub source: String,
+    /// Target path.
+    pub target: String,
+    /// Read-only.
+    pub read_only: bool,
+}
+
+/// The health gate, with defaults filled.
+#[derive(Debug, Serialize)]
+pub struct Health {
+    /// Path probed.
+    pub path: String,
+    /// Expected status; 0 means any 2xx.
+    pub expect: u16,
+    /// Milliseconds between probes.
+    pub interval_ms: u64,
+    /// Milliseconds one probe may take.
+    pub timeout_ms: u64,
+    /// Milliseconds before the gate gives up.
+    pub deadline_ms: u64,
+    /// Consecutive successes needed.
+    pub healthy_after: u32,
+}
+
+/// A second container of each color.
+#[derive(Debug, Serialize)]
+pub struct Sidecar {
+    /// Name (compose service name).
+    pub name: String,
+    /// Image without tag.
+    pub image: String,
+    /// Own tag, or none to follow the deploy's version.
+    pub tag: Option<String>,
+    /// Container port.
+    pub port: Option<u16>,
+    /// Mount the app's volumes.
+    pub volumes_from_app: bool,
+    /// Environment.
+    pub env: Vec<(String, String)>,
+    /// Volumes.
+    pub volumes: Vec<Volume>,
+    /// Command override.
+    pub command: Vec<String>,
+}
+
+/// A shared, uncolored service.
+#[derive(Debug, Serialize)]
+pub struct Accessory {
+    /// Name, also its network alias.
+    pub name: String,
+    /// Image with tag.
+    pub image: String,
+    /// Command override.
+    pub command: Vec<String>,
+    /// Container port.
+    pub port: Option<u16>,
+    /// Publish the port on the host.
+    pub publish: bool,
+    /// Environment.
+    pub env: Vec<(String, String)>,
+    /// env files.
+    pub env_files: Vec<String>,
+    /// Secrets, read by deploy.sh at deploy time; never rendered as values.
+    pub secrets: Vec<Secret>,
+    /// Volumes.
+    pub volumes: Vec<Volume>,
+    /// Host it runs on.
+    pub host: String,
+}
+
+/// The proxy, with defaults filled.
+#[derive(Debug, Serialize)]
+pub struct Proxy {
+    /// `compose`, `host` or `remote`.
+    pub mode: &'static str,
+    /// The host nginx runs on.
+    pub host: Host,
+    /// compose: nginx image.
+    pub image: String,
+    /// compose: the proxy's compose project.
+    pub compose_project: String,
+    /// Listen lines.
+    pub listen: Vec<Listen>,
+    /// server_name values.
+    pub server_names: Vec<String>,
+    /// TLS files.
+    pub tls: Option<Tls>,
+    /// Where the site conf is installed (host/remote; compose: inside the container).
+    pub conf_dir: String,
+    /// File name of the installed site conf.
+    pub site_conf_name: String,
+    /// The njs module name, for switching without a reload.
+    pub js_module: String,
+    /// Routes, longest path first is nginx's business; kept in spec order.
+    pub routes: Vec<Route>,
+    /// client_max_body_size.
+    pub client_max_body_size: Option<String>,
+}
+
+/// A listen line.
+#[derive(Debug, Serialize)]
+pub struct Listen {
+    /// The nginx listen value (`80`, `127.0.0.1:8080`, `[::1]:8080`).
+    pub value: String,
+    /// Port alone.
+    pub port: u16,
+    /// TLS.
+    pub ssl: bool,
+}
+
+/// TLS files.
+#[derive(Debug, Serialize)]
+pub struct Tls {
+    /// Certificate chain.
+    pub certificate: String,
+    /// Key.
+    pub key: String,
+}
+
+/// A route.
+#[derive(Debug, Serialize)]
+pub struct Route {
+    /// Location prefix.
+    pub path: String,
+    /// App name.
+    pub app: String,
+    /// The app's selector variable (without `$`).
+    pub selector: String,
+}
+
+/// Hooks as argv lists; empty when not set.
+#[derive(Debug, Serialize, Default)]
+pub struct Hooks {
+    /// before-deploy.
+    pub before_deploy: Vec<String>,
+    /// after-healthy.
+    pub after_healthy: Vec<String>,
+    /// after-switch.
+    pub after_switch: Vec<String>,
+    /// on-failure.
+    pub on_failure: Vec<String>,
+}

@@ -1,0 +1,161 @@
+//! Quoting for each output format. Every spec value a template prints goes
+//! through one of these; the formatter in [`super::environment`] refuses a
+//! bare string in a script, conf or YAML file, so a forgotten filter is a
+//! render error, not an injection.
+
+use minijinja::Value;
+
+/// Characters a shell word may hold unquoted and still mean itself.
+fn is_plain_shell_word(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c))
+        && !value.starts_with('=')
+}
+
+/// Quotes one value as a single bash word that means exactly the value.
+///
+/// Plain words stay as they are; text with `$`, a backtick or `\\` becomes an
+/// ANSI-C string `$'…'` in which only `\\\\` and `\\'` are escapes (so shellcheck
+/// does not take a literal `$x` for a forgotten expansion, SC2016, nor a
+/// backslash before a quote for an escaped quote, SC1003); anything else is single
+/// quoted, `'` written as `'\''`. Values never hold control characters.
+pub fn shell_quote(value: &str) -> String {
+    if is_plain_shell_word(value) {
+        value.to_string()
+    } else if value.contains(['$', '`', '\\']) {
+        format!("$'{}'", value.replace('\\', r"\\").replace('\'', r"\'"))
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+/// `{{ value|sh }}`: one shell word.
+pub fn sh(value: Value) -> Value {
+    let text = match value.as_str() {
+        Some(s) => s.to_string(),
+        None => value.to_string(),
+    };
+    Value::from_safe_string(shell_quote(&text))
+}
+
+/// `{{ list|sh_words }}`: each item as its own shell word, space separated
+/// (for bash array literals).
+pub fn sh_words(value: Value) -> Result<Value, minijinja::Error> {
+    let words: Vec<String> = value
+        .try_iter()?
+        .map(|item| match item.as_str() {
+            Some(s) => shell_quote(s),
+            None => shell_quote(&item.to_string()),
+        })
+        .collect();
+    Ok(Value::from_safe_string(words.join(" ")))
+}
+
+/// `{{ value|yaml }}`: a double-quoted YAML scalar, with `$` doubled so
+/// compose does not interpolate it.
+pub fn yaml(value: Value) -> Value {
+    let text = match value.as_str() {
+        Some(s) => s.to_string(),
+        None => value.to_string(),
+    };
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '$' => out.push_str("$$"),
+            // Controls, and what YAML 1.1 readers take for line breaks or a BOM.
+            c if c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+                ) =>
+            {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    Value::from_safe_string(out)
+}
+
+/// `{{ value|nginx }}`: a double-quoted nginx string. Values reaching nginx
+/// are already free of `$`, `;`, braces and quotes; quoting is the second wall.
+pub fn nginx(value: Value) -> Value {
+    let text = match value.as_str() {
+        Some(s) => s.to_string(),
+        None => value.to_string(),
+    };
+    Value::from_safe_string(format!(
+        "\"{}\"",
+        text.replace('\\', "\\\\").replace('"', "\\\"")
+    ))
+}
+
+/// `{{ value|word }}`: a value that is already a plain token (a checked name,
+/// a port, a host:port) printed as is; anything else is a render error, so a
+/// template cannot use it to smuggle syntax into any format.
+pub fn word(value: Value) -> Result<Value, minijinja::Error> {
+    let text = match value.as_str() {
+        Some(s) => s.to_string(),
+        None => value.to_string(),
+    };
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.:[]/-".contains(c));
+    if plain {
+        Ok(Value::from_safe_string(text))
+    } else {
+        Err(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!(
+                "`{}` is not a plain word; quote it with the format's filter",
+                text.escape_debug()
+            ),
+        ))
+    }
+}
+
+/// `{{ ms|seconds }}`: milliseconds as decimal seconds (`1500` → `1.5`), for
+/// tools such as curl and sleep that take seconds.
+pub fn seconds(ms: u64) -> Value {
+    let text = if ms % 1000 == 0 {
+        (ms / 1000).to_string()
+    } else {
+        format!("{}", ms as f64 / 1000.0)
+    };
+    Value::from_safe_string(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting_keeps_words_inert() {
+        assert_eq!(shell_quote("web"), "web");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote("$(touch /tmp/x)"), "$'$(touch /tmp/x)'");
+        assert_eq!(shell_quote("`id`"), "$'`id`'");
+        assert_eq!(shell_quote(r"a\'b\"), r"$'a\\\'b\\'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("=x"), "'=x'");
+    }
+
+    #[test]
+    fn yaml_doubles_dollars_and_escapes_quotes() {
+        assert_eq!(yaml(Value::from("a$b\"c")).to_string(), r#""a$$b\"c""#);
+    }
+
+    #[test]
+    fn seconds_are_exact() {
+        assert_eq!(seconds(1500).to_string(), "1.5");
+        assert_eq!(seconds(2000).to_string(), "2");
+    }
+}

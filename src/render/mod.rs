@@ -1,0 +1,93 @@
+//! Plan → every output file, in memory. Nothing here touches the disk except
+//! reading template overrides.
+
+mod environment;
+mod filters;
+pub mod templates;
+
+use std::collections::BTreeMap;
+
+use camino::Utf8PathBuf;
+use minijinja::context;
+
+pub use filters::shell_quote;
+pub use templates::TemplateSource;
+
+use crate::plan::Plan;
+
+/// The rendered kit: relative path → file content.
+pub type Kit = BTreeMap<Utf8PathBuf, String>;
+
+/// Renders the whole kit for `plan`.
+pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinja::Error> {
+    let env = environment::environment(source, plan_model);
+    // Converted once: every file's context shares it instead of serializing
+    // the whole plan again per file.
+    let plan = minijinja::Value::from_serialize(plan_model);
+    let mut kit = Kit::new();
+    let mut add =
+        |path: String, template: &str, ctx: minijinja::Value| -> Result<(), minijinja::Error> {
+            let text = env.get_template(template)?.render(ctx)?;
+            kit.insert(Utf8PathBuf::from(path), text);
+            Ok(())
+        };
+    add("deploy.sh".into(), templates::DEPLOY_SH, context! { plan })?;
+    add("PLAN.md".into(), templates::PLAN_MD, context! { plan })?;
+    add(
+        "nginx/site.conf".into(),
+        templates::NGINX_SITE,
+        context! { plan },
+    )?;
+    if plan_model.proxy.mode != "compose" {
+        add(
+            "nginx/njs.conf".into(),
+            templates::NGINX_NJS,
+            context! { plan },
+        )?;
+        add(
+            "nginx/greenlight.js".into(),
+            templates::NGINX_JS,
+            context! { plan },
+        )?;
+    }
+    for app in &plan_model.apps {
+        for color in &app.colors {
+            let ctx = context! { plan, app, color };
+            add(
+                color.upstream_file.clone(),
+                templates::NGINX_UPSTREAM,
+                ctx.clone(),
+            )?;
+            add(
+                color.select_file.clone(),
+                templates::NGINX_SELECT,
+                ctx.clone(),
+            )?;
+            if app.runtime == "compose" {
+                add(color.compose_file.clone(), templates::COMPOSE_APP, ctx)?;
+            }
+        }
+    }
+    if !plan_model.accessories.is_empty() {
+        add(
+            "compose/accessories.yml".into(),
+            templates::COMPOSE_ACCESSORIES,
+            context! { plan },
+        )?;
+    }
+    if plan_model.proxy.mode == "compose" {
+        add(
+            "compose/proxy.yml".into(),
+            templates::COMPOSE_PROXY,
+            context! { plan },
+        )?;
+    }
+    Ok(kit)
+}
+
+/// Renders only the explanation (PLAN.md's text), for `greenlight explain`.
+pub fn explain(plan: &Plan, source: TemplateSource) -> Result<String, minijinja::Error> {
+    let env = environment::environment(source, plan);
+    env.get_template(templates::PLAN_MD)?
+        .render(context! { plan })
+}

@@ -1,0 +1,51 @@
+//! `host "NAME" address="user@addr" ssh-port=22`
+
+use super::{check, values, NodeReader, Spanned};
+use crate::diagnostic::Problems;
+
+/// A machine the stack runs on, reached over ssh unless its address is `local`.
+#[derive(Debug)]
+pub struct HostSpec {
+    /// The host's name, used by `hosts` and `proxy { on … }`.
+    pub name: Spanned<String>,
+    /// `[user@]address`, or `local`.
+    pub address: Spanned<String>,
+    /// The ssh port.
+    pub ssh_port: u16,
+}
+
+const USAGE: &str = "host \"was1\" address=\"ubuntu@10.0.0.11\" ssh-port=22";
+
+/// Decodes one `host` node.
+pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<HostSpec> {
+    reader.shape(problems, 1, 1, &["address", "ssh-port"], USAGE);
+    reader.no_children(problems);
+    // An invalid name or address is reported and kept, so that `hosts` and `on`
+    // naming this host do not also report it as unknown.
+    let name = reader.string_arg(problems, 0);
+    if let Some(name) = &name {
+        check(problems, name.span, values::name(&name.value, "host name"));
+    }
+    let address = reader.string_prop(problems, "address");
+    if address.is_none() {
+        problems.push(
+            crate::diagnostic::SpecError::new(
+                reader.span(),
+                "`host` needs an `address`",
+                "missing address=",
+            )
+            .help(format!("write it as: {USAGE} (or address=\"local\")")),
+        );
+    }
+    if let Some(address) = &address {
+        check(problems, address.span, values::host_address(&address.value));
+    }
+    let ssh_port = reader
+        .int_prop(problems, "ssh-port", 1, 65535)
+        .map_or(22, |p| p.value as u16);
+    Some(HostSpec {
+        name: name?,
+        address: address?,
+        ssh_port,
+    })
+}

@@ -1,0 +1,311 @@
+//! KDL text → typed [`Spec`], one file per section of the language. Decoding
+//! checks shapes, types and value grammars; cross-checks that need the whole
+//! spec (names, ports, routes) live in [`crate::plan`].
+
+mod accessory;
+mod app;
+mod hooks;
+mod host;
+mod proxy;
+mod reader;
+mod suggest;
+pub use suggest::unknown_help;
+pub mod values;
+
+use std::sync::Arc;
+
+use kdl::{KdlDocument, KdlNode};
+use miette::SourceSpan;
+
+pub use accessory::AccessorySpec;
+pub use app::{AppSpec, HealthSpec, LimitsSpec, Runtime, SecretSpec, SidecarSpec, VolumeSpec};
+pub use hooks::HooksSpec;
+pub use host::HostSpec;
+pub use proxy::{ListenSpec, ProxyMode, ProxySpec, RouteSpec, TlsSpec};
+pub use reader::Spanned;
+
+use crate::diagnostic::{Problems, SpecError, SpecReport};
+use reader::{check_nodes, NodeReader};
+
+/// A decoded spec: what the file says, with spans kept for later checks.
+#[derive(Debug)]
+pub struct Spec {
+    /// `project "NAME"`.
+    pub project: Spanned<String>,
+    /// `output "DIR"`, relative to the spec file.
+    pub output: Option<Spanned<String>>,
+    /// `host` nodes, in order.
+    pub hosts: Vec<HostSpec>,
+    /// `docker-host "URL"`.
+    pub docker_host: Option<Spanned<String>>,
+    /// `app` blocks, in order.
+    pub apps: Vec<AppSpec>,
+    /// `accessory` blocks, in order.
+    pub accessories: Vec<AccessorySpec>,
+    /// The `proxy` block, if written.
+    pub proxy: Option<ProxySpec>,
+    /// The `hooks` block (empty when not written).
+    pub hooks: HooksSpec,
+    /// Where the document starts, for errors about something missing.
+    pub top: SourceSpan,
+}
+
+const TOP_LEVEL: &[&str] = &[
+    "greenlight",
+    "project",
+    "output",
+    "host",
+    "docker-host",
+    "app",
+    "accessory",
+    "proxy",
+    "hooks",
+    "strategy",
+];
+const TOP_LEVEL_ONCE: &[&str] = &[
+    "greenlight",
+    "project",
+    "output",
+    "docker-host",
+    "proxy",
+    "hooks",
+    "strategy",
+];
+
+/// Parses and decodes spec text; `file` names the source in errors. Syntax
+/// errors end decoding at once; every other problem is recorded in `problems`
+/// and decoding goes on, so that later checks can report theirs too.
+pub fn decode(
+    file: &str,
+    text: Arc<String>,
+    problems: &mut Problems,
+) -> Result<Option<Spec>, SpecReport> {
+    match KdlDocument::parse_v2(&text) {
+        Ok(doc) => Ok(decode_document(problems, &doc)),
+        Err(error) => Err(syntax_report(file, text, error)),
+    }
+}
+
+/// Turns KDL syntax errors into a report, with a hint when the text is valid KDL v1.
+fn syntax_report(file: &str, text: Arc<String>, error: kdl::KdlError) -> SpecReport {
+    let is_v1 = KdlDocument::parse_v1(&text).is_ok();
+    let errors = error
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let message = d.message.clone().unwrap_or_else(|| "invalid KDL".into());
+            let token = text.get(d.span.offset()..d.span.offset() + d.span.len()).unwrap_or_default();
+            if matches!(token, "true" | "false" | "null") {
+                return SpecError::new(d.span, format!("KDL syntax: a bare `{token}` is KDL v1"), format!("write #{token}"))
+                    .help(format!("KDL v2 writes booleans and null with a #: #{token} (greenlight specs are KDL v2)"));
+            }
+            let mut e = SpecError::new(d.span, format!("KDL syntax: {message}"), d.label.clone().unwrap_or_else(|| "here".into()));
+            if is_v1 {
+                e = e.help("this looks like KDL v1; greenlight specs are KDL v2: write #true, #false and #null, raw strings as #\"…\"#, and quote strings such as \"1.2\"");
+            } else if let Some(help) = &d.help {
+                e = e.help(help.clone());
+            }
+            e
+        })
+        .collect::<Vec<_>>();
+    let errors = if errors.is_empty() {
+        vec![SpecError::new(
+            SourceSpan::from(0..0),
+            "KDL syntax error",
+            "here",
+        )]
+    } else {
+        errors
+    };
+    SpecReport::new(file, text, errors)
+}
+
+fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
+    let top = doc
+        .nodes()
+        .first()
+        .map_or(SourceSpan::from(0..0), |n| n.name().span());
+    check_format_version(problems, doc.nodes(), top);
+    if doc.nodes().is_empty() {
+        // "the spec is empty" says it all; no project and no app would only repeat it.
+        return None;
+    }
+    let nodes = check_nodes(problems, doc.nodes(), TOP_LEVEL, TOP_LEVEL_ONCE, None);
+
+    let mut project = None;
+    let mut output = None;
+    let mut hosts = Vec::new();
+    let mut docker_host = None;
+    let mut apps = Vec::new();
+    let mut accessories = Vec::new();
+    let mut proxy = None;
+    let mut hooks = HooksSpec::default();
+    for node in nodes {
+        let reader = NodeReader::new(node);
+        match node.name().value() {
+            "project" => {
+                // An invalid name is reported and kept, so the rest of the spec is still checked.
+                reader.shape(problems, 1, 1, &[], "project \"NAME\"");
+                reader.no_children(problems);
+                project = reader.string_arg(problems, 0).inspect(|n| {
+                    check(problems, n.span, values::name(&n.value, "project"));
+                });
+            }
+            "output" => {
+                reader.shape(problems, 1, 1, &[], "output \"DIR\"");
+                reader.no_children(problems);
+                output = reader.string_arg(problems, 0).filter(|dir| {
+                    check(
+                        problems,
+                        dir.span,
+                        values::path(&dir.value, "output", false),
+                    )
+                });
+            }
+            "host" => hosts.extend(host::decode(problems, &reader)),
+            "docker-host" => {
+                reader.shape(problems, 1, 1, &[], "docker-host \"tcp://10.0.0.7:2375\"");
+                reader.no_children(problems);
+                docker_host = reader
+                    .string_arg(problems, 0)
+                    .filter(|url| check(problems, url.span, values::docker_host(&url.value)));
+            }
+            "app" => apps.extend(app::decode(problems, &reader)),
+            "accessory" => accessories.extend(accessory::decode(problems, &reader)),
+            "proxy" => proxy = Some(proxy::decode(problems, &reader)),
+            "hooks" => hooks = hooks::decode(problems, &reader),
+            "strategy" => decode_strategy(problems, &reader),
+            _ => {}
+        }
+    }
+    if project.is_none() && !doc.nodes().iter().any(|n| n.name().value() == "project") {
+        problems.push(
+            SpecError::new(
+                top,
+                "the spec has no `project`",
+                "expected `project \"NAME\"` in this spec",
+            )
+            .help("add a line such as: project \"shop\""),
+        );
+    }
+    if apps.is_empty() && !doc.nodes().iter().any(|n| n.name().value() == "app") {
+        problems.push(
+            SpecError::new(
+                top,
+                "the spec has no `app`",
+                "expected at least one `app` block",
+            )
+            .help("add: app \"web\" { image \"registry/web\"; port 8080; health \"/healthz\" }"),
+        );
+    }
+    Some(Spec {
+        project: project?,
+        output,
+        hosts,
+        docker_host,
+        apps,
+        accessories,
+        proxy,
+        hooks,
+        top,
+    })
+}
+
+/// `greenlight 1` must come first, so that a future format is refused, not misread.
+fn check_format_version(problems: &mut Problems, nodes: &[KdlNode], top: SourceSpan) {
+    let Some(first) = nodes.first() else {
+        problems.push(
+            SpecError::new(top, "the spec is empty", "expected `greenlight 1` here")
+                .help("start the spec with `greenlight 1` and a `project`"),
+        );
+        return;
+    };
+    if first.name().value() != "greenlight" {
+        problems.push(
+            SpecError::new(
+                first.name().span(),
+                "the spec must start with `greenlight 1`",
+                "expected `greenlight 1` before this",
+            )
+            .help("add `greenlight 1` as the first line: it names the spec format version"),
+        );
+        return;
+    }
+    let reader = NodeReader::new(first);
+    reader.shape(problems, 1, 1, &[], "greenlight 1");
+    reader.no_children(problems);
+    if let Some(version) = reader.int_arg(problems, 0, i64::MIN as i128, i64::MAX as i128) {
+        if version.value != 1 {
+            problems.push(
+                SpecError::new(
+                    version.span,
+                    format!("spec format version {} is not supported", version.value),
+                    "unsupported version",
+                )
+                .help("this greenlight reads format version 1: write `greenlight 1`"),
+            );
+        }
+    }
+}
+
+fn decode_strategy(problems: &mut Problems, reader: &NodeReader) {
+    reader.shape(problems, 1, 1, &[], "strategy \"blue-green\"");
+    reader.no_children(problems);
+    if let Some(strategy) = reader.string_arg(problems, 0) {
+        match strategy.value.as_str() {
+            "blue-green" => {}
+            "rolling" | "canary" => problems.push(
+                SpecError::new(
+                    strategy.span,
+                    format!("strategy `{}` is not supported yet", strategy.value),
+                    "not yet",
+                )
+                .help("v1 deploys blue-green only: write strategy \"blue-green\" or leave it out"),
+            ),
+            other => problems.push(
+                SpecError::new(
+                    strategy.span,
+                    format!("unknown strategy `{}`", other.escape_debug()),
+                    "unknown strategy",
+                )
+                .help("the only strategy is \"blue-green\""),
+            ),
+        }
+    }
+}
+
+/// The first positional argument as a checked name.
+fn name_arg(problems: &mut Problems, reader: &NodeReader, what: &str) -> Option<Spanned<String>> {
+    reader
+        .string_arg(problems, 0)
+        .filter(|n| check(problems, n.span, values::name(&n.value, what)))
+}
+
+/// Records `result`'s error at `span`; true when the value is valid.
+fn check<T>(problems: &mut Problems, span: SourceSpan, result: Result<T, values::Invalid>) -> bool {
+    match result {
+        Ok(_) => true,
+        Err(invalid) => {
+            problems
+                .push(SpecError::new(span, invalid.message, "invalid value").help(invalid.help));
+            false
+        }
+    }
+}
+
+/// A duration property or argument, decoded.
+fn duration_of(
+    problems: &mut Problems,
+    value: Option<Spanned<String>>,
+) -> Option<Spanned<values::Millis>> {
+    let value = value?;
+    match values::duration(&value.value) {
+        Ok(ms) => Some(Spanned::new(ms, value.span)),
+        Err(invalid) => {
+            problems.push(
+                SpecError::new(value.span, invalid.message, "invalid duration").help(invalid.help),
+            );
+            None
+        }
+    }
+}

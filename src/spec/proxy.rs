@@ -1,0 +1,256 @@
+//! `proxy { … }`: the nginx in front of the colors.
+
+use super::{check, values, NodeReader, Spanned};
+use crate::diagnostic::{Problems, SpecError};
+
+/// Where nginx runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyMode {
+    /// A compose service in the stack.
+    Compose,
+    /// The nginx of the machine that runs deploy.sh.
+    Host,
+    /// The nginx of another host, reached over ssh.
+    Remote,
+}
+
+/// One `listen` line.
+#[derive(Debug, Clone)]
+pub struct ListenSpec {
+    /// Address part (empty for all addresses).
+    pub address: String,
+    /// Port.
+    pub port: Spanned<u16>,
+    /// Serve TLS on it.
+    pub ssl: bool,
+}
+
+/// `tls certificate=… key=…`
+#[derive(Debug, Clone)]
+pub struct TlsSpec {
+    /// Certificate chain path on the proxy host.
+    pub certificate: String,
+    /// Private key path on the proxy host.
+    pub key: String,
+    /// The node, for errors.
+    pub span: miette::SourceSpan,
+}
+
+/// `route "/path" app="NAME"`
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    /// The location prefix.
+    pub path: Spanned<String>,
+    /// The app it goes to.
+    pub app: Spanned<String>,
+}
+
+/// The `proxy` block as written.
+#[derive(Debug, Clone)]
+pub struct ProxySpec {
+    /// compose, host or remote.
+    pub mode: Option<Spanned<ProxyMode>>,
+    /// remote: the host nginx runs on.
+    pub on: Option<Spanned<String>>,
+    /// compose: the nginx image.
+    pub image: Option<Spanned<String>>,
+    /// Listen lines.
+    pub listen: Vec<ListenSpec>,
+    /// server_name.
+    pub server_names: Vec<String>,
+    /// TLS files.
+    pub tls: Option<TlsSpec>,
+    /// host/remote: where the site conf is installed.
+    pub conf_dir: Option<Spanned<String>>,
+    /// Routes.
+    pub routes: Vec<RouteSpec>,
+    /// client_max_body_size.
+    pub client_max_body_size: Option<String>,
+    /// The block, for errors about a missing piece.
+    pub span: miette::SourceSpan,
+}
+
+const NODES: &[&str] = &[
+    "mode",
+    "on",
+    "image",
+    "listen",
+    "server-name",
+    "tls",
+    "conf-dir",
+    "route",
+    "client-max-body-size",
+];
+const ONCE: &[&str] = &[
+    "mode",
+    "on",
+    "image",
+    "tls",
+    "conf-dir",
+    "client-max-body-size",
+];
+
+/// Decodes the `proxy` block.
+pub fn decode(problems: &mut Problems, reader: &NodeReader) -> ProxySpec {
+    reader.shape(problems, 0, 0, &[], "proxy { listen 80 }");
+    let mut proxy = ProxySpec {
+        mode: None,
+        on: None,
+        image: None,
+        listen: Vec::new(),
+        server_names: Vec::new(),
+        tls: None,
+        conf_dir: None,
+        routes: Vec::new(),
+        client_max_body_size: None,
+        span: reader.name_span(),
+    };
+    for node in reader.children(problems, NODES, ONCE) {
+        let r = NodeReader::new(node);
+        match node.name().value() {
+            "mode" => {
+                r.shape(problems, 1, 1, &[], "mode \"compose\"");
+                r.no_children(problems);
+                if let Some(mode) = r.string_arg(problems, 0) {
+                    let parsed = match mode.value.as_str() {
+                        "compose" => Some(ProxyMode::Compose),
+                        "host" => Some(ProxyMode::Host),
+                        "remote" => Some(ProxyMode::Remote),
+                        other => {
+                            problems.push(
+                                SpecError::new(
+                                    mode.span,
+                                    format!("unknown proxy mode `{}`", other.escape_debug()),
+                                    "unknown mode",
+                                )
+                                .help("use \"compose\", \"host\" or \"remote\""),
+                            );
+                            None
+                        }
+                    };
+                    proxy.mode = parsed.map(|m| Spanned::new(m, mode.span));
+                }
+            }
+            "on" => {
+                r.shape(problems, 1, 1, &[], "on \"lb\"");
+                r.no_children(problems);
+                proxy.on = r.string_arg(problems, 0);
+            }
+            "image" => proxy.image = super::app::image_node(problems, &r, true),
+            "listen" => proxy.listen.extend(listen_node(problems, &r)),
+            "server-name" => {
+                r.shape(
+                    problems,
+                    1,
+                    usize::MAX,
+                    &[],
+                    "server-name \"api.example.com\"",
+                );
+                r.no_children(problems);
+                for name in r.string_args(problems) {
+                    if check(problems, name.span, values::server_name(&name.value)) {
+                        proxy.server_names.push(name.value);
+                    }
+                }
+            }
+            "tls" => {
+                let usage =
+                    "tls certificate=\"/etc/ssl/fullchain.pem\" key=\"/etc/ssl/privkey.pem\"";
+                r.shape(problems, 0, 0, &["certificate", "key"], usage);
+                r.no_children(problems);
+                let file = |problems: &mut Problems, key: &str| {
+                    let value = r.string_prop(problems, key);
+                    if value.is_none() {
+                        problems.push(
+                            SpecError::new(r.span(), format!("`tls` needs `{key}=`"), "incomplete")
+                                .help(format!("write it as: {usage}")),
+                        );
+                    }
+                    // A compose proxy mounts each file as `PATH:PATH:ro`, split at `:`.
+                    value.filter(|v| {
+                        check(problems, v.span, values::path(&v.value, key, true))
+                            && check(problems, v.span, values::nginx_word(&v.value, key))
+                            && check(problems, v.span, values::no_colon(&v.value, key))
+                    })
+                };
+                let certificate = file(problems, "certificate");
+                let key = file(problems, "key");
+                if let (Some(certificate), Some(key)) = (certificate, key) {
+                    proxy.tls = Some(TlsSpec {
+                        certificate: certificate.value,
+                        key: key.value,
+                        span: r.span(),
+                    });
+                }
+            }
+            "conf-dir" => {
+                r.shape(problems, 1, 1, &[], "conf-dir \"/etc/nginx/conf.d\"");
+                r.no_children(problems);
+                proxy.conf_dir = r.string_arg(problems, 0).filter(|d| {
+                    check(problems, d.span, values::path(&d.value, "conf-dir", true))
+                        && check(problems, d.span, values::nginx_word(&d.value, "conf-dir"))
+                });
+            }
+            "route" => {
+                r.shape(problems, 1, 1, &["app"], "route \"/\" app=\"web\"");
+                r.no_children(problems);
+                let path = r
+                    .string_arg(problems, 0)
+                    .filter(|p| check(problems, p.span, values::location(&p.value)));
+                let app = r.string_prop(problems, "app");
+                if app.is_none() {
+                    problems.push(
+                        SpecError::new(r.span(), "`route` needs `app=`", "which app?")
+                            .help("write it as: route \"/\" app=\"web\""),
+                    );
+                }
+                if let (Some(path), Some(app)) = (path, app) {
+                    proxy.routes.push(RouteSpec { path, app });
+                }
+            }
+            _ => {
+                r.shape(problems, 1, 1, &[], "client-max-body-size \"10m\"");
+                r.no_children(problems);
+                proxy.client_max_body_size = r
+                    .string_arg(problems, 0)
+                    .filter(|s| check(problems, s.span, values::size(&s.value)))
+                    .map(|s| s.value);
+            }
+        }
+    }
+    proxy
+}
+
+fn listen_node(problems: &mut Problems, r: &NodeReader) -> Option<ListenSpec> {
+    r.shape(problems, 1, 1, &["ssl"], "listen 443 ssl=#true");
+    r.no_children(problems);
+    let ssl = r.bool_prop(problems, "ssl").is_some_and(|b| b.value);
+    let arg = *r.args().first()?;
+    match arg.value() {
+        kdl::KdlValue::Integer(_) => {
+            let port = r.int_arg(problems, 0, 1, 65535)?;
+            Some(ListenSpec {
+                address: String::new(),
+                port: Spanned::new(port.value as u16, port.span),
+                ssl,
+            })
+        }
+        _ => {
+            let text = r.string_arg(problems, 0)?;
+            match values::listen(&text.value) {
+                Ok((address, port)) => Some(ListenSpec {
+                    address,
+                    port: Spanned::new(port, text.span),
+                    ssl,
+                }),
+                Err(invalid) => {
+                    problems.push(
+                        SpecError::new(text.span, invalid.message, "invalid listen")
+                            .help(invalid.help),
+                    );
+                    None
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The generated files pass the linters of their formats: deploy.sh passes
+//! `bash -n` and shellcheck with no finding at any severity, every nginx conf
+//! passes `nginx -t` inside Debian's stock nginx.conf (as installed for each
+//! color when switching by reload, and as installed for switching through
+//! njs), and every compose file passes `docker-compose config`.
+
+mod support;
+
+use std::fs;
+use std::process::Command;
+
+use support::*;
+
+#[test]
+fn deploy_scripts_pass_bash_n_and_shellcheck() {
+    if !tool_available("shellcheck") {
+        return;
+    }
+    for spec in example_specs() {
+        let (dir, _) = kit_in_tempdir(&spec);
+        let script = dir.path().join("deploy.sh");
+        let (ok, out) = run(Command::new("bash").arg("-n").arg(&script));
+        assert!(ok, "{spec}: bash -n failed:\n{out}");
+        let (ok, out) = run(Command::new("shellcheck")
+            .args(["--severity=style", "--shell=bash"])
+            .arg(&script));
+        assert!(ok, "{spec}: shellcheck findings:\n{out}");
+    }
+}
+
+#[test]
+fn nginx_confs_pass_nginx_t_in_a_stock_nginx_conf() {
+    if !tool_available("nginx") || !tool_available("openssl") {
+        return;
+    }
+    for spec in example_specs() {
+        let (dir, loaded) = kit_in_tempdir(&spec);
+        let apps: Vec<String> = loaded.plan.apps.iter().map(|a| a.name.clone()).collect();
+        let njs = loaded.plan.proxy.mode != "compose" && njs_module_available();
+        let variants: &[&str] = if njs {
+            &["blue", "green", "njs"]
+        } else {
+            &["blue", "green"]
+        };
+        for &variant in variants {
+            let nginx = StockNginx::new();
+            let conf = if variant == "njs" {
+                let js = nginx
+                    .conf_d()
+                    .join(format!("greenlight-{}.js", loaded.plan.project));
+                fs::copy(dir.path().join("nginx/greenlight.js"), js).unwrap();
+                assembled_njs_conf(dir.path(), &loaded.plan, &nginx.conf_d())
+            } else {
+                assembled_conf(dir.path(), &apps, variant)
+            };
+            nginx.assert_accepts(conf, &loaded.plan, &format!("{spec} ({variant})"));
+        }
+    }
+}
+
+/// Debian's njs module; required in CI (GREENLIGHT_REQUIRE_TOOLS=1).
+fn njs_module_available() -> bool {
+    let found = std::path::Path::new("/usr/lib/nginx/modules/ngx_http_js_module.so").exists();
+    if !found {
+        assert!(
+            std::env::var("GREENLIGHT_REQUIRE_TOOLS").map_or(true, |v| v != "1"),
+            "libnginx-mod-http-js is required (GREENLIGHT_REQUIRE_TOOLS=1) but not installed"
+        );
+        eprintln!("SKIPPED the njs variant: libnginx-mod-http-js is not installed");
+    }
+    found
+}
+
+#[test]
+fn compose_files_pass_docker_compose_config() {
+    if !tool_available("docker-compose") {
+        return;
+    }
+    let mut checked = 0;
+    for spec in example_specs() {
+        let (dir, _) = kit_in_tempdir(&spec);
+        let compose_dir = dir.path().join("compose");
+        let Ok(entries) = fs::read_dir(&compose_dir) else {
+            continue;
+        };
+        for entry in entries {
+            let file = entry.unwrap().path();
+            // env files named by the spec live beside the kit on a real host
+            let text = fs::read_to_string(&file).unwrap();
+            let mut lines = text.lines();
+            while let Some(line) = lines.next() {
+                if line.trim() == "env_file:" {
+                    for item in lines
+                        .by_ref()
+                        .take_while(|l| l.trim_start().starts_with("- "))
+                    {
+                        let name = item.trim().trim_start_matches("- ").trim_matches('"');
+                        fs::write(dir.path().join(name), "").unwrap();
+                    }
+                }
+            }
+            let (ok, out) = run(Command::new("docker-compose")
+                .env("GREENLIGHT_VERSION", "v1")
+                .arg("--project-directory")
+                .arg(dir.path())
+                .arg("-f")
+                .arg(&file)
+                .args(["config", "-q"]));
+            assert!(
+                ok,
+                "{spec}: docker-compose config failed for {}:\n{out}",
+                file.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 8,
+        "expected the compose files of the example kits, checked {checked}"
+    );
+}

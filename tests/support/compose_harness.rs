@@ -1,0 +1,820 @@
+//! A real compose stack on this machine's Docker Engine for end-to-end tests:
+//! images built locally (no registry), the generated deploy.sh with the
+//! compose runtime, nginx either as a compose service (proxy mode "compose")
+//! or Debian's nginx on the host in front of published ports (mode "host"),
+//! and gl-load keeping traffic going through nginx.
+//!
+//! Images: gl-testapp built static into target/static and copied into FROM
+//! scratch images, one tag per test version (`greenlight-test/app:v1`, ...;
+//! the version, and a broken mode or boot delay, are baked in as ENV); and an
+//! nginx image made from the host's /usr/sbin/nginx and its shared libraries.
+//! Each image carries a content hash (label or tag) and is rebuilt only when
+//! its inputs change; they are built once per test binary.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::harness::{free_port, run_ok, Load};
+
+/// The repository of the test app images.
+pub const APP_IMAGE: &str = "greenlight-test/app";
+/// The repository of the nginx image.
+pub const NGINX_IMAGE: &str = "greenlight-test/nginx";
+
+/// Test app versions: tag (also APP_VERSION) and extra environment baked in.
+pub const VERSIONS: &[(&str, &[(&str, &str)])] = &[
+    ("v1", &[]),
+    ("v2", &[]),
+    ("v3", &[]),
+    ("acc", &[]),
+    ("boot3", &[("APP_BOOT_DELAY_MS", "3000")]),
+    ("boot2", &[("APP_BOOT_DELAY_MS", "2000")]),
+    ("boot15", &[("APP_BOOT_DELAY_MS", "1500")]),
+    ("bad1", &[("APP_BROKEN", "unhealthy")]),
+    ("bad2", &[("APP_BROKEN", "exit-at-boot")]),
+];
+
+/// Whether the Docker Engine answers `docker info`; like
+/// `support::tool_available`, a missing engine skips with a printed reason or
+/// fails when GREENLIGHT_REQUIRE_TOOLS=1.
+pub fn engine_available() -> bool {
+    let ok = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .stdin(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("GREENLIGHT_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
+            panic!("a running Docker Engine is required (GREENLIGHT_REQUIRE_TOOLS=1) but `docker info` failed");
+        }
+        eprintln!("SKIPPED: no Docker Engine answers `docker info`; set GREENLIGHT_REQUIRE_TOOLS=1 to make this a failure");
+    }
+    ok
+}
+
+/// Runs docker; returns (success, stdout, stderr).
+pub fn docker(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run docker: {e}"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs docker and returns its stdout; panics on failure.
+pub fn docker_ok(args: &[&str]) -> String {
+    let (ok, out, err) = docker(args);
+    assert!(ok, "docker {args:?} failed:\n{out}{err}");
+    out
+}
+
+fn lines(text: &str) -> Vec<String> {
+    let mut v: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+fn sha256_hex(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The images every test uses, built once per test binary.
+pub struct Images {
+    /// `greenlight-test/nginx:<hash>`.
+    pub nginx: String,
+    /// The static gl-load (the load client).
+    pub gl_load: PathBuf,
+}
+
+static IMAGES: OnceLock<Result<Images, String>> = OnceLock::new();
+
+/// Builds (or reuses) the test images; panics with the build's output if that
+/// fails.
+pub fn images() -> &'static Images {
+    match IMAGES.get_or_init(build_images) {
+        Ok(images) => images,
+        Err(e) => panic!("building the test images failed:\n{e}"),
+    }
+}
+
+fn build_images() -> Result<Images, String> {
+    let started = Instant::now();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let target_dir = root.join("target/static");
+    // The static build goes to its own target dir so the main build's
+    // artifacts stay valid.
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-p",
+            "greenlight-testkit",
+            "--release",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+        ])
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "static build of the testkit failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let bin = target_dir.join("x86_64-unknown-linux-gnu/release");
+    let testapp = bin.join("gl-testapp");
+    let ldd = Command::new("ldd")
+        .arg(&testapp)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let ldd_text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&ldd.stdout),
+        String::from_utf8_lossy(&ldd.stderr)
+    );
+    if !ldd_text.contains("statically linked") && !ldd_text.contains("not a dynamic executable") {
+        return Err(format!("gl-testapp is not static: {ldd_text}"));
+    }
+
+    let ctx_root = target_dir.join("images");
+    // The test app: one context, one Dockerfile per version.
+    let app_bytes = fs::read(&testapp).map_err(|e| e.to_string())?;
+    let app_ctx = ctx_root.join("app");
+    fs::create_dir_all(&app_ctx).map_err(|e| e.to_string())?;
+    fs::write(app_ctx.join("gl-testapp"), &app_bytes).map_err(|e| e.to_string())?;
+    set_mode(&app_ctx.join("gl-testapp"), 0o755);
+    for (tag, env) in VERSIONS {
+        let mut dockerfile = String::from(
+            "FROM scratch\nCOPY gl-testapp /gl-testapp\nARG APP_VERSION\nENV APP_VERSION=${APP_VERSION}\n",
+        );
+        for (k, v) in *env {
+            dockerfile.push_str(&format!("ENV {k}={v}\n"));
+        }
+        // The image declares a VOLUME, so every container gets an anonymous
+        // volume: a deploy must not leave them dangling.
+        let hash = sha256_hex(&[
+            &app_bytes,
+            dockerfile.as_bytes(),
+            tag.as_bytes(),
+            b"VOLUME /scratch",
+        ]);
+        dockerfile.push_str(&format!(
+            "LABEL greenlight.test.hash={hash}\nVOLUME [\"/scratch\"]\nENTRYPOINT [\"/gl-testapp\"]\n"
+        ));
+        let image = format!("{APP_IMAGE}:{tag}");
+        if image_label(&image) == hash {
+            continue;
+        }
+        let file = app_ctx.join(format!("Dockerfile.{tag}"));
+        fs::write(&file, &dockerfile).map_err(|e| e.to_string())?;
+        docker_build(&app_ctx, &file, &image, &[&format!("APP_VERSION={tag}")])?;
+    }
+
+    // nginx without a registry: the host's binary, its libraries and a
+    // minimal nginx.conf in a scratch image.
+    let nginx_bin = PathBuf::from("/usr/sbin/nginx");
+    let ldd = Command::new("ldd")
+        .arg(&nginx_bin)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let mut files: Vec<PathBuf> = vec![nginx_bin.clone(), "/etc/nginx/mime.types".into()];
+    for line in String::from_utf8_lossy(&ldd.stdout).lines() {
+        // "libz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x...)" or
+        // "/lib64/ld-linux-x86-64.so.2 (0x...)"
+        let path = match line.split_once("=>") {
+            Some((_, right)) => right.split_whitespace().next(),
+            None => line.split_whitespace().next(),
+        };
+        if let Some(p) = path.filter(|p| p.starts_with('/')) {
+            files.push(PathBuf::from(p));
+        }
+    }
+    let conf = "user nobody nogroup;\nworker_processes 2;\npid /run/nginx.pid;\nerror_log stderr;\nevents { worker_connections 1024; }\nhttp {\n    include /etc/nginx/mime.types;\n    default_type application/octet-stream;\n    access_log off;\n    include /etc/nginx/conf.d/*.conf;\n}\n";
+    let passwd = "root:x:0:0:root:/root:/nonexistent\nnobody:x:65534:65534:nobody:/nonexistent:/nonexistent\n";
+    let group = "root:x:0:\nnogroup:x:65534:\n";
+    let nsswitch = "passwd: files\ngroup: files\nhosts: files dns\n";
+    let dockerfile = "FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/sbin:/usr/bin:/sbin:/bin\nSTOPSIGNAL SIGQUIT\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n";
+    let mut hash_parts: Vec<Vec<u8>> = vec![
+        conf.into(),
+        passwd.into(),
+        group.into(),
+        nsswitch.into(),
+        dockerfile.into(),
+    ];
+    for f in &files {
+        hash_parts.push(f.to_string_lossy().as_bytes().to_vec());
+        hash_parts.push(fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?);
+    }
+    let refs: Vec<&[u8]> = hash_parts.iter().map(Vec::as_slice).collect();
+    let nginx = format!("{NGINX_IMAGE}:{}", &sha256_hex(&refs)[..16]);
+    if !docker(&["image", "inspect", &nginx]).0 {
+        let ctx = ctx_root.join("nginx");
+        let _ = fs::remove_dir_all(&ctx);
+        let rootfs = ctx.join("rootfs");
+        for dir in [
+            "etc/nginx/conf.d",
+            "var/log/nginx",
+            "var/lib/nginx",
+            "run",
+            "tmp",
+        ] {
+            fs::create_dir_all(rootfs.join(dir)).map_err(|e| e.to_string())?;
+        }
+        set_mode(&rootfs.join("tmp"), 0o1777);
+        for f in &files {
+            let dest = rootfs.join(f.strip_prefix("/").unwrap());
+            fs::create_dir_all(dest.parent().unwrap()).map_err(|e| e.to_string())?;
+            // fs::copy follows symlinks: the image gets the real files.
+            fs::copy(f, &dest).map_err(|e| format!("{}: {e}", f.display()))?;
+        }
+        fs::write(rootfs.join("etc/nginx/nginx.conf"), conf).map_err(|e| e.to_string())?;
+        fs::write(rootfs.join("etc/passwd"), passwd).map_err(|e| e.to_string())?;
+        fs::write(rootfs.join("etc/group"), group).map_err(|e| e.to_string())?;
+        fs::write(rootfs.join("etc/nsswitch.conf"), nsswitch).map_err(|e| e.to_string())?;
+        let file = ctx.join("Dockerfile");
+        fs::write(&file, dockerfile).map_err(|e| e.to_string())?;
+        docker_build(&ctx, &file, &nginx, &[])?;
+    }
+    eprintln!("test images ready in {:?}", started.elapsed());
+    Ok(Images {
+        nginx,
+        gl_load: bin.join("gl-load"),
+    })
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn image_label(image: &str) -> String {
+    let (_, out, _) = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{index .Config.Labels \"greenlight.test.hash\"}}",
+        image,
+    ]);
+    out.trim().to_string()
+}
+
+fn docker_build(ctx: &Path, file: &Path, tag: &str, args: &[&str]) -> Result<(), String> {
+    let mut cmd = Command::new("docker");
+    cmd.arg("build")
+        .arg("-q")
+        .arg("-f")
+        .arg(file)
+        .arg("-t")
+        .arg(tag);
+    for a in args {
+        cmd.arg("--build-arg").arg(a);
+    }
+    let out = cmd
+        .arg(ctx)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "docker build {tag} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// Where nginx runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Proxy {
+    /// nginx as a compose service of the stack (the scratch nginx image).
+    Compose,
+    /// Debian's nginx on the host, with its own prefix, in front of the
+    /// colors' published ports.
+    Host,
+}
+
+/// What the spec says beyond the harness's defaults.
+pub struct Options {
+    pub proxy: Proxy,
+    pub health: &'static str,
+    pub drain: &'static str,
+    pub keep_previous: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            proxy: Proxy::Compose,
+            health: "interval \"200ms\"\n        timeout \"1s\"\n        deadline \"8s\"",
+            drain: "10s",
+            keep_previous: true,
+        }
+    }
+}
+
+/// The literal value of the app's GL_LITERAL env: compose must not
+/// interpolate it.
+pub const LITERAL: &str = "cost $5 ${HOME} $$ end";
+
+/// A compose stack for one test, torn down on drop (images are kept).
+pub struct ComposeStack {
+    pub dir: tempfile::TempDir,
+    pub project: String,
+    pub proxy: Proxy,
+    pub proxy_port: u16,
+    pub kit: PathBuf,
+    /// Dangling volumes that existed before the stack.
+    volumes_before: BTreeSet<String>,
+}
+
+/// A unique project name per stack, matching [a-z][a-z0-9-]{0,39}.
+fn unique_project(tag: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "glc{}-{tag}-{:x}{n}",
+        std::process::id() % 100_000,
+        nanos % 0xfffff
+    )
+}
+
+impl ComposeStack {
+    /// Builds the kit of a compose-runtime spec (and, in host mode, starts the
+    /// host's nginx). `tag` goes into the project name (a few letters).
+    pub fn new(tag: &str, options: Options) -> ComposeStack {
+        let images = images();
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let project = unique_project(tag);
+        assert!(project.len() <= 40, "{project}");
+        let proxy_port = free_port();
+        let volumes_before: BTreeSet<String> = lines(&docker_ok(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            "dangling=true",
+        ]))
+        .into_iter()
+        .collect();
+        let (app_ports, proxy_block) = match options.proxy {
+            Proxy::Compose => (
+                String::new(),
+                format!(
+                    "proxy {{\n    mode \"compose\"\n    image \"{}\"\n    listen \"127.0.0.1:{proxy_port}\"\n}}\n",
+                    images.nginx
+                ),
+            ),
+            Proxy::Host => {
+                for sub in ["ngx/conf.d", "ngx/tmp", "ngx/logs"] {
+                    fs::create_dir_all(d.join(sub)).unwrap();
+                }
+                fs::write(
+                    d.join("ngx/nginx.conf"),
+                    format!(
+                        "worker_processes 2;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{ worker_connections 1024; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {p}/tmp;\n  proxy_temp_path {p}/tmp;\n  include {p}/conf.d/*.conf;\n}}\n",
+                        p = d.join("ngx").display()
+                    ),
+                )
+                .unwrap();
+                (
+                    format!(
+                        "    host-ports blue={} green={}\n",
+                        free_port(),
+                        free_port()
+                    ),
+                    format!(
+                        "proxy {{\n    mode \"host\"\n    listen \"127.0.0.1:{proxy_port}\"\n}}\n"
+                    ),
+                )
+            }
+        };
+        fs::create_dir_all(d.join("markers")).unwrap();
+        let spec = format!(
+            r#"greenlight 1
+project "{project}"
+app "web" {{
+    image "{APP_IMAGE}"
+    tag "v1"
+    port 8080
+{app_ports}    env "GL_LITERAL" {literal}
+    env-file "./web.env"
+    volume "./appdata" "/appdata" read-only=#true
+    volume "{project}-web" "/data"
+    health "/healthz" {{
+        {health}
+    }}
+    drain "{drain}"
+    keep-previous {keep}
+}}
+accessory "cache" {{
+    image "{APP_IMAGE}:acc"
+    env-file "./cache.env"
+    volume "./cachedata" "/cachedata"
+    volume "{project}-cache" "/cache"
+    port 8080
+}}
+{proxy_block}hooks {{
+    on-failure "touch {markers}/failed-{{version}}"
+    after-switch "touch {markers}/switched-{{version}}"
+}}
+"#,
+            literal = serde_json::to_string(LITERAL).unwrap(),
+            health = options.health,
+            drain = options.drain,
+            keep = if options.keep_previous {
+                "#true"
+            } else {
+                "#false"
+            },
+            markers = d.join("markers").display(),
+        );
+        fs::write(d.join("spec.kdl"), spec).unwrap();
+        run_ok(
+            Command::new(env!("CARGO_BIN_EXE_greenlight"))
+                .arg("build")
+                .arg(d.join("spec.kdl")),
+        );
+        let kit = d.join("deploy").join(&project);
+        // What the spec mounts, relative to the kit directory.
+        fs::write(kit.join("web.env"), "FROM_ENV_FILE=web-env-file\n").unwrap();
+        fs::write(kit.join("cache.env"), "FROM_ENV_FILE=cache\n").unwrap();
+        fs::create_dir_all(kit.join("appdata")).unwrap();
+        fs::create_dir_all(kit.join("cachedata")).unwrap();
+        let stack = ComposeStack {
+            dir,
+            project,
+            proxy: options.proxy,
+            proxy_port,
+            kit,
+            volumes_before,
+        };
+        if stack.proxy == Proxy::Host {
+            run_ok(&mut stack.host_nginx(&[]));
+        }
+        stack
+    }
+
+    fn host_nginx(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("nginx");
+        cmd.arg("-p")
+            .arg(self.path("ngx"))
+            .arg("-c")
+            .arg(self.path("ngx/nginx.conf"))
+            .args(args);
+        cmd
+    }
+
+    /// A path inside the test's directory.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The docker network of the stack.
+    pub fn network(&self) -> String {
+        format!("greenlight-{}", self.project)
+    }
+
+    /// The compose project of a color of the app.
+    pub fn color_project(&self, color: &str) -> String {
+        format!("{}-web-{color}", self.project)
+    }
+
+    /// deploy.sh with the run-time overrides pointing into this stack.
+    pub fn deploy_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(self.kit.join("deploy.sh"));
+        cmd.args(args)
+            .env("GREENLIGHT_STATE_DIR", self.path("state"))
+            .stdin(Stdio::null());
+        if self.proxy == Proxy::Host {
+            cmd.env("GREENLIGHT_NGINX_CONF_DIR", self.path("ngx/conf.d"))
+                .env(
+                    "GREENLIGHT_NGINX",
+                    format!(
+                        "nginx -p {} -c {}",
+                        self.path("ngx").display(),
+                        self.path("ngx/nginx.conf").display()
+                    ),
+                );
+        }
+        cmd
+    }
+
+    /// Runs deploy.sh to the end (bounded: 120 s); returns its output.
+    pub fn deploy(&self, args: &[&str]) -> Output {
+        let started = Instant::now();
+        let child = self
+            .deploy_cmd(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = wait_bounded(
+            child,
+            Duration::from_secs(120),
+            &format!("deploy.sh {args:?}"),
+        );
+        eprintln!(
+            "$ deploy.sh {}  ({:.1}s)\n{}{}exit {:?}",
+            args.join(" "),
+            started.elapsed().as_secs_f64(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            out.status.code()
+        );
+        out
+    }
+
+    /// GET / through nginx: the version that answered.
+    pub fn served_version(&self) -> String {
+        curl_version(&format!("http://127.0.0.1:{}/", self.proxy_port))
+    }
+
+    /// Container ids of a color's compose project (`all`: stopped ones too).
+    pub fn color_ids(&self, color: &str, all: bool) -> Vec<String> {
+        let filter = format!(
+            "label=com.docker.compose.project={}",
+            self.color_project(color)
+        );
+        let mut args = vec!["ps", "-q", "--no-trunc", "--filter", &filter];
+        if all {
+            args.push("-a");
+        }
+        lines(&docker_ok(&args))
+    }
+
+    /// Whether a color runs (a running container in its project).
+    pub fn color_alive(&self, color: &str) -> bool {
+        !self.color_ids(color, false).is_empty()
+    }
+
+    /// Every container of the stack (label greenlight.project), any state:
+    /// "compose-project state" lines, sorted.
+    pub fn containers(&self) -> Vec<String> {
+        let filter = format!("label=greenlight.project={}", self.project);
+        lines(&docker_ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Label \"com.docker.compose.project\"}} {{.State}}",
+        ]))
+    }
+
+    /// `docker inspect --format FORMAT ID`.
+    pub fn inspect(&self, id: &str, format: &str) -> String {
+        docker_ok(&["inspect", "--format", format, id])
+            .trim()
+            .to_string()
+    }
+
+    /// The running nginx container (compose proxy mode).
+    pub fn proxy_id(&self) -> Option<String> {
+        let filter = format!("label=com.docker.compose.project={}-proxy", self.project);
+        lines(&docker_ok(&["ps", "-q", "--no-trunc", "--filter", &filter]))
+            .into_iter()
+            .next()
+    }
+
+    /// The accessory's container ids.
+    pub fn accessory_ids(&self) -> Vec<String> {
+        let filter = format!(
+            "label=com.docker.compose.project={}-accessories",
+            self.project
+        );
+        lines(&docker_ok(&[
+            "ps",
+            "-aq",
+            "--no-trunc",
+            "--filter",
+            &filter,
+        ]))
+    }
+
+    fn site_conf_name(&self) -> String {
+        format!("greenlight-{}.conf", self.project)
+    }
+
+    /// The installed site conf.
+    pub fn site_conf(&self) -> Option<Vec<u8>> {
+        match self.proxy {
+            Proxy::Host => {
+                fs::read(self.path(&format!("ngx/conf.d/{}", self.site_conf_name()))).ok()
+            }
+            Proxy::Compose => {
+                let id = self.proxy_id()?;
+                let out = Command::new("sh")
+                    .arg("-c")
+                    .arg("docker cp \"$1\" - | tar -xO")
+                    .arg("sh")
+                    .arg(format!("{id}:/etc/nginx/conf.d/{}", self.site_conf_name()))
+                    .output()
+                    .unwrap();
+                (out.status.success() && !out.stdout.is_empty()).then_some(out.stdout)
+            }
+        }
+    }
+
+    /// pids of nginx's worker processes (host pids).
+    pub fn nginx_workers(&self) -> Vec<String> {
+        match self.proxy {
+            Proxy::Host => {
+                let master = fs::read_to_string(self.path("ngx/nginx.pid")).unwrap();
+                let out = Command::new("pgrep")
+                    .arg("-P")
+                    .arg(master.trim())
+                    .output()
+                    .unwrap();
+                lines(&String::from_utf8_lossy(&out.stdout))
+            }
+            Proxy::Compose => {
+                let id = self.proxy_id().expect("the nginx container runs");
+                docker_ok(&["top", &id, "-o", "pid,args"])
+                    .lines()
+                    .filter(|l| l.contains("nginx: worker process"))
+                    .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+                    .collect()
+            }
+        }
+    }
+
+    /// Starts the load client through nginx.
+    pub fn load(&self) -> Load {
+        Load::start(
+            &images().gl_load,
+            &format!("http://127.0.0.1:{}", self.proxy_port),
+            self.dir.path(),
+            &[],
+        )
+    }
+
+    /// Asserts nothing of the stack is left over beyond what should be there:
+    /// the live color running, the kept color stopped (or nothing with
+    /// keep-previous off), the accessory and (compose mode) nginx running;
+    /// no other network than the stack's; no new dangling volume.
+    pub fn assert_no_leftovers(&self, live: &str, kept: Option<&str>) {
+        let mut expected = vec![
+            format!("{}-accessories running", self.project),
+            format!("{} running", self.color_project(live)),
+        ];
+        if let Some(kept) = kept {
+            expected.push(format!("{} exited", self.color_project(kept)));
+        }
+        if self.proxy == Proxy::Compose {
+            expected.push(format!("{}-proxy running", self.project));
+        }
+        expected.sort();
+        assert_eq!(self.containers(), expected, "containers of the stack");
+        let filter = format!("name={}", self.project);
+        assert_eq!(
+            lines(&docker_ok(&[
+                "network",
+                "ls",
+                "--filter",
+                &filter,
+                "--format",
+                "{{.Name}}"
+            ])),
+            vec![self.network()],
+            "networks of the stack"
+        );
+        let dangling: Vec<String> = lines(&docker_ok(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            "dangling=true",
+        ]))
+        .into_iter()
+        .filter(|v| !self.volumes_before.contains(v))
+        .collect();
+        assert!(dangling.is_empty(), "dangling volumes left: {dangling:?}");
+    }
+}
+
+/// GET a URL: the version that answered ("" when none).
+pub fn curl_version(url: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "--max-time", "5"])
+        .arg(url)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .trim_start_matches("version=")
+        .to_string()
+}
+
+/// Waits for a child with piped output, killing it after `limit`.
+pub fn wait_bounded(mut child: std::process::Child, limit: Duration, what: &str) -> Output {
+    let started = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{what} did not finish within {limit:?}:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Polls `cond` every 100 ms until it holds or `limit` passes.
+pub fn wait_for(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !cond() {
+        assert!(
+            started.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+impl Drop for ComposeStack {
+    fn drop(&mut self) {
+        if self.proxy == Proxy::Host {
+            let _ = self.host_nginx(&["-s", "stop"]).output();
+        }
+        let compose = |project: &str, file: &str| {
+            let _ = Command::new("docker-compose")
+                .arg("--project-name")
+                .arg(project)
+                .arg("--project-directory")
+                .arg(&self.kit)
+                .arg("--file")
+                .arg(self.kit.join(file))
+                .args(["down", "-v", "--remove-orphans", "--timeout", "1"])
+                .env("GREENLIGHT_VERSION", "-")
+                .stdin(Stdio::null())
+                .output();
+        };
+        for color in ["blue", "green"] {
+            compose(
+                &self.color_project(color),
+                &format!("compose/web-{color}.yml"),
+            );
+        }
+        compose(
+            &format!("{}-accessories", self.project),
+            "compose/accessories.yml",
+        );
+        if self.kit.join("compose/proxy.yml").exists() {
+            compose(&format!("{}-proxy", self.project), "compose/proxy.yml");
+        }
+        // Whatever compose did not remove (e.g. a file that no longer parses).
+        let filter = format!("label=greenlight.project={}", self.project);
+        let (_, ids, _) = docker(&["ps", "-aq", "--filter", &filter]);
+        let ids = lines(&ids);
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(ids.iter().map(String::as_str));
+            let _ = docker(&args);
+        }
+        let _ = docker(&["network", "rm", &self.network()]);
+        let _ = docker(&[
+            "volume",
+            "rm",
+            &format!("{}-web", self.project),
+            &format!("{}-cache", self.project),
+        ]);
+    }
+}

@@ -1,0 +1,174 @@
+//! Shared helpers for the integration tests: the example specs, kits rendered
+//! into temporary directories, and external tools that are required in CI.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use camino::Utf8PathBuf;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every example spec under specs/, sorted.
+pub fn example_specs() -> Vec<Utf8PathBuf> {
+    let mut specs: Vec<Utf8PathBuf> = std::fs::read_dir(root().join("specs"))
+        .expect("specs/ exists")
+        .map(|e| Utf8PathBuf::from_path_buf(e.unwrap().path()).unwrap())
+        .filter(|p| p.extension() == Some("kdl"))
+        .collect();
+    specs.sort();
+    assert!(
+        specs.len() >= 5,
+        "expected the five example specs, found {specs:?}"
+    );
+    specs
+}
+
+/// Renders a spec's kit (manifest included) in memory.
+pub fn render(spec: &Utf8PathBuf) -> (greenlight::Loaded, greenlight::render::Kit) {
+    let loaded =
+        greenlight::load(spec, None).unwrap_or_else(|e| panic!("{spec} does not load: {e:?}"));
+    let kit = greenlight::kit(&loaded.plan, greenlight::render::TemplateSource::default())
+        .expect("renders");
+    (loaded, kit)
+}
+
+/// Writes a spec's kit into a fresh temporary directory.
+pub fn kit_in_tempdir(spec: &Utf8PathBuf) -> (tempfile::TempDir, greenlight::Loaded) {
+    let (loaded, kit) = render(spec);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).unwrap();
+    greenlight::emit::write(&kit, &out).unwrap();
+    (dir, loaded)
+}
+
+/// Whether a missing tool fails the test (CI sets GREENLIGHT_REQUIRE_TOOLS=1)
+/// or skips it with a printed reason.
+pub fn tool_available(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        if std::env::var("GREENLIGHT_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
+            panic!("{tool} is required (GREENLIGHT_REQUIRE_TOOLS=1) but not installed");
+        }
+        eprintln!("SKIPPED: {tool} is not installed; set GREENLIGHT_REQUIRE_TOOLS=1 to make this a failure");
+    }
+    found
+}
+
+/// Runs a command, returning (success, combined output).
+pub fn run(cmd: &mut Command) -> (bool, String) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// The site conf deploy.sh installs when switching by reload, with every
+/// app on `color`: each app's select file and upstream, then the server block.
+pub fn assembled_conf(kit: &Path, apps: &[String], color: &str) -> String {
+    let mut conf = String::from("# assembled as deploy.sh does\n");
+    for app in apps {
+        for part in ["select", "upstream"] {
+            conf.push_str(
+                &std::fs::read_to_string(kit.join(format!("nginx/{app}-{color}.{part}.conf")))
+                    .unwrap(),
+            );
+        }
+    }
+    conf.push_str(&std::fs::read_to_string(kit.join("nginx/site.conf")).unwrap());
+    conf
+}
+
+/// The site conf deploy.sh installs when switching through njs: the module
+/// and live-file preamble (paths under `conf_dir`), the selectors, both
+/// colors' upstreams of every app, then the server block.
+pub fn assembled_njs_conf(kit: &Path, plan: &greenlight::plan::Plan, conf_dir: &Path) -> String {
+    let (module, project, dir) = (&plan.proxy.js_module, &plan.project, conf_dir.display());
+    let mut conf = format!(
+        "# assembled as deploy.sh does\njs_import {module} from {dir}/greenlight-{project}.js;\nmap \"\" ${module}_live_file {{\n    default \"{dir}/greenlight-{project}.live\";\n}}\n"
+    );
+    conf.push_str(&std::fs::read_to_string(kit.join("nginx/njs.conf")).unwrap());
+    for app in &plan.apps {
+        for color in ["blue", "green"] {
+            conf.push_str(
+                &std::fs::read_to_string(
+                    kit.join(format!("nginx/{}-{color}.upstream.conf", app.name)),
+                )
+                .unwrap(),
+            );
+        }
+    }
+    conf.push_str(&std::fs::read_to_string(kit.join("nginx/site.conf")).unwrap());
+    conf
+}
+
+/// A scratch nginx whose nginx.conf is Debian's stock one, including the
+/// conf.d/ of this directory, for `nginx -t` of what deploy.sh installs.
+pub struct StockNginx {
+    dir: tempfile::TempDir,
+}
+
+impl StockNginx {
+    /// Copies Debian's /etc/nginx/nginx.conf, pointed at a private conf.d/ and pid file.
+    pub fn new() -> StockNginx {
+        let dir = tempfile::tempdir().unwrap();
+        let h = dir.path();
+        std::fs::create_dir_all(h.join("conf.d")).unwrap();
+        let stock = std::fs::read_to_string("/etc/nginx/nginx.conf")
+            .expect("Debian's stock /etc/nginx/nginx.conf");
+        let main = stock
+            .replace("/etc/nginx/conf.d/", &format!("{}/conf.d/", h.display()))
+            .replace(
+                "pid /run/nginx.pid;",
+                &format!("pid {}/nginx.pid;", h.display()),
+            );
+        std::fs::write(h.join("nginx.conf"), main).unwrap();
+        StockNginx { dir }
+    }
+
+    /// The conf.d/ the stock nginx.conf includes.
+    pub fn conf_d(&self) -> std::path::PathBuf {
+        self.dir.path().join("conf.d")
+    }
+
+    /// Installs `conf` as the site conf, with the spec's TLS files swapped for
+    /// throwaway self-signed ones, and asserts that `nginx -t` accepts it.
+    pub fn assert_accepts(&self, mut conf: String, plan: &greenlight::plan::Plan, context: &str) {
+        let h = self.dir.path();
+        if let Some(tls) = &plan.proxy.tls {
+            let (cert, key) = (h.join("cert.pem"), h.join("key.pem"));
+            let (ok, out) = run(Command::new("openssl")
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=test",
+                ])
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert));
+            assert!(ok, "openssl: {out}");
+            conf = conf
+                .replace(&tls.certificate, cert.to_str().unwrap())
+                .replace(&tls.key, key.to_str().unwrap());
+        }
+        std::fs::write(self.conf_d().join(&plan.proxy.site_conf_name), conf).unwrap();
+        let (ok, out) = run(Command::new("nginx")
+            .arg("-t")
+            .arg("-c")
+            .arg(h.join("nginx.conf")));
+        assert!(ok, "{context}: nginx -t failed:\n{out}");
+    }
+}
