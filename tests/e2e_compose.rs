@@ -6,9 +6,13 @@
 //! zero failed requests (POSTs lost to the nginx reload race are counted and
 //! printed, not failed on).
 //!
-//! Needs docker (a running engine), docker-compose (v1; v2 `docker compose`
-//! is used by the kit when present), nginx, curl and flock; skips with a
-//! reason when one is missing, fails when GREENLIGHT_REQUIRE_TOOLS=1.
+//! Every scenario runs twice, with the kit told to use compose v1
+//! (`docker-compose`) and v2 (`docker compose`): modules `compose_v1` and
+//! `compose_v2`.
+//!
+//! Needs docker (a running engine), both composes, nginx, curl and flock;
+//! skips with a reason when one is missing, fails when
+//! GREENLIGHT_REQUIRE_TOOLS=1.
 
 #[path = "support/compose_harness.rs"]
 mod compose_harness;
@@ -25,14 +29,14 @@ use compose_harness::*;
 /// The scenarios share two cores and one engine; one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn ready() -> Option<std::sync::MutexGuard<'static, ()>> {
+fn ready(compose: Compose) -> Option<std::sync::MutexGuard<'static, ()>> {
     let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     (support::tool_available("docker")
-        && support::tool_available("docker-compose")
         && support::tool_available("nginx")
         && support::tool_available("curl")
         && support::tool_available("flock")
-        && engine_available())
+        && engine_available()
+        && compose.available())
     .then_some(guard)
 }
 
@@ -51,6 +55,16 @@ fn assert_first_deploy(stack: &ComposeStack) {
     assert_eq!(stack.served_version(), "v1");
     let blue = stack.color_ids("blue", true);
     assert_eq!(blue.len(), 1, "one container for web/blue");
+    // The compose the kit was told to use is the one that created it.
+    let made_by = stack.inspect(
+        &blue[0],
+        "{{index .Config.Labels \"com.docker.compose.version\"}}",
+    );
+    assert!(
+        made_by.starts_with(stack.compose.label_major()),
+        "{:?} asked for, but the container was made by compose {made_by}",
+        stack.compose
+    );
     let env = stack.inspect(&blue[0], "{{json .Config.Env}}");
     let env: Vec<String> = serde_json::from_str(&env).unwrap();
     assert!(
@@ -114,10 +128,11 @@ fn assert_first_deploy(stack: &ComposeStack) {
 /// deploy v1, v2, a version with a 3 s boot, then rollback: zero failed
 /// requests, the kept color resumed without being recreated, the accessory
 /// never restarted, nothing left over.
-fn deploy_upgrade_and_roll_back(proxy: Proxy, tag: &str) {
+fn deploy_upgrade_and_roll_back(compose: Compose, proxy: Proxy, tag: &str) {
     let stack = ComposeStack::new(
         tag,
         Options {
+            compose,
             proxy,
             ..Options::default()
         },
@@ -140,9 +155,28 @@ fn deploy_upgrade_and_roll_back(proxy: Proxy, tag: &str) {
         assert_eq!(curl_version(&format!("http://{ip}:8080/")), "v1");
     }
 
+    // nginx as a compose service has njs (the image loads it): a switch is
+    // a copied live file, not a reload. The host nginx here has no njs.
+    let method = match proxy {
+        Proxy::Compose => "njs",
+        Proxy::Host => "reload",
+    };
+    let status = stdout(&stack.deploy(&["status"]));
+    assert!(
+        status.contains(&format!("switching by {method})")),
+        "{status}"
+    );
+    let workers = stack.nginx_workers();
     let load = stack.load();
     assert_eq!(code(&stack.deploy(&["deploy", "v2"])), Some(0));
     assert_eq!(stack.served_version(), "v2");
+    if method == "njs" {
+        assert_eq!(
+            stack.nginx_workers(),
+            workers,
+            "the njs switch reloaded nginx"
+        );
+    }
     // v1's blue is kept, stopped, and it stopped cleanly on SIGTERM (exit 0,
     // not SIGKILL's 137) after nginx's old workers had finished.
     let blue = stack.color_ids("blue", true);
@@ -210,24 +244,21 @@ fn deploy_upgrade_and_roll_back(proxy: Proxy, tag: &str) {
     );
 }
 
-#[test]
-fn compose_proxy_deploys_upgrades_and_rolls_back_without_a_failed_request() {
-    let Some(_serial) = ready() else { return };
-    deploy_upgrade_and_roll_back(Proxy::Compose, "up");
+fn compose_proxy_deploys_upgrades_and_rolls_back_without_a_failed_request(compose: Compose) {
+    deploy_upgrade_and_roll_back(compose, Proxy::Compose, "up");
 }
 
-#[test]
-fn host_proxy_deploys_upgrades_and_rolls_back_without_a_failed_request() {
-    let Some(_serial) = ready() else { return };
-    deploy_upgrade_and_roll_back(Proxy::Host, "hup");
+fn host_proxy_deploys_upgrades_and_rolls_back_without_a_failed_request(compose: Compose) {
+    deploy_upgrade_and_roll_back(compose, Proxy::Host, "hup");
 }
 
 /// Broken releases (never healthy; exits at boot) fail within the deadline,
 /// never take traffic, and leave the idle color removed.
-fn broken_release_never_takes_traffic(proxy: Proxy, tag: &str) {
+fn broken_release_never_takes_traffic(compose: Compose, proxy: Proxy, tag: &str) {
     let stack = ComposeStack::new(
         tag,
         Options {
+            compose,
             proxy,
             health: "interval \"200ms\"\n        timeout \"1s\"\n        deadline \"3s\"",
             ..Options::default()
@@ -279,28 +310,35 @@ fn broken_release_never_takes_traffic(proxy: Proxy, tag: &str) {
         .assert_no_failures(&format!("{tag}: two broken releases"));
 }
 
-#[test]
-fn compose_proxy_a_broken_release_never_takes_traffic() {
-    let Some(_serial) = ready() else { return };
-    broken_release_never_takes_traffic(Proxy::Compose, "bad");
+fn compose_proxy_a_broken_release_never_takes_traffic(compose: Compose) {
+    broken_release_never_takes_traffic(compose, Proxy::Compose, "bad");
 }
 
-#[test]
-fn host_proxy_a_broken_release_never_takes_traffic() {
-    let Some(_serial) = ready() else { return };
-    broken_release_never_takes_traffic(Proxy::Host, "hbad");
+fn host_proxy_a_broken_release_never_takes_traffic(compose: Compose) {
+    broken_release_never_takes_traffic(compose, Proxy::Host, "hbad");
 }
 
-/// A slow request on the old color completes: the old color gets SIGTERM
-/// only after nginx's old workers finished it. Without keep-previous the old
-/// color is removed with its anonymous volumes.
-#[test]
-fn a_slow_request_on_the_old_color_completes_during_the_switch() {
-    let Some(_serial) = ready() else { return };
+/// A slow request on the old color completes with 200 and the old color
+/// stops on SIGTERM alone, within its drain. Switched by njs (no reload), the
+/// old color gets SIGTERM right after the switch and drains the request
+/// itself; switched by reload, it gets SIGTERM only after nginx's old workers
+/// finished the request. Without keep-previous the old color is removed
+/// with its anonymous volumes.
+fn a_slow_request_on_the_old_color_completes_during_the_switch(compose: Compose) {
+    slow_request_during_the_switch(compose, true);
+}
+
+fn a_slow_request_on_the_old_color_completes_during_a_reload_switch(compose: Compose) {
+    slow_request_during_the_switch(compose, false);
+}
+
+fn slow_request_during_the_switch(compose: Compose, njs: bool) {
     let stack = ComposeStack::new(
         "slow",
         Options {
+            compose,
             keep_previous: false,
+            njs,
             ..Options::default()
         },
     );
@@ -364,10 +402,10 @@ fn a_slow_request_on_the_old_color_completes_during_the_switch() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    // curl returns a moment after nginx sent the answer; the SIGTERM must not
-    // come before the request was answered.
+    // curl returns a moment after nginx sent the answer; after a reload the
+    // SIGTERM must not come before the request was answered.
     assert!(
-        kills[0].0 + 50_000_000 >= answered_ns,
+        njs || kills[0].0 + 50_000_000 >= answered_ns,
         "blue got SIGTERM {} ms before the slow request was answered",
         (answered_ns - kills[0].0) / 1_000_000
     );
@@ -376,10 +414,14 @@ fn a_slow_request_on_the_old_color_completes_during_the_switch() {
 
 /// nginx -t refusing the new conf: the old conf is put back byte for byte
 /// and nginx is not reloaded.
-#[test]
-fn nginx_refusing_the_new_conf_restores_the_old_one_without_reload() {
-    let Some(_serial) = ready() else { return };
-    let stack = ComposeStack::new("ngt", Options::default());
+fn nginx_refusing_the_new_conf_restores_the_old_one_without_reload(compose: Compose) {
+    let stack = ComposeStack::new(
+        "ngt",
+        Options {
+            compose,
+            ..Options::default()
+        },
+    );
     assert_eq!(code(&stack.deploy(&["deploy", "v1"])), Some(0));
     let before = stack.site_conf().unwrap();
     let workers = stack.nginx_workers();
@@ -407,10 +449,14 @@ fn nginx_refusing_the_new_conf_restores_the_old_one_without_reload() {
     stack.assert_no_leftovers("blue", None);
 }
 
-#[test]
-fn a_second_deploy_is_refused_while_one_runs() {
-    let Some(_serial) = ready() else { return };
-    let stack = ComposeStack::new("lock", Options::default());
+fn a_second_deploy_is_refused_while_one_runs(compose: Compose) {
+    let stack = ComposeStack::new(
+        "lock",
+        Options {
+            compose,
+            ..Options::default()
+        },
+    );
     assert_eq!(code(&stack.deploy(&["deploy", "v1"])), Some(0));
     let first = stack
         .deploy_cmd(&["deploy", "boot2"])
@@ -444,10 +490,14 @@ fn a_second_deploy_is_refused_while_one_runs() {
     assert_eq!(stack.served_version(), "boot2");
 }
 
-#[test]
-fn a_killed_deploy_leaves_the_site_up_and_the_next_one_converges() {
-    let Some(_serial) = ready() else { return };
-    let stack = ComposeStack::new("kill", Options::default());
+fn a_killed_deploy_leaves_the_site_up_and_the_next_one_converges(compose: Compose) {
+    let stack = ComposeStack::new(
+        "kill",
+        Options {
+            compose,
+            ..Options::default()
+        },
+    );
     assert_eq!(code(&stack.deploy(&["deploy", "v1"])), Some(0));
     let load = stack.load();
     for (signal, after_ms) in [("TERM", 500), ("KILL", 500), ("KILL", 2500), ("TERM", 2500)] {
@@ -480,9 +530,8 @@ fn a_killed_deploy_leaves_the_site_up_and_the_next_one_converges() {
     assert_eq!(code(&out), Some(0), "the next deploy must converge");
     assert_eq!(stack.served_version(), "v3");
     load.finish().assert_no_failures("killed deploys then v3");
-    let live =
-        String::from_utf8_lossy(&stack.site_conf().unwrap()).contains("greenlight-live web blue");
-    let (live, kept) = if live {
+    let status = stdout(&stack.deploy(&["status"]));
+    let (live, kept) = if status.contains("web: live blue") {
         ("blue", "green")
     } else {
         ("green", "blue")
@@ -492,10 +541,14 @@ fn a_killed_deploy_leaves_the_site_up_and_the_next_one_converges() {
     stack.assert_no_leftovers(live, kept);
 }
 
-#[test]
-fn dry_run_changes_nothing() {
-    let Some(_serial) = ready() else { return };
-    let stack = ComposeStack::new("dry", Options::default());
+fn dry_run_changes_nothing(compose: Compose) {
+    let stack = ComposeStack::new(
+        "dry",
+        Options {
+            compose,
+            ..Options::default()
+        },
+    );
     // On a fresh stack: nothing is created, not even the network.
     let out = stack.deploy(&["--dry-run", "deploy", "v1"]);
     assert_eq!(code(&out), Some(0));
@@ -530,13 +583,44 @@ fn dry_run_changes_nothing() {
     assert!(status.contains("green stopped"), "{status}");
 }
 
+/// An nginx image without njs: deploy.sh switches by copying in a new conf
+/// and reloading, then waits for the old workers before stopping the old
+/// color. Zero failures; POSTs lost to the reload race are counted.
+fn compose_proxy_without_njs_switches_by_reload(compose: Compose) {
+    let stack = ComposeStack::new(
+        "rld",
+        Options {
+            compose,
+            njs: false,
+            ..Options::default()
+        },
+    );
+    assert_eq!(code(&stack.deploy(&["deploy", "v1"])), Some(0));
+    let status = stdout(&stack.deploy(&["status"]));
+    assert!(status.contains("switching by reload)"), "{status}");
+    let load = stack.load();
+    for args in [&["deploy", "v2"][..], &["rollback"], &["deploy", "v3"]] {
+        let workers = stack.nginx_workers();
+        assert_eq!(code(&stack.deploy(args)), Some(0), "{args:?}");
+        assert_ne!(stack.nginx_workers(), workers, "{args:?}: no reload");
+    }
+    assert_eq!(stack.served_version(), "v3");
+    load.finish()
+        .assert_no_failures("compose nginx without njs: v2, rollback, v3");
+    stack.assert_no_leftovers("green", Some("blue"));
+}
+
 /// nginx reaches colors by name; a stopped color never stops nginx from
 /// starting or reloading: the nginx container restarted while the live color
 /// is down comes back, and the next deploy heals the site.
-#[test]
-fn a_stopped_color_never_breaks_nginx() {
-    let Some(_serial) = ready() else { return };
-    let stack = ComposeStack::new("stop", Options::default());
+fn a_stopped_color_never_breaks_nginx(compose: Compose) {
+    let stack = ComposeStack::new(
+        "stop",
+        Options {
+            compose,
+            ..Options::default()
+        },
+    );
     assert_eq!(code(&stack.deploy(&["deploy", "v1"])), Some(0));
     assert_eq!(code(&stack.deploy(&["deploy", "v2"])), Some(0));
     // green live, blue kept stopped: a restart of nginx serves green.
@@ -567,3 +651,41 @@ fn a_stopped_color_never_breaks_nginx() {
     assert_eq!(code(&out), Some(0));
     assert_eq!(stack.served_version(), "v3");
 }
+
+/// One `#[test]` per scenario and compose version.
+macro_rules! scenarios {
+    ($module:ident, $compose:expr, [$($scenario:ident),* $(,)?]) => {
+        mod $module {
+            use super::*;
+            $(
+                #[test]
+                fn $scenario() {
+                    let Some(_serial) = ready($compose) else { return };
+                    super::$scenario($compose);
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! both_composes {
+    ($($scenario:ident),* $(,)?) => {
+        scenarios!(compose_v1, Compose::V1, [$($scenario),*]);
+        scenarios!(compose_v2, Compose::V2, [$($scenario),*]);
+    };
+}
+
+both_composes!(
+    compose_proxy_deploys_upgrades_and_rolls_back_without_a_failed_request,
+    host_proxy_deploys_upgrades_and_rolls_back_without_a_failed_request,
+    compose_proxy_a_broken_release_never_takes_traffic,
+    host_proxy_a_broken_release_never_takes_traffic,
+    a_slow_request_on_the_old_color_completes_during_the_switch,
+    a_slow_request_on_the_old_color_completes_during_a_reload_switch,
+    nginx_refusing_the_new_conf_restores_the_old_one_without_reload,
+    a_second_deploy_is_refused_while_one_runs,
+    a_killed_deploy_leaves_the_site_up_and_the_next_one_converges,
+    dry_run_changes_nothing,
+    compose_proxy_without_njs_switches_by_reload,
+    a_stopped_color_never_breaks_nginx,
+);

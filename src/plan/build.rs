@@ -564,6 +564,11 @@ fn app(
                 .map(|hp| if i == 0 { hp.value.0 } else { hp.value.1 });
             let alias = format!("{name}-{color}");
             let servers = servers_of(i);
+            let upstream = format!("{project}__{name}__{color}");
+            let route = match (proxy_mode, runtime) {
+                (ProxyMode::Compose, Runtime::Compose) => servers[0].clone(),
+                _ => upstream.clone(),
+            };
             let backup_servers = if proxy_mode == ProxyMode::Compose {
                 Vec::new()
             } else {
@@ -581,7 +586,8 @@ fn app(
                 host_port,
                 compose_project: format!("{project}-{name}-{color}"),
                 compose_file: format!("compose/{name}-{color}.yml"),
-                upstream: format!("{project}__{name}__{color}"),
+                upstream,
+                route,
                 upstream_file: format!("nginx/{name}-{color}.upstream.conf"),
                 select_file: format!("nginx/{name}-{color}.select.conf"),
                 alias,

@@ -123,6 +123,10 @@ pub struct Color {
     pub compose_file: String,
     /// The nginx upstream of this color.
     pub upstream: String,
+    /// What nginx proxies to for this color (select file and njs module):
+    /// its upstream, or in compose mode its name on the stack network,
+    /// resolved per request so that a stopped color never breaks nginx.
+    pub route: String,
     /// Kit-relative nginx upstream file.
     pub upstream_file: String,
     /// Kit-relative file that selects this color when switching by reload.

@@ -38,18 +38,16 @@ pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinj
         templates::NGINX_SITE,
         context! { plan },
     )?;
-    if plan_model.proxy.mode != "compose" {
-        add(
-            "nginx/njs.conf".into(),
-            templates::NGINX_NJS,
-            context! { plan },
-        )?;
-        add(
-            "nginx/greenlight.js".into(),
-            templates::NGINX_JS,
-            context! { plan },
-        )?;
-    }
+    add(
+        "nginx/njs.conf".into(),
+        templates::NGINX_NJS,
+        context! { plan },
+    )?;
+    add(
+        "nginx/greenlight.js".into(),
+        templates::NGINX_JS,
+        context! { plan },
+    )?;
     for app in &plan_model.apps {
         for color in &app.colors {
             let ctx = context! { plan, app, color };

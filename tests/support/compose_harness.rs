@@ -6,8 +6,9 @@
 //!
 //! Images: gl-testapp built static into target/static and copied into FROM
 //! scratch images, one tag per test version (`greenlight-test/app:v1`, ...;
-//! the version, and a broken mode or boot delay, are baked in as ENV); and an
-//! nginx image made from the host's /usr/sbin/nginx and its shared libraries.
+//! the version, and a broken mode or boot delay, are baked in as ENV); and
+//! nginx images made from the host's /usr/sbin/nginx and its shared libraries,
+//! one with Debian's njs module loaded and one without.
 //! Each image carries a content hash (label or tag) and is rebuilt only when
 //! its inputs change; they are built once per test binary.
 
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::harness::{free_port, run_ok, Load};
+pub use crate::support::Compose;
 
 /// The repository of the test app images.
 pub const APP_IMAGE: &str = "greenlight-test/app";
@@ -36,6 +38,8 @@ pub const VERSIONS: &[(&str, &[(&str, &str)])] = &[
     ("boot3", &[("APP_BOOT_DELAY_MS", "3000")]),
     ("boot2", &[("APP_BOOT_DELAY_MS", "2000")]),
     ("boot15", &[("APP_BOOT_DELAY_MS", "1500")]),
+    ("boot1a", &[("APP_BOOT_DELAY_MS", "1000")]),
+    ("boot1b", &[("APP_BOOT_DELAY_MS", "1000")]),
     ("bad1", &[("APP_BROKEN", "unhealthy")]),
     ("bad2", &[("APP_BROKEN", "exit-at-boot")]),
 ];
@@ -101,8 +105,10 @@ fn sha256_hex(parts: &[&[u8]]) -> String {
 
 /// The images every test uses, built once per test binary.
 pub struct Images {
-    /// `greenlight-test/nginx:<hash>`.
+    /// `greenlight-test/nginx:<hash>`, with the njs module loaded.
     pub nginx: String,
+    /// The same nginx without njs: deploy.sh switches it by reload.
+    pub nginx_plain: String,
     /// The static gl-load (the load client).
     pub gl_load: PathBuf,
 }
@@ -194,14 +200,24 @@ fn build_images() -> Result<Images, String> {
         docker_build(&app_ctx, &file, &image, &[&format!("APP_VERSION={tag}")])?;
     }
 
-    // nginx without a registry: the host's binary, its libraries and a
-    // minimal nginx.conf in a scratch image.
-    let nginx_bin = PathBuf::from("/usr/sbin/nginx");
+    let nginx = nginx_image(&ctx_root, true)?;
+    let nginx_plain = nginx_image(&ctx_root, false)?;
+    eprintln!("test images ready in {:?}", started.elapsed());
+    Ok(Images {
+        nginx,
+        nginx_plain,
+        gl_load: bin.join("gl-load"),
+    })
+}
+
+/// The regular files a program needs: itself and the shared libraries ldd
+/// names.
+fn with_libraries(program: &Path) -> Result<Vec<PathBuf>, String> {
     let ldd = Command::new("ldd")
-        .arg(&nginx_bin)
+        .arg(program)
         .output()
         .map_err(|e| e.to_string())?;
-    let mut files: Vec<PathBuf> = vec![nginx_bin.clone(), "/etc/nginx/mime.types".into()];
+    let mut files = vec![program.to_path_buf()];
     for line in String::from_utf8_lossy(&ldd.stdout).lines() {
         // "libz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x...)" or
         // "/lib64/ld-linux-x86-64.so.2 (0x...)"
@@ -213,13 +229,33 @@ fn build_images() -> Result<Images, String> {
             files.push(PathBuf::from(p));
         }
     }
-    let conf = "user nobody nogroup;\nworker_processes 2;\npid /run/nginx.pid;\nerror_log stderr;\nevents { worker_connections 1024; }\nhttp {\n    include /etc/nginx/mime.types;\n    default_type application/octet-stream;\n    access_log off;\n    include /etc/nginx/conf.d/*.conf;\n}\n";
+    Ok(files)
+}
+
+/// nginx without a registry: the host's binary, its libraries and a minimal
+/// nginx.conf in a scratch image; with `njs`, Debian's njs module too,
+/// loaded by that nginx.conf.
+fn nginx_image(ctx_root: &Path, njs: bool) -> Result<String, String> {
+    const NJS: &str = "/usr/lib/nginx/modules/ngx_http_js_module.so";
+    let mut files = with_libraries(Path::new("/usr/sbin/nginx"))?;
+    files.push("/etc/nginx/mime.types".into());
+    if njs {
+        files.extend(with_libraries(Path::new(NJS))?);
+    }
+    files.sort();
+    files.dedup();
+    let load_module = if njs {
+        format!("load_module {NJS};\n")
+    } else {
+        String::new()
+    };
+    let conf = format!("{load_module}user nobody nogroup;\nworker_processes 2;\npid /run/nginx.pid;\nerror_log stderr;\nevents {{ worker_connections 1024; }}\nhttp {{\n    include /etc/nginx/mime.types;\n    default_type application/octet-stream;\n    access_log off;\n    include /etc/nginx/conf.d/*.conf;\n}}\n");
     let passwd = "root:x:0:0:root:/root:/nonexistent\nnobody:x:65534:65534:nobody:/nonexistent:/nonexistent\n";
     let group = "root:x:0:\nnogroup:x:65534:\n";
     let nsswitch = "passwd: files\ngroup: files\nhosts: files dns\n";
     let dockerfile = "FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/sbin:/usr/bin:/sbin:/bin\nSTOPSIGNAL SIGQUIT\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n";
     let mut hash_parts: Vec<Vec<u8>> = vec![
-        conf.into(),
+        conf.clone().into(),
         passwd.into(),
         group.into(),
         nsswitch.into(),
@@ -231,39 +267,36 @@ fn build_images() -> Result<Images, String> {
     }
     let refs: Vec<&[u8]> = hash_parts.iter().map(Vec::as_slice).collect();
     let nginx = format!("{NGINX_IMAGE}:{}", &sha256_hex(&refs)[..16]);
-    if !docker(&["image", "inspect", &nginx]).0 {
-        let ctx = ctx_root.join("nginx");
-        let _ = fs::remove_dir_all(&ctx);
-        let rootfs = ctx.join("rootfs");
-        for dir in [
-            "etc/nginx/conf.d",
-            "var/log/nginx",
-            "var/lib/nginx",
-            "run",
-            "tmp",
-        ] {
-            fs::create_dir_all(rootfs.join(dir)).map_err(|e| e.to_string())?;
-        }
-        set_mode(&rootfs.join("tmp"), 0o1777);
-        for f in &files {
-            let dest = rootfs.join(f.strip_prefix("/").unwrap());
-            fs::create_dir_all(dest.parent().unwrap()).map_err(|e| e.to_string())?;
-            // fs::copy follows symlinks: the image gets the real files.
-            fs::copy(f, &dest).map_err(|e| format!("{}: {e}", f.display()))?;
-        }
-        fs::write(rootfs.join("etc/nginx/nginx.conf"), conf).map_err(|e| e.to_string())?;
-        fs::write(rootfs.join("etc/passwd"), passwd).map_err(|e| e.to_string())?;
-        fs::write(rootfs.join("etc/group"), group).map_err(|e| e.to_string())?;
-        fs::write(rootfs.join("etc/nsswitch.conf"), nsswitch).map_err(|e| e.to_string())?;
-        let file = ctx.join("Dockerfile");
-        fs::write(&file, dockerfile).map_err(|e| e.to_string())?;
-        docker_build(&ctx, &file, &nginx, &[])?;
+    if docker(&["image", "inspect", &nginx]).0 {
+        return Ok(nginx);
     }
-    eprintln!("test images ready in {:?}", started.elapsed());
-    Ok(Images {
-        nginx,
-        gl_load: bin.join("gl-load"),
-    })
+    let ctx = ctx_root.join(if njs { "nginx-njs" } else { "nginx" });
+    let _ = fs::remove_dir_all(&ctx);
+    let rootfs = ctx.join("rootfs");
+    for dir in [
+        "etc/nginx/conf.d",
+        "var/log/nginx",
+        "var/lib/nginx",
+        "run",
+        "tmp",
+    ] {
+        fs::create_dir_all(rootfs.join(dir)).map_err(|e| e.to_string())?;
+    }
+    set_mode(&rootfs.join("tmp"), 0o1777);
+    for f in &files {
+        let dest = rootfs.join(f.strip_prefix("/").unwrap());
+        fs::create_dir_all(dest.parent().unwrap()).map_err(|e| e.to_string())?;
+        // fs::copy follows symlinks: the image gets the real files.
+        fs::copy(f, &dest).map_err(|e| format!("{}: {e}", f.display()))?;
+    }
+    fs::write(rootfs.join("etc/nginx/nginx.conf"), conf).map_err(|e| e.to_string())?;
+    fs::write(rootfs.join("etc/passwd"), passwd).map_err(|e| e.to_string())?;
+    fs::write(rootfs.join("etc/group"), group).map_err(|e| e.to_string())?;
+    fs::write(rootfs.join("etc/nsswitch.conf"), nsswitch).map_err(|e| e.to_string())?;
+    let file = ctx.join("Dockerfile");
+    fs::write(&file, dockerfile).map_err(|e| e.to_string())?;
+    docker_build(&ctx, &file, &nginx, &[])?;
+    Ok(nginx)
 }
 
 fn set_mode(path: &Path, mode: u32) {
@@ -321,19 +354,25 @@ pub enum Proxy {
 
 /// What the spec says beyond the harness's defaults.
 pub struct Options {
+    pub compose: Compose,
     pub proxy: Proxy,
     pub health: &'static str,
     pub drain: &'static str,
     pub keep_previous: bool,
+    /// Proxy mode compose: whether the nginx image loads the njs module
+    /// (deploy.sh then switches without a reload).
+    pub njs: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
+            compose: Compose::V1,
             proxy: Proxy::Compose,
             health: "interval \"200ms\"\n        timeout \"1s\"\n        deadline \"8s\"",
             drain: "10s",
             keep_previous: true,
+            njs: true,
         }
     }
 }
@@ -346,6 +385,7 @@ pub const LITERAL: &str = "cost $5 ${HOME} $$ end";
 pub struct ComposeStack {
     pub dir: tempfile::TempDir,
     pub project: String,
+    pub compose: Compose,
     pub proxy: Proxy,
     pub proxy_port: u16,
     pub kit: PathBuf,
@@ -393,7 +433,11 @@ impl ComposeStack {
                 String::new(),
                 format!(
                     "proxy {{\n    mode \"compose\"\n    image \"{}\"\n    listen \"127.0.0.1:{proxy_port}\"\n}}\n",
-                    images.nginx
+                    if options.njs {
+                        &images.nginx
+                    } else {
+                        &images.nginx_plain
+                    }
                 ),
             ),
             Proxy::Host => {
@@ -475,6 +519,7 @@ accessory "cache" {{
         let stack = ComposeStack {
             dir,
             project,
+            compose: options.compose,
             proxy: options.proxy,
             proxy_port,
             kit,
@@ -516,6 +561,7 @@ accessory "cache" {{
         let mut cmd = Command::new(self.kit.join("deploy.sh"));
         cmd.args(args)
             .env("GREENLIGHT_STATE_DIR", self.path("state"))
+            .env("GREENLIGHT_COMPOSE", self.compose.name())
             .stdin(Stdio::null());
         if self.proxy == Proxy::Host {
             cmd.env("GREENLIGHT_NGINX_CONF_DIR", self.path("ngx/conf.d"))
@@ -672,11 +718,16 @@ accessory "cache" {{
 
     /// Starts the load client through nginx.
     pub fn load(&self) -> Load {
+        self.load_with(&[])
+    }
+
+    /// Starts the load client with extra gl-load arguments (e.g. a window file).
+    pub fn load_with(&self, extra: &[&str]) -> Load {
         Load::start(
             &images().gl_load,
             &format!("http://127.0.0.1:{}", self.proxy_port),
             self.dir.path(),
-            &[],
+            extra,
         )
     }
 
@@ -775,7 +826,9 @@ impl Drop for ComposeStack {
             let _ = self.host_nginx(&["-s", "stop"]).output();
         }
         let compose = |project: &str, file: &str| {
-            let _ = Command::new("docker-compose")
+            let _ = self
+                .compose
+                .command()
                 .arg("--project-name")
                 .arg(project)
                 .arg("--project-directory")

@@ -172,3 +172,69 @@ impl StockNginx {
         assert!(ok, "{context}: nginx -t failed:\n{out}");
     }
 }
+
+/// A compose implementation: v1 (`docker-compose`) or v2 (`docker compose`).
+/// The end-to-end suite tells the kit which one to use (GREENLIGHT_COMPOSE)
+/// and runs every scenario with both; the lint test checks every compose
+/// file with both.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Compose {
+    /// `docker-compose`, Debian's v1.
+    V1,
+    /// `docker compose`, the v2 CLI plugin.
+    V2,
+}
+
+impl Compose {
+    /// The value of GREENLIGHT_COMPOSE.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compose::V1 => "v1",
+            Compose::V2 => "v2",
+        }
+    }
+
+    /// The command line that runs this compose.
+    pub fn command(self) -> Command {
+        match self {
+            Compose::V1 => Command::new("docker-compose"),
+            Compose::V2 => {
+                let mut cmd = Command::new("docker");
+                cmd.arg("compose");
+                cmd
+            }
+        }
+    }
+
+    /// Whether this compose is installed; like `support::tool_available`, a
+    /// missing one skips with a printed reason or fails when
+    /// GREENLIGHT_REQUIRE_TOOLS=1.
+    pub fn available(self) -> bool {
+        let ok = self
+            .command()
+            .arg("version")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            let what = match self {
+                Compose::V1 => "docker-compose (compose v1)",
+                Compose::V2 => "`docker compose` (the compose v2 plugin)",
+            };
+            if std::env::var("GREENLIGHT_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
+                panic!("{what} is required (GREENLIGHT_REQUIRE_TOOLS=1) but does not answer");
+            }
+            eprintln!("SKIPPED: {what} does not answer; set GREENLIGHT_REQUIRE_TOOLS=1 to make this a failure");
+        }
+        ok
+    }
+
+    /// The major version compose writes into the `com.docker.compose.version`
+    /// label of what it creates, to prove which one the kit ran.
+    pub fn label_major(self) -> &'static str {
+        match self {
+            Compose::V1 => "1.",
+            Compose::V2 => "2.",
+        }
+    }
+}

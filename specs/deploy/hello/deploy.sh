@@ -136,6 +136,8 @@ KIT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 readonly KIT_DIR
 STATE_DIR=${GREENLIGHT_STATE_DIR:-$DEFAULT_STATE_DIR}
 NGINX_CONF_DIR=${GREENLIGHT_NGINX_CONF_DIR:-$DEFAULT_NGINX_CONF_DIR}
+# Inside a compose nginx the conf dir is the image's.
+[[ $PROXY_MODE != compose ]] || NGINX_CONF_DIR=/etc/nginx/conf.d
 read -r -a NGINX_CMD <<<"${GREENLIGHT_NGINX:-nginx}"
 read -r -a DOCKER_CMD <<<"${GREENLIGHT_DOCKER:-docker}"
 readonly VERSION_RE='^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'
@@ -168,8 +170,11 @@ VERSION must match $VERSION_RE.
 Environment:
   GREENLIGHT_STATE_DIR       state, lock and logs (default: $DEFAULT_STATE_DIR)
   GREENLIGHT_NGINX           the nginx command for -t and -s reload (default: nginx)
-  GREENLIGHT_NGINX_CONF_DIR  where the site conf is installed (default: $DEFAULT_NGINX_CONF_DIR)
+  GREENLIGHT_NGINX_CONF_DIR  where the site conf is installed, for nginx on a host
+                             (default: $DEFAULT_NGINX_CONF_DIR)
   GREENLIGHT_DOCKER          the docker command (default: docker)
+  GREENLIGHT_COMPOSE         v1 (docker-compose), v2 (docker compose) or auto (default:
+                             v2 when it answers, else v1)
 
 Exit status: 0 done; 1 deploy failed and the live color is untouched;
 2 usage or preflight error; 75 another deploy holds the lock.
@@ -269,14 +274,31 @@ compose_on() {
   )
 }
 
+# Compose v2 (`docker compose`) when it answers, else v1 (`docker-compose`);
+# GREENLIGHT_COMPOSE=v1|v2 picks one. Containers are found by project and
+# labels, never by name, so either works.
 find_compose() {
-  if "${DOCKER_CMD[@]}" compose version >/dev/null 2>&1; then
-    COMPOSE_CMD=("${DOCKER_CMD[@]}" compose)
-  elif command -v docker-compose >/dev/null 2>&1; then
-    COMPOSE_CMD=(docker-compose)
-  else
-    die "neither 'docker compose' nor 'docker-compose' is installed"
-  fi
+  local v2=("${DOCKER_CMD[@]}" compose)
+  case ${GREENLIGHT_COMPOSE:-auto} in
+    v2)
+      "${v2[@]}" version >/dev/null 2>&1 || die "GREENLIGHT_COMPOSE=v2, but '${v2[*]} version' fails"
+      COMPOSE_CMD=("${v2[@]}")
+      ;;
+    v1)
+      need docker-compose "GREENLIGHT_COMPOSE=v1"
+      COMPOSE_CMD=(docker-compose)
+      ;;
+    auto)
+      if "${v2[@]}" version >/dev/null 2>&1; then
+        COMPOSE_CMD=("${v2[@]}")
+      elif command -v docker-compose >/dev/null 2>&1; then
+        COMPOSE_CMD=(docker-compose)
+      else
+        die "neither 'docker compose' nor 'docker-compose' is installed"
+      fi
+      ;;
+    *) die "GREENLIGHT_COMPOSE must be v1, v2 or auto, not '$GREENLIGHT_COMPOSE'" ;;
+  esac
 }
 
 need() {
@@ -785,19 +807,25 @@ proxy_container() {
   docker_on "$PROXY_HOST" ps -q --filter "label=com.docker.compose.project=$PROXY_PROJECT" --filter status=running | head -n 1
 }
 
-# Prints the installed site conf (nothing on a first deploy).
-read_site_conf() {
+# Prints a file of the nginx conf dir where nginx runs (nothing when it is
+# missing).
+read_conf_file() { # NAME
   case $PROXY_MODE in
-    host) cat -- "$NGINX_CONF_DIR/$SITE_CONF" 2>/dev/null || true ;;
-    remote) on_host "$PROXY_HOST" cat -- "$NGINX_CONF_DIR/$SITE_CONF" 2>/dev/null || true ;;
+    host) cat -- "$NGINX_CONF_DIR/$1" 2>/dev/null || true ;;
+    remote) on_host "$PROXY_HOST" cat -- "$NGINX_CONF_DIR/$1" 2>/dev/null || true ;;
     compose)
       local id
       id=$(proxy_container)
       if [[ -n $id ]]; then
-        docker_on "$PROXY_HOST" cp "$id:/etc/nginx/conf.d/$SITE_CONF" - 2>/dev/null | tar -xO 2>/dev/null || true
+        docker_on "$PROXY_HOST" cp "$id:$NGINX_CONF_DIR/$1" - 2>/dev/null | tar -xO 2>/dev/null || true
       fi
       ;;
   esac
+}
+
+# Prints the installed site conf (nothing on a first deploy).
+read_site_conf() {
+  read_conf_file "$SITE_CONF"
 }
 
 # The routes nginx follows now, one "APP COLOR" line per app: from the live
@@ -828,13 +856,13 @@ live_color() { # APP ROUTES_TEXT
 }
 
 # How this nginx switches: "njs" (the live file is read per request, no
-# reload) when nginx has the njs module and runs outside compose, else
-# "reload" (a new conf and nginx -s reload).
+# reload) when nginx has the njs module loaded, else "reload" (a new conf
+# and nginx -s reload).
 switch_method() {
   local dump=""
   # Captured whole: grep -q would close the pipe early and, under pipefail,
   # turn nginx's SIGPIPE into a false "no njs".
-  [[ $PROXY_MODE == compose ]] || dump=$(nginx_run -T 2>/dev/null) || true
+  dump=$(nginx_run -T 2>/dev/null) || true
   if [[ $dump == *ngx_http_js_module* ]]; then
     printf 'njs'
   else
@@ -843,18 +871,32 @@ switch_method() {
 }
 
 read_live_file() {
-  on_proxy cat -- "$NGINX_CONF_DIR/greenlight-$PROJECT.live" 2>/dev/null || true
+  read_conf_file "greenlight-$PROJECT.live"
 }
 
-# Replaces the live file atomically with the given routes; with njs this is
-# the switch itself.
+# Replaces the live file with the given routes; with njs this is the switch
+# itself. A copy is kept in the state dir for a compose nginx that is
+# recreated.
 put_live_file() { # FILE
-  put_in_conf_dir "$1" "greenlight-$PROJECT.live"
+  put_in_conf_dir "$1" "greenlight-$PROJECT.live" || return 1
+  local kept="$STATE_DIR/nginx/greenlight-$PROJECT.live"
+  if [[ $PROXY_MODE == compose && ! $1 -ef $kept ]] && ! ((DRY_RUN)); then
+    mkdir -p -- "$STATE_DIR/nginx" && cp -- "$1" "$kept"
+  fi
 }
 
-# Copies a file into the nginx conf dir where nginx runs (host or remote),
-# atomically: written beside its target as a dot file, then renamed.
+# Copies a file into the nginx conf dir where nginx runs. On a host (local
+# or remote) atomically: written beside its target as a dot file, then
+# renamed. Into a compose nginx by `docker cp` (readable by nginx's workers;
+# the image need not have a shell).
 put_in_conf_dir() { # FILE NAME
+  if [[ $PROXY_MODE == compose ]]; then
+    local copy
+    copy=$(new_tmp)
+    cp -- "$1" "$copy" && chmod 0644 "$copy" || return 1
+    run docker_on "$PROXY_HOST" cp "$copy" "$(proxy_container):$NGINX_CONF_DIR/$2"
+    return
+  fi
   # shellcheck disable=SC2016 # $1 and $2 are expanded by the inner sh, on purpose
   run on_proxy sh -c 'cat >"$1" && mv -f "$1" "$2"' sh "$NGINX_CONF_DIR/.$2.new" "$NGINX_CONF_DIR/$2" <"$1"
 }
@@ -906,21 +948,23 @@ nginx_reload() {
   run nginx_run -s reload
 }
 
-# Puts a file in place as the site conf, atomically (write beside, rename).
+# Puts a file in place as the site conf.
 put_site_conf() { # FILE
-  case $PROXY_MODE in
-    host | remote) put_in_conf_dir "$1" "$SITE_CONF" ;;
-    compose)
-      run docker_on "$PROXY_HOST" cp "$1" "$(proxy_container):/etc/nginx/conf.d/$SITE_CONF"
-      ;;
-  esac
+  put_in_conf_dir "$1" "$SITE_CONF"
 }
 
+# Takes the site conf away again after nginx refused the first one. A
+# compose nginx gets an empty conf instead: its image need not have rm.
 remove_site_conf() {
   case $PROXY_MODE in
     host) run rm -f -- "$NGINX_CONF_DIR/$SITE_CONF" ;;
     remote) run on_host "$PROXY_HOST" rm -f -- "$NGINX_CONF_DIR/$SITE_CONF" ;;
-    compose) run docker_on "$PROXY_HOST" exec "$(proxy_container)" rm -f "/etc/nginx/conf.d/$SITE_CONF" ;;
+    compose)
+      local empty
+      empty=$(new_tmp)
+      printf '# No site yet: nginx refused the first conf of project %s.\n' "$PROJECT" >"$empty"
+      put_site_conf "$empty"
+      ;;
   esac
 }
 
@@ -933,6 +977,11 @@ ensure_proxy() {
       local previous
       previous=$(cat -- "$STATE_DIR/nginx/$SITE_CONF" 2>/dev/null || true)
       if [[ -n $previous ]]; then
+        # A new nginx container: what the previous one had, put back.
+        if [[ $previous == *"js_import "* ]]; then
+          put_in_conf_dir "$KIT_DIR/nginx/greenlight.js" "greenlight-$PROJECT.js"
+          put_live_file "$STATE_DIR/nginx/greenlight-$PROJECT.live"
+        fi
         put_site_conf "$STATE_DIR/nginx/$SITE_CONF"
         nginx_test && nginx_reload
       fi

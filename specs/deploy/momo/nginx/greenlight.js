@@ -2,31 +2,47 @@
 // change the spec and run `greenlight build`.
 // spec-sha256: a2d6a8b3863e9e58f79fa36c31bb8c1e02d7e059dd2a068e05fa024be8f50553
 //
-// njs module of project momo: for each request, the upstream of the live
-// color of its app, read from the live file (lines "APP COLOR") whose path
-// deploy.sh puts in $gl_live_file. The file is replaced atomically, so a read
-// sees the old or the new colors, never a mix.
+// njs module of project momo: for each request, where the live color
+// of its app is reached (its upstream, or in compose mode its name on the
+// stack network), read from the live file (lines "APP COLOR") whose path
+// deploy.sh puts in $gl_momo_live_file. On a host the file is replaced
+// by a rename, so a read sees the old or the new colors, never a mix. Inside a
+// compose nginx it is replaced by `docker cp`, which removes the file and
+// writes it anew: a read that finds no line for its app tries again.
 var fs = require('fs');
 
+var ROUTES = {
+    'api': { blue: 'momo__api__blue', green: 'momo__api__green' }
+};
+
+// A switch is over in microseconds; this many reads cover it many times.
+var READ_ATTEMPTS = 50;
+
 function live(r, app) {
-    var text = '';
-    try {
-        text = fs.readFileSync(r.variables.gl_momo_live_file).toString();
-    } catch (e) {
-        r.error('greenlight: cannot read the live file: ' + e);
-    }
-    var lines = text.split('\n');
-    for (var i = 0; i < lines.length; i++) {
-        var fields = lines[i].split(' ');
-        if (fields[0] === app && (fields[1] === 'blue' || fields[1] === 'green')) {
-            return fields[1];
+    var error = '';
+    for (var attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+        var text = '';
+        try {
+            text = fs.readFileSync(r.variables.gl_momo_live_file).toString();
+        } catch (e) {
+            error = String(e);
+        }
+        var lines = text.split('\n');
+        for (var i = 0; i < lines.length; i++) {
+            var fields = lines[i].split(' ');
+            if (fields[0] === app && (fields[1] === 'blue' || fields[1] === 'green')) {
+                return fields[1];
+            }
         }
     }
+    // Both colors run whenever the file is being replaced, and each host
+    // upstream lists the other color as backup: blue is a safe last resort.
+    r.error('greenlight: no live color for ' + app + ' in the live file ' + error);
     return 'blue';
 }
 
 function pick0(r) {
-    return 'momo__api__' + live(r, 'api');
+    return ROUTES['api'][live(r, 'api')];
 }
 
 export default { pick0: pick0 };

@@ -2,31 +2,47 @@
 // change the spec and run `greenlight build`.
 // spec-sha256: 6ef5c0bc1fc9f2c485d9af9d036aa5469d527de3b84408c22f8ccc3dd7877246
 //
-// njs module of project tc-admin: for each request, the upstream of the live
-// color of its app, read from the live file (lines "APP COLOR") whose path
-// deploy.sh puts in $gl_live_file. The file is replaced atomically, so a read
-// sees the old or the new colors, never a mix.
+// njs module of project tc-admin: for each request, where the live color
+// of its app is reached (its upstream, or in compose mode its name on the
+// stack network), read from the live file (lines "APP COLOR") whose path
+// deploy.sh puts in $gl_tc_admin_live_file. On a host the file is replaced
+// by a rename, so a read sees the old or the new colors, never a mix. Inside a
+// compose nginx it is replaced by `docker cp`, which removes the file and
+// writes it anew: a read that finds no line for its app tries again.
 var fs = require('fs');
 
+var ROUTES = {
+    'tc-admin': { blue: 'tc-admin__tc-admin__blue', green: 'tc-admin__tc-admin__green' }
+};
+
+// A switch is over in microseconds; this many reads cover it many times.
+var READ_ATTEMPTS = 50;
+
 function live(r, app) {
-    var text = '';
-    try {
-        text = fs.readFileSync(r.variables.gl_tc_admin_live_file).toString();
-    } catch (e) {
-        r.error('greenlight: cannot read the live file: ' + e);
-    }
-    var lines = text.split('\n');
-    for (var i = 0; i < lines.length; i++) {
-        var fields = lines[i].split(' ');
-        if (fields[0] === app && (fields[1] === 'blue' || fields[1] === 'green')) {
-            return fields[1];
+    var error = '';
+    for (var attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+        var text = '';
+        try {
+            text = fs.readFileSync(r.variables.gl_tc_admin_live_file).toString();
+        } catch (e) {
+            error = String(e);
+        }
+        var lines = text.split('\n');
+        for (var i = 0; i < lines.length; i++) {
+            var fields = lines[i].split(' ');
+            if (fields[0] === app && (fields[1] === 'blue' || fields[1] === 'green')) {
+                return fields[1];
+            }
         }
     }
+    // Both colors run whenever the file is being replaced, and each host
+    // upstream lists the other color as backup: blue is a safe last resort.
+    r.error('greenlight: no live color for ' + app + ' in the live file ' + error);
     return 'blue';
 }
 
 function pick0(r) {
-    return 'tc-admin__tc-admin__' + live(r, 'tc-admin');
+    return ROUTES['tc-admin'][live(r, 'tc-admin')];
 }
 
 export default { pick0: pick0 };

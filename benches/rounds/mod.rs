@@ -1,0 +1,186 @@
+//! The rounds both deploy benchmarks run (process runtime in deploy.rs,
+//! compose runtime in deploy_compose.rs), and the figures they print: per
+//! phase each lane's requests and failures and the p99 inside the deploy's
+//! window versus outside it; the deploy's overhead over the app's boot,
+//! measured on an extra deploy per round under the fast lanes only (no slow
+//! request's drain counted as overhead); how far past its deadline a broken
+//! release was aborted. Prints figures; asserts nothing but exit codes.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::harness::{Load, Report};
+
+/// Rounds per benchmark.
+pub const ROUNDS: usize = 5;
+/// The boot delay of every release a round deploys.
+pub const BOOT_MS: u64 = 1000;
+/// The health gate's deadline, which a broken release runs into.
+pub const DEADLINE_MS: u64 = 3000;
+
+/// All four lanes, and the fast lanes alone (no slow request in flight, whose
+/// drain would otherwise count as overhead).
+const ALL_LANES: &str = "get-keepalive,get-new-conn,post-keepalive,slow";
+const FAST_LANES: &str = "get-keepalive,get-new-conn,post-keepalive";
+
+/// A deployed stack the rounds drive: its deploy.sh and its load client.
+pub trait Target {
+    /// deploy.sh with the stack's run-time overrides.
+    fn deploy_cmd(&self, args: &[&str]) -> Command;
+    /// gl-load through the stack's nginx with extra arguments.
+    fn load_with(&self, extra: &[&str]) -> Load;
+    /// A scratch path inside the stack's directory.
+    fn path(&self, rel: &str) -> PathBuf;
+}
+
+/// The releases of one round: each boots in BOOT_MS; `broken` never
+/// becomes healthy.
+pub struct Releases {
+    pub version: String,
+    pub broken: String,
+    pub quick: String,
+}
+
+/// What the rounds add up to.
+pub struct Summary {
+    pub failures: u64,
+    pub race: u64,
+    pub overheads: Vec<i64>,
+    pub aborts: Vec<i64>,
+}
+
+fn now_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+}
+
+/// Runs one deploy.sh command under load; returns its exit code, wall time
+/// and the load report.
+fn under_load(target: &impl Target, args: &[&str], lanes: &str) -> (Option<i32>, Duration, Report) {
+    let window = target.path("window");
+    let _ = fs::remove_file(&window);
+    let load = target.load_with(&["--window-file", window.to_str().unwrap(), "--lanes", lanes]);
+    std::thread::sleep(Duration::from_secs(2));
+    let start = now_ms();
+    let started = Instant::now();
+    let out = target.deploy_cmd(args).output().unwrap();
+    let wall = started.elapsed();
+    fs::write(&window, format!("{start}\n{}\n", now_ms())).unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    (out.status.code(), wall, load.finish())
+}
+
+/// Prints one phase's lanes; returns (failures other than the POST race,
+/// POST race count).
+fn print_lanes(report: &Report) -> (u64, u64) {
+    let mut failures = 0;
+    let mut race = 0;
+    for (name, lane) in report.0["lanes"].as_object().unwrap() {
+        let kinds = lane["failure_kinds"].as_object().unwrap();
+        for (kind, count) in kinds {
+            let count = count.as_u64().unwrap();
+            if name == "post-keepalive" && kind == "idle-keepalive-closed" {
+                race += count;
+            } else {
+                failures += count;
+            }
+        }
+        println!(
+            "    {name:<15} requests {:>5}  failures {:>2} {:<24} p99 in window {:>6} ms  outside {:>6} ms",
+            lane["requests"],
+            lane["failures"],
+            if kinds.is_empty() { String::new() } else { serde_json::to_string(kinds).unwrap() },
+            lane["window_p99_ms"],
+            lane["outside_p99_ms"]
+        );
+    }
+    (failures, race)
+}
+
+/// ROUNDS rounds of a deploy, a rollback and a broken release under all
+/// lanes, plus a deploy under the fast lanes; `releases(round)` names what
+/// each round deploys. The stack must have a live release already.
+pub fn run(target: &impl Target, releases: impl Fn(usize) -> Releases) -> Summary {
+    let mut summary = Summary {
+        failures: 0,
+        race: 0,
+        overheads: Vec::new(),
+        aborts: Vec::new(),
+    };
+    for round in 1..=ROUNDS {
+        let r = releases(round);
+        let phases = [
+            ("deploy", vec!["deploy", r.version.as_str()], ALL_LANES),
+            ("rollback", vec!["rollback"], ALL_LANES),
+            (
+                "broken release",
+                vec!["deploy", r.broken.as_str()],
+                ALL_LANES,
+            ),
+            (
+                "deploy, fast lanes only",
+                vec!["deploy", r.quick.as_str()],
+                FAST_LANES,
+            ),
+        ];
+        for (phase, args, lanes) in phases {
+            let (code, wall, report) = under_load(target, &args, lanes);
+            let wall_ms = wall.as_millis() as i64;
+            let figure = match phase {
+                "broken release" => {
+                    summary.aborts.push(wall_ms - DEADLINE_MS as i64);
+                    format!(
+                        "aborted after {wall_ms} ms ({} ms past the deadline)",
+                        wall_ms - DEADLINE_MS as i64
+                    )
+                }
+                "deploy, fast lanes only" => {
+                    summary.overheads.push(wall_ms - BOOT_MS as i64);
+                    format!(
+                        "wall {wall_ms} ms, overhead {} ms over the 1 s boot",
+                        wall_ms - BOOT_MS as i64
+                    )
+                }
+                _ => format!(
+                    "wall {wall_ms} ms (includes draining the slow lane's in-flight requests)"
+                ),
+            };
+            println!("round {round} {phase}: exit {code:?}, {figure}");
+            let (f, race) = print_lanes(&report);
+            summary.failures += f;
+            summary.race += race;
+        }
+        // Leave the round's release live for the next round's rollback to
+        // have a previous color.
+        let out = target.deploy_cmd(&["deploy", &r.version]).output().unwrap();
+        assert!(out.status.success(), "redeploy of {} failed", r.version);
+    }
+    summary.overheads.sort();
+    summary.aborts.sort();
+    summary
+}
+
+/// Prints the summary lines against the targets.
+pub fn print_summary(title: &str, summary: &Summary, overhead_target_ms: u64) {
+    let median = |v: &[i64]| v[v.len() / 2];
+    println!("\nsummary over {ROUNDS} rounds, {title}:");
+    println!(
+        "  failed requests (all lanes, excluding the POST reload race): {}",
+        summary.failures
+    );
+    println!("  POSTs lost to the nginx reload race: {}", summary.race);
+    println!(
+        "  deploy overhead with no slow request in flight: median {} ms, max {} ms (target < {overhead_target_ms} ms)",
+        median(&summary.overheads),
+        summary.overheads.last().unwrap()
+    );
+    println!(
+        "  broken release past deadline: median {} ms, max {} ms (target < 1000 ms)",
+        median(&summary.aborts),
+        summary.aborts.last().unwrap()
+    );
+}
