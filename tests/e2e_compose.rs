@@ -353,9 +353,7 @@ fn slow_request_during_the_switch(compose: Compose, njs: bool) {
             .unwrap();
         (out, std::time::SystemTime::now())
     });
-    // Wait until nginx has the request in flight on blue (polled: the app
-    // logs nothing per request, so wait for the request to be accepted by
-    // looking at blue's established connections from nginx).
+    // Give curl and nginx a moment to have the request in flight on blue.
     std::thread::sleep(Duration::from_millis(300));
     let load = stack.load();
     assert_eq!(code(&stack.deploy(&["deploy", "v2"])), Some(0));
@@ -369,26 +367,39 @@ fn slow_request_during_the_switch(compose: Compose, njs: bool) {
         .assert_no_failures("slow request during the switch");
     // blue was removed (keep-previous off); its stop came after the answer.
     assert!(stack.color_ids("blue", true).is_empty());
-    let events = docker_ok(&[
-        "events",
-        "--since",
-        "5m",
-        "--until",
-        "0s",
-        "--filter",
-        &format!("container={}", blue[0]),
-        "--filter",
-        "event=kill",
-        "--format",
-        "{{.TimeNano}} {{.Actor.Attributes.signal}}",
-    ]);
-    let kills: Vec<(u128, String)> = events
+    // Filtered here, not by `--filter container=`: once a container is
+    // removed, docker's own filter misses some of its events. And polled:
+    // docker records an event a moment after it happened.
+    let kill_events = || -> Vec<(u128, String)> {
+        docker_ok(&[
+            "events",
+            "--since",
+            "5m",
+            "--until",
+            "0s",
+            "--filter",
+            "type=container",
+            "--filter",
+            "event=kill",
+            "--format",
+            "{{.Actor.ID}} {{.TimeNano}} {{.Actor.Attributes.signal}}",
+        ])
         .lines()
         .filter_map(|l| {
-            let (t, s) = l.split_once(' ')?;
-            Some((t.parse().ok()?, s.to_string()))
+            let mut fields = l.split(' ');
+            let id = fields.next()?;
+            let t = fields.next()?.parse().ok()?;
+            let signal = fields.next()?.to_string();
+            id.starts_with(blue[0].as_str()).then_some((t, signal))
         })
-        .collect();
+        .collect()
+    };
+    wait_for(
+        Duration::from_secs(10),
+        "docker's kill event for blue",
+        || !kill_events().is_empty(),
+    );
+    let kills = kill_events();
     assert!(!kills.is_empty(), "no kill event for blue");
     assert_eq!(
         kills[0].1, "15",

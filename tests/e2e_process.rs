@@ -363,3 +363,74 @@ fn switching_by_reload_when_nginx_has_no_njs() {
         "{status}"
     );
 }
+
+/// nginx routes every app, so a first `deploy --app` of a stack with two
+/// apps is refused (exit 2) before anything starts, naming the app that was
+/// never deployed.
+#[test]
+fn a_first_deploy_of_one_app_of_several_is_refused() {
+    let Some(_serial) = ready() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("conf.d")).unwrap();
+    let spec = format!(
+        r#"greenlight 1
+project "two"
+app "web" {{
+    runtime "process"
+    start "sleep 600"
+    host-ports blue={} green={}
+    health "/healthz"
+}}
+app "api" {{
+    runtime "process"
+    start "sleep 600"
+    host-ports blue={} green={}
+    health "/healthz"
+}}
+proxy {{
+    mode "host"
+    listen "127.0.0.1:{}"
+    route "/" app="web"
+    route "/api" app="api"
+}}
+"#,
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port()
+    );
+    std::fs::write(d.join("two.kdl"), spec).unwrap();
+    run_ok(
+        std::process::Command::new(env!("CARGO_BIN_EXE_greenlight"))
+            .arg("build")
+            .arg(d.join("two.kdl")),
+    );
+    let out = std::process::Command::new(d.join("deploy/two/deploy.sh"))
+        .args(["deploy", "--app", "web", "v1"])
+        .env("GREENLIGHT_STATE_DIR", d.join("state"))
+        .env("GREENLIGHT_NGINX_CONF_DIR", d.join("conf.d"))
+        .env(
+            "GREENLIGHT_NGINX",
+            format!("nginx -p {} -c {}/nginx.conf", d.display(), d.display()),
+        )
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("api has never been deployed: deploy every app first (without --app)"),
+        "{stderr}"
+    );
+    let started: Vec<_> = std::fs::read_dir(d.join("state/run"))
+        .map(|entries| entries.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(started.is_empty(), "something was started: {started:?}");
+    assert_eq!(
+        std::fs::read_dir(d.join("conf.d")).unwrap().count(),
+        0,
+        "a conf was installed"
+    );
+}

@@ -48,6 +48,8 @@ pub struct Summary {
     pub failures: u64,
     pub race: u64,
     pub overheads: Vec<i64>,
+    /// Wall time minus the new color's readiness (start to healthy).
+    pub readiness_overheads: Vec<i64>,
     pub aborts: Vec<i64>,
 }
 
@@ -58,9 +60,38 @@ fn now_ms() -> u128 {
         .as_millis()
 }
 
-/// Runs one deploy.sh command under load; returns its exit code, wall time
-/// and the load report.
-fn under_load(target: &impl Target, args: &[&str], lanes: &str) -> (Option<i32>, Duration, Report) {
+/// What one deploy.sh run under load gave.
+struct Run {
+    code: Option<i32>,
+    wall: Duration,
+    /// From "starting COLOR" to "COLOR is healthy" in deploy.sh's progress
+    /// lines: how long the new color took to become ready.
+    readiness_ms: Option<i64>,
+    report: Report,
+}
+
+/// The time of a progress line (`[   1.234s] text`), in ms.
+fn line_ms(line: &str) -> Option<i64> {
+    let seconds = line.strip_prefix('[')?.split_once("s]")?.0.trim();
+    Some((seconds.parse::<f64>().ok()? * 1000.0).round() as i64)
+}
+
+/// Readiness of the new color from deploy.sh's progress lines.
+fn readiness_ms(stdout: &str) -> Option<i64> {
+    let started = stdout
+        .lines()
+        .find(|l| l.contains(": starting ") && l.contains(" with version "))
+        .and_then(line_ms)?;
+    let healthy = stdout
+        .lines()
+        .filter(|l| l.ends_with(" is healthy"))
+        .filter_map(line_ms)
+        .last()?;
+    Some(healthy - started)
+}
+
+/// Runs one deploy.sh command under load.
+fn under_load(target: &impl Target, args: &[&str], lanes: &str) -> Run {
     let window = target.path("window");
     let _ = fs::remove_file(&window);
     let load = target.load_with(&["--window-file", window.to_str().unwrap(), "--lanes", lanes]);
@@ -71,7 +102,12 @@ fn under_load(target: &impl Target, args: &[&str], lanes: &str) -> (Option<i32>,
     let wall = started.elapsed();
     fs::write(&window, format!("{start}\n{}\n", now_ms())).unwrap();
     std::thread::sleep(Duration::from_secs(1));
-    (out.status.code(), wall, load.finish())
+    Run {
+        code: out.status.code(),
+        wall,
+        readiness_ms: readiness_ms(&String::from_utf8_lossy(&out.stdout)),
+        report: load.finish(),
+    }
 }
 
 /// Prints one phase's lanes; returns (failures other than the POST race,
@@ -109,6 +145,7 @@ pub fn run(target: &impl Target, releases: impl Fn(usize) -> Releases) -> Summar
         failures: 0,
         race: 0,
         overheads: Vec::new(),
+        readiness_overheads: Vec::new(),
         aborts: Vec::new(),
     };
     for round in 1..=ROUNDS {
@@ -128,8 +165,9 @@ pub fn run(target: &impl Target, releases: impl Fn(usize) -> Releases) -> Summar
             ),
         ];
         for (phase, args, lanes) in phases {
-            let (code, wall, report) = under_load(target, &args, lanes);
-            let wall_ms = wall.as_millis() as i64;
+            let run = under_load(target, &args, lanes);
+            let (code, report) = (run.code, &run.report);
+            let wall_ms = run.wall.as_millis() as i64;
             let figure = match phase {
                 "broken release" => {
                     summary.aborts.push(wall_ms - DEADLINE_MS as i64);
@@ -140,9 +178,14 @@ pub fn run(target: &impl Target, releases: impl Fn(usize) -> Releases) -> Summar
                 }
                 "deploy, fast lanes only" => {
                     summary.overheads.push(wall_ms - BOOT_MS as i64);
+                    let ready = run
+                        .readiness_ms
+                        .expect("deploy.sh printed its start and health lines");
+                    summary.readiness_overheads.push(wall_ms - ready);
                     format!(
-                        "wall {wall_ms} ms, overhead {} ms over the 1 s boot",
-                        wall_ms - BOOT_MS as i64
+                        "wall {wall_ms} ms, overhead {} ms over the 1 s boot, {} ms over the new color's readiness ({ready} ms from start to healthy)",
+                        wall_ms - BOOT_MS as i64,
+                        wall_ms - ready
                     )
                 }
                 _ => format!(
@@ -150,7 +193,7 @@ pub fn run(target: &impl Target, releases: impl Fn(usize) -> Releases) -> Summar
                 ),
             };
             println!("round {round} {phase}: exit {code:?}, {figure}");
-            let (f, race) = print_lanes(&report);
+            let (f, race) = print_lanes(report);
             summary.failures += f;
             summary.race += race;
         }
@@ -160,6 +203,7 @@ pub fn run(target: &impl Target, releases: impl Fn(usize) -> Releases) -> Summar
         assert!(out.status.success(), "redeploy of {} failed", r.version);
     }
     summary.overheads.sort();
+    summary.readiness_overheads.sort();
     summary.aborts.sort();
     summary
 }
@@ -177,6 +221,11 @@ pub fn print_summary(title: &str, summary: &Summary, overhead_target_ms: u64) {
         "  deploy overhead with no slow request in flight: median {} ms, max {} ms (target < {overhead_target_ms} ms)",
         median(&summary.overheads),
         summary.overheads.last().unwrap()
+    );
+    println!(
+        "  deploy overhead over the new color's readiness (start to healthy): median {} ms, max {} ms",
+        median(&summary.readiness_overheads),
+        summary.readiness_overheads.last().unwrap()
     );
     println!(
         "  broken release past deadline: median {} ms, max {} ms (target < 1000 ms)",

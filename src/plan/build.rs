@@ -293,6 +293,23 @@ fn secrets(list: &[spec::SecretSpec], first: usize) -> Vec<Secret> {
         .collect()
 }
 
+/// The named volumes (not host paths) among an app's and its sidecars'
+/// volumes, each once, in order.
+fn shared_volumes(a: &spec::AppSpec) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let all = a
+        .volumes
+        .iter()
+        .chain(a.sidecars.iter().flat_map(|s| &s.volumes));
+    for v in all {
+        let name = &v.source.value;
+        if !name.starts_with('/') && !name.starts_with('.') && !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    names
+}
+
 fn volumes(list: &[spec::VolumeSpec]) -> Vec<Volume> {
     list.iter()
         .map(|v| Volume {
@@ -341,7 +358,13 @@ fn app(
     let name = a.name.value.clone();
     let project = &spec.project.value;
     let runtime = a.runtime.value;
-    let written = |what: &str| a.written.iter().any(|w| w == what);
+    let written_at = |what: &str| {
+        a.written
+            .iter()
+            .find(|(name, _)| name == what)
+            .map(|(_, span)| *span)
+    };
+    let written = |what: &str| written_at(what).is_some();
     let missing_because = |what: &str, example: &str, why: &str| {
         SpecError::new(
             a.name.span,
@@ -379,6 +402,13 @@ fn app(
                         .help("`start` is for runtime \"process\"; compose apps run their image"),
                 );
             }
+            if let Some(span) = written_at("workdir") {
+                problems.push(
+                    misplaced(span, "workdir", "compose").help(
+                        "a compose app runs in its image's working directory: remove `workdir`",
+                    ),
+                );
+            }
         }
         Runtime::Process => {
             if !written("start") {
@@ -399,6 +429,11 @@ fn app(
                     misplaced(image.span, "image", "process")
                         .help("remove `image`, or use runtime \"compose\""),
                 );
+            }
+            if let Some(span) = written_at("limits") {
+                problems.push(misplaced(span, "limits", "process").help(
+                    "deploy.sh starts a process as it is, without cgroup limits: remove `limits`, or limit it in `start` (e.g. java -Xmx700m)",
+                ));
             }
             if !a.sidecars.is_empty()
                 || !a.env_files.is_empty()
@@ -616,6 +651,7 @@ fn app(
         env_files: a.env_files.clone(),
         secrets: secrets(&a.secrets, 0),
         volumes: volumes(&a.volumes),
+        shared_volumes: shared_volumes(a),
         memory: a.limits.memory.clone(),
         cpus: a.limits.cpus.map(|c| c.to_string()),
         command: a.command.clone(),

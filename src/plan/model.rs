@@ -79,6 +79,10 @@ pub struct App {
     pub secrets: Vec<Secret>,
     /// Volumes.
     pub volumes: Vec<Volume>,
+    /// Named volumes of the app and its sidecars, in order: shared by both
+    /// colors, so deploy.sh creates them and compose takes them as external
+    /// (neither color's compose project owns them).
+    pub shared_volumes: Vec<String>,
     /// Memory limit.
     pub memory: Option<String>,
     /// CPU limit.

@@ -2,6 +2,7 @@
 //! pieces (env, volumes, image) that accessories and sidecars share.
 
 use kdl::KdlNode;
+use miette::SourceSpan;
 
 use super::{check, duration_of, name_arg, values, NodeReader, Spanned};
 use crate::diagnostic::{Problems, SpecError};
@@ -126,9 +127,10 @@ pub struct AppSpec {
     pub workdir: Option<String>,
     /// Sidecars.
     pub sidecars: Vec<SidecarSpec>,
-    /// Names of the nodes written in the block, valid or not, so a later
-    /// check does not call an invalid node "missing".
-    pub written: Vec<String>,
+    /// Names of the nodes written in the block, valid or not, with where
+    /// each name is: a later check neither calls an invalid node "missing"
+    /// nor lets a node that does not apply to the runtime pass unremarked.
+    pub written: Vec<(String, SourceSpan)>,
 }
 
 /// Placeholders deploy.sh fills in a process `start` command.
@@ -202,8 +204,9 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
         return None;
     }
     for node in reader.children(problems, APP_NODES, APP_ONCE) {
-        app.written.push(node.name().value().to_string());
         let r = NodeReader::new(node);
+        app.written
+            .push((node.name().value().to_string(), r.name_span()));
         match node.name().value() {
             "runtime" => {
                 r.shape(problems, 1, 1, &[], "runtime \"compose\"");

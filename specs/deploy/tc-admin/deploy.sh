@@ -23,7 +23,7 @@ readonly DOCKER_ENGINE=''
 readonly USES_COMPOSE=0
 readonly USES_PROCESS=1
 readonly USES_SSH=0
-readonly HAS_ACCESSORIES=0
+readonly ACCESSORIES=0
 readonly PROXY_MODE=host
 readonly PROXY_HOST=local
 readonly PROXY_PROJECT=tc-admin-proxy
@@ -55,6 +55,10 @@ declare -A APP_KEEP_PREVIOUS=(
 )
 declare -A APP_DRAIN_MS=(
   [tc-admin]=30000
+)
+# Named volumes both colors of an app share (created before its first start).
+declare -A APP_VOLUMES=(
+  [tc-admin]=''
 )
 declare -A APP_WORKDIR=(
   [tc-admin]=/opt/tc-admin
@@ -212,6 +216,16 @@ run() {
   fi
 }
 
+# As run, dropping what the command prints (such as docker's container ids);
+# a dry run still shows the command.
+run_quiet() {
+  if ((DRY_RUN)); then
+    run "$@"
+  else
+    "$@" >/dev/null
+  fi
+}
+
 cleanup_tmp() {
   if ((${#TMP_FILES[@]})); then
     rm -f -- "${TMP_FILES[@]}"
@@ -343,7 +357,7 @@ preflight() {
   fi
   if [[ $COMMAND != status ]]; then
     check_secrets "${SELECTED[@]}"
-    if ((HAS_ACCESSORIES)); then check_secrets .accessories; fi
+    if ((ACCESSORIES)); then check_secrets .accessories; fi
   fi
   check_kit
 }
@@ -618,31 +632,56 @@ compose_running() { # HOST APP COLOR
   [[ -n $(color_containers "$@" --filter status=running) ]]
 }
 
-# How many times docker has restarted the color's containers (restart
-# policy), summed: a release that crashes at boot shows up here long before
-# the health deadline.
-compose_restarts() { # HOST APP COLOR
-  local host=$1 id count total=0
-  for id in $(color_containers "$@" -a); do
-    count=$(docker_on "$host" inspect --format '{{.RestartCount}}' "$id" 2>/dev/null) || continue
+# "RUNNING RESTARTS" of the color's containers on a host, in two docker
+# calls: RUNNING is 1 when there are containers and all run; RESTARTS is how
+# many times docker has restarted them (restart policy), summed, so a
+# release that crashes at boot shows up long before the health deadline.
+compose_state() { # HOST APP COLOR
+  local host=$1 ids running=1 total=0 state count
+  ids=$(color_containers "$@" -a)
+  if [[ -z $ids ]]; then
+    printf '0 0'
+    return 0
+  fi
+  # shellcheck disable=SC2086 # one argument per container id
+  while read -r state count; do
+    [[ $state == true ]] || running=0
     [[ $count =~ ^[0-9]+$ ]] && total=$((total + count))
+  done < <(docker_on "$host" inspect --format '{{.State.Running}} {{.RestartCount}}' $ids 2>/dev/null || printf 'false 0\n')
+  printf '%s %s' "$running" "$total"
+}
+
+# Creates the app's shared named volumes that do not exist yet: compose
+# takes them as external, so that neither color's project owns them.
+ensure_volumes() { # HOST APP
+  local host=$1 volume
+  for volume in ${APP_VOLUMES[$2]}; do
+    docker_on "$host" volume inspect "$volume" >/dev/null 2>&1 ||
+      run_quiet docker_on "$host" volume create --label "greenlight.project=$PROJECT" "$volume"
   done
-  printf '%s' "$total"
 }
 
 ensure_network() {
   local host
   for host in "$@"; do
     if ! docker_on "$host" network inspect "$NETWORK" >/dev/null 2>&1; then
-      run docker_on "$host" network create --label "greenlight.project=$PROJECT" "$NETWORK" >/dev/null
+      run_quiet docker_on "$host" network create --label "greenlight.project=$PROJECT" "$NETWORK"
     fi
   done
 }
 
+# Starts the accessories that are not running; never recreates one. When
+# all of them run, asks docker only (compose itself takes half a second).
 ensure_accessories() {
-  ((HAS_ACCESSORIES)) || return 0
+  ((ACCESSORIES)) || return 0
+  local host=${APP_HOSTS[${APPS[0]}]%% *} running
+  running=$(docker_on "$host" ps -q --filter "label=com.docker.compose.project=$PROJECT-accessories" --filter status=running | wc -l)
+  if ((running == ACCESSORIES)); then
+    say "accessories: all $ACCESSORIES running"
+    return 0
+  fi
   say "accessories: starting any that are not running (never recreated)"
-  run compose_on "${APP_HOSTS[${APPS[0]}]%% *}" "$PROJECT-accessories" compose/accessories.yml up -d --no-recreate 9>&-
+  run compose_on "$host" "$PROJECT-accessories" compose/accessories.yml up -d --no-recreate 9>&-
 }
 
 # ---------------------------------------------------------------------------
@@ -659,15 +698,21 @@ color_running() { # APP COLOR: true when it runs on every host of the app
   done
 }
 
-# Restarts of a color by its runtime (compose restart policy; 0 for processes).
-color_restarts() { # APP COLOR
-  local app=$1 color=$2 host total=0
-  if [[ ${APP_RUNTIME[$app]} == compose ]]; then
-    for host in ${APP_HOSTS[$app]}; do
-      total=$((total + $(compose_restarts "$host" "$app" "$color")))
-    done
-  fi
-  printf '%s' "$total"
+# "RUNNING RESTARTS" of a color: RUNNING is 1 when it runs on every host of
+# the app; RESTARTS counts restarts by its runtime (compose restart policy;
+# 0 for processes).
+color_state() { # APP COLOR
+  local app=$1 color=$2 host running=1 total=0 r n
+  for host in ${APP_HOSTS[$app]}; do
+    if [[ ${APP_RUNTIME[$app]} == process ]]; then
+      process_running "$app" "$color" || running=0
+    else
+      read -r r n <<<"$(compose_state "$host" "$app" "$color")"
+      ((r)) || running=0
+      total=$((total + n))
+    fi
+  done
+  printf '%s %s' "$running" "$total"
 }
 
 color_start() { # APP COLOR VERSION
@@ -677,6 +722,7 @@ color_start() { # APP COLOR VERSION
     if [[ ${APP_RUNTIME[$app]} == process ]]; then
       process_start "$app" "$color" "$version"
     else
+      ensure_volumes "$host" "$app"
       GREENLIGHT_VERSION=$version run compose_color "$host" "$app" "$color" up -d --force-recreate --remove-orphans 9>&-
     fi
   done
@@ -692,6 +738,7 @@ color_resume() { # APP COLOR VERSION
     elif [[ -n $(color_containers "$host" "$app" "$color" -a) ]]; then
       GREENLIGHT_VERSION=$version run compose_color "$host" "$app" "$color" start 9>&-
     else
+      ensure_volumes "$host" "$app"
       GREENLIGHT_VERSION=$version run compose_color "$host" "$app" "$color" up -d 9>&-
     fi
   done
@@ -706,10 +753,19 @@ color_stop() { # APP COLOR KEEP
   for host in ${APP_HOSTS[$app]}; do
     if [[ ${APP_RUNTIME[$app]} == process ]]; then
       process_stop "$app" "$color"
-    elif [[ -n $(color_containers "$host" "$app" "$color" -a) ]]; then
-      GREENLIGHT_VERSION=- run compose_color "$host" "$app" "$color" stop --timeout "$drain_s" 9>&-
-      if [[ $keep != 1 ]]; then
-        GREENLIGHT_VERSION=- run compose_color "$host" "$app" "$color" rm --force --stop -v 9>&-
+    else
+      # docker itself, on the containers found by their compose project
+      # label: the same stop and removal compose does, without its start-up.
+      local ids
+      ids=$(color_containers "$host" "$app" "$color" --filter status=running)
+      if [[ -n $ids ]]; then
+        # shellcheck disable=SC2086 # one argument per container id
+        run_quiet docker_on "$host" stop --time "$drain_s" $ids
+      fi
+      ids=$(color_containers "$host" "$app" "$color" -a)
+      if [[ $keep != 1 && -n $ids ]]; then
+        # shellcheck disable=SC2086 # one argument per container id
+        run_quiet docker_on "$host" rm --force --volumes $ids
       fi
     fi
   done
@@ -767,10 +823,12 @@ health_gate() { # APP COLOR
     return 0
   fi
   deadline=$(($(now_ms) + HEALTH_DEADLINE_MS[$app]))
-  restarts=$(color_restarts "$app" "$color")
+  read -r _ restarts <<<"$(color_state "$app" "$color")"
+  local urls=() running now_restarts
   while :; do
     all=1
-    mapfile -t urls < <(probe_urls "$app" "$color")
+    # Found once: a color's addresses stay as long as it runs.
+    ((${#urls[@]})) || mapfile -t urls < <(probe_urls "$app" "$color")
     ((${#urls[@]})) || all=0
     for url in "${urls[@]}"; do
       if code=$(probe "$app" "$url"); then
@@ -783,12 +841,13 @@ health_gate() { # APP COLOR
       ((streak_ok >= HEALTH_AFTER[$app])) || all=0
     done
     ((all)) && return 0
-    if ! color_running "$app" "$color"; then
+    read -r running now_restarts <<<"$(color_state "$app" "$color")"
+    if ! ((running)); then
       say "$app/$color is not running any more"
       last="${last:-the color exited}"
       break
     fi
-    if (($(color_restarts "$app" "$color") > restarts)); then
+    if ((now_restarts > restarts)); then
       say "$app/$color crashed and was restarted by docker"
       last="${last:-the color crashed}"
       break
@@ -805,8 +864,14 @@ health_gate() { # APP COLOR
 # Proxy: the installed site conf is the kit's nginx pieces put together;
 # what it routes to is read from it (or from its live file with njs).
 # ---------------------------------------------------------------------------
+# The running nginx container of a compose proxy. Remembered once found
+# outside a subshell: a deploy never restarts it.
+PROXY_ID=""
 proxy_container() {
-  docker_on "$PROXY_HOST" ps -q --filter "label=com.docker.compose.project=$PROXY_PROJECT" --filter status=running | head -n 1
+  if [[ -z $PROXY_ID ]]; then
+    PROXY_ID=$(docker_on "$PROXY_HOST" ps -q --filter "label=com.docker.compose.project=$PROXY_PROJECT" --filter status=running | head -n 1)
+  fi
+  printf '%s\n' "$PROXY_ID"
 }
 
 # Prints a file of the nginx conf dir where nginx runs (nothing when it is
@@ -859,17 +924,21 @@ live_color() { # APP ROUTES_TEXT
 
 # How this nginx switches: "njs" (the live file is read per request, no
 # reload) when nginx has the njs module loaded, else "reload" (a new conf
-# and nginx -s reload).
+# and nginx -s reload). Remembered once called outside a subshell.
+SWITCH_METHOD=""
 switch_method() {
-  local dump=""
-  # Captured whole: grep -q would close the pipe early and, under pipefail,
-  # turn nginx's SIGPIPE into a false "no njs".
-  dump=$(nginx_run -T 2>/dev/null) || true
-  if [[ $dump == *ngx_http_js_module* ]]; then
-    printf 'njs'
-  else
-    printf 'reload'
+  if [[ -z $SWITCH_METHOD ]]; then
+    local dump=""
+    # Captured whole: grep -q would close the pipe early and, under
+    # pipefail, turn nginx's SIGPIPE into a false "no njs".
+    dump=$(nginx_run -T 2>/dev/null) || true
+    if [[ $dump == *ngx_http_js_module* ]]; then
+      SWITCH_METHOD=njs
+    else
+      SWITCH_METHOD=reload
+    fi
   fi
+  printf '%s' "$SWITCH_METHOD"
 }
 
 read_live_file() {
@@ -972,10 +1041,12 @@ remove_site_conf() {
 
 ensure_proxy() {
   [[ $PROXY_MODE == compose ]] || return 0
-  if [[ -z $(proxy_container) ]]; then
+  proxy_container >/dev/null
+  if [[ -z $PROXY_ID ]]; then
     say "proxy: starting nginx (compose project $PROXY_PROJECT)"
     run compose_on "$PROXY_HOST" "$PROXY_PROJECT" compose/proxy.yml up -d 9>&-
     if ! ((DRY_RUN)); then
+      proxy_container >/dev/null
       local previous
       previous=$(cat -- "$STATE_DIR/nginx/$SITE_CONF" 2>/dev/null || true)
       if [[ -n $previous ]]; then
@@ -1154,8 +1225,10 @@ declare -A VERSIONS=()
 rollout() { # MODE(deploy|rollback|switch)
   local mode=$1 app routes live target version old_version old_workers
   declare -A target_of=() live_of=() choice=()
-  if ((!DRY_RUN)); then converge_proxy "$(proxy_routes)"; fi
+  # Asked once: in compose mode each question to nginx is a docker call.
+  switch_method >/dev/null
   routes=$(proxy_routes)
+  if ((!DRY_RUN)); then converge_proxy "$routes"; fi
   for app in "${SELECTED[@]}"; do
     live=$(live_color "$app" "$routes")
     live_of[$app]=$live
@@ -1173,6 +1246,13 @@ rollout() { # MODE(deploy|rollback|switch)
         ;;
     esac
     target_of[$app]=$target
+  done
+  # nginx routes every app: one that was never deployed has nothing to
+  # route to, so the first deploy must bring up every app.
+  for app in "${APPS[@]}"; do
+    if [[ -z ${target_of[$app]:-} && -z $(live_color "$app" "$routes") ]]; then
+      die "$app has never been deployed: deploy every app first (without --app)"
+    fi
   done
 
   if [[ $mode != switch ]]; then
