@@ -230,7 +230,7 @@ fn render_spec(s: &SpecGen) -> String {
             }
             if a.sidecar {
                 out.push_str(&format!(
-                    "    sidecar \"edge-side-x\" entry=#true {{\n        image \"nginx\"\n        port 80\n        env \"UPSTREAM\" {}\n    }}\n",
+                    "    sidecar \"edge-side-{i}\" entry=#true {{\n        image \"nginx\"\n        port 80\n        env \"UPSTREAM\" {}\n    }}\n",
                     kdl(&a.env.first().map(|e| e.1.clone()).unwrap_or_default())
                 ));
             }

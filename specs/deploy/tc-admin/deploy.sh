@@ -345,7 +345,8 @@ preflight() {
     need "${DOCKER_CMD[0]}" "set GREENLIGHT_DOCKER to use another command"
     find_compose
     if ! ((DRY_RUN)); then
-      docker_on "${APP_HOSTS[${APPS[0]}]%% *}" info >/dev/null 2>&1 || die "the docker engine does not answer (docker info failed)"
+      docker_on "${APP_HOSTS[${APPS[0]}]%% *}" version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
+        die "the docker engine does not answer (docker version failed)"
     fi
   fi
   if [[ $PROXY_MODE != compose && ! $NGINX_CONF_DIR =~ ^/[A-Za-z0-9._/-]+$ ]]; then
@@ -651,6 +652,40 @@ compose_state() { # HOST APP COLOR
   printf '%s %s' "$running" "$total"
 }
 
+# Waits (at most MAX_MS) until the color's entry containers have no request
+# in flight. In compose mode nginx opens a new connection to a color per
+# request, so the established connections on the entry port, read from the
+# containers' network namespaces, are exactly the requests in flight. Only
+# where the engine runs on this machine (its /proc); elsewhere it returns at
+# once and the app drains on SIGTERM.
+wait_color_idle() { # APP COLOR MAX_MS
+  local app=$1 color=$2 deadline host id pids=() port busy
+  deadline=$(($(now_ms) + $3))
+  ((DRY_RUN)) && return 0
+  [[ $PROXY_MODE == compose && ${APP_RUNTIME[$app]} == compose ]] || return 0
+  for host in ${APP_HOSTS[$app]}; do
+    [[ -z $(docker_host_of "$host") ]] || return 0
+    for id in $(color_containers "$host" "$app" "$color" --filter status=running --filter label=greenlight.role=entry); do
+      pids+=("$(docker_on "$host" inspect --format '{{.State.Pid}}' "$id")")
+    done
+  done
+  port=$(printf ':%04X' "${ENTRY_PORT[$app]}")
+  while (($(now_ms) < deadline)); do
+    busy=0
+    for id in "${pids[@]}"; do
+      # /proc/PID/net/tcp and tcp6: field 2 is the local address, field 4
+      # the state (01: established).
+      if { cat -- "/proc/$id/net/tcp" "/proc/$id/net/tcp6" 2>/dev/null || true; } |
+        awk -v port="$port" '$4 == "01" && substr($2, length($2) - 4) == port { found = 1 } END { exit !found }'; then
+        busy=1
+      fi
+    done
+    ((busy)) || return 0
+    sleep 0.1 9>&-
+  done
+  say "$app/$color still has requests in flight after $(($3 / 1000))s; stopping it anyway"
+}
+
 # Creates the app's shared named volumes that do not exist yet: compose
 # takes them as external, so that neither color's project owns them.
 ensure_volumes() { # HOST APP
@@ -762,10 +797,12 @@ color_stop() { # APP COLOR KEEP
         # shellcheck disable=SC2086 # one argument per container id
         run_quiet docker_on "$host" stop --time "$drain_s" $ids
       fi
-      ids=$(color_containers "$host" "$app" "$color" -a)
-      if [[ $keep != 1 && -n $ids ]]; then
-        # shellcheck disable=SC2086 # one argument per container id
-        run_quiet docker_on "$host" rm --force --volumes $ids
+      if [[ $keep != 1 ]]; then
+        ids=$(color_containers "$host" "$app" "$color" -a)
+        if [[ -n $ids ]]; then
+          # shellcheck disable=SC2086 # one argument per container id
+          run_quiet docker_on "$host" rm --force --volumes $ids
+        fi
       fi
     fi
   done
@@ -895,21 +932,33 @@ read_site_conf() {
   read_conf_file "$SITE_CONF"
 }
 
-# The routes nginx follows now, one "APP COLOR" line per app: from the live
-# file when the installed conf switches through njs, else from the marker
-# lines of the installed conf.
+# What nginx has installed: the site conf and, with njs, the live file.
+# Read once per run (under the lock nothing else changes them): in compose
+# mode each read is a docker call.
+INSTALLED_CONF=""
+INSTALLED_LIVE=""
+load_installed() {
+  INSTALLED_CONF=$(read_site_conf)
+  INSTALLED_LIVE=""
+  if [[ $INSTALLED_CONF == *"js_import "* ]]; then
+    INSTALLED_LIVE=$(read_live_file)
+  fi
+}
+
+# The routes nginx follows, one "APP COLOR" line per app: from the live file
+# when the installed conf switches through njs, else from the marker lines
+# of the installed conf (as load_installed read them).
 proxy_routes() {
-  local conf line
-  conf=$(read_site_conf)
-  if [[ $conf == *"js_import "* ]]; then
-    read_live_file
+  local line
+  if [[ $INSTALLED_CONF == *"js_import "* ]]; then
+    [[ -z $INSTALLED_LIVE ]] || printf '%s\n' "$INSTALLED_LIVE"
     return 0
   fi
   while IFS= read -r line; do
     if [[ $line =~ ^#\ greenlight-live\ ([a-z0-9-]+)\ (blue|green)$ ]]; then
       printf '%s %s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
     fi
-  done <<<"$conf"
+  done <<<"$INSTALLED_CONF"
 }
 
 live_color() { # APP ROUTES_TEXT
@@ -1066,12 +1115,14 @@ ensure_proxy() {
 # (the switch), and the conf is installed only when the kit changed it. By
 # reload: a new conf. A conf nginx -t refuses is replaced by the previous one
 # byte for byte (and the previous live file too), and nginx is not reloaded.
-# Sets RELOADED when nginx was reloaded.
+# Sets RELOADED when nginx was reloaded, and OLD_WORKERS to the nginx workers
+# that the reload retired.
+OLD_WORKERS=""
 switch_proxy() { # APP=COLOR...
   local method old new backup old_live new_live
   RELOADED=0
   method=$(switch_method)
-  old=$(read_site_conf)
+  old=$INSTALLED_CONF
   new=$(new_tmp)
   assemble_conf "$new" "$method" "$@"
   backup=$(new_tmp)
@@ -1080,7 +1131,7 @@ switch_proxy() { # APP=COLOR...
   # Called behind ||, where bash ignores set -e: every step is checked.
   if [[ $method == njs ]]; then
     old_live=$(new_tmp)
-    read_live_file >"$old_live"
+    [[ -z $INSTALLED_LIVE ]] || printf '%s\n' "$INSTALLED_LIVE" >"$old_live"
     new_live=$(new_tmp)
     printf '%s\n' "$@" | tr '=' ' ' | grep -v ' $' >"$new_live" || true
     say "switching by the live file (no nginx reload)"
@@ -1100,6 +1151,7 @@ switch_proxy() { # APP=COLOR...
     if [[ $method == njs ]]; then put_live_file "$old_live"; fi
     return 1
   fi
+  OLD_WORKERS=$(nginx_workers)
   if ! nginx_reload; then
     say "nginx did not reload; putting the previous conf back"
     if [[ -n $old ]]; then put_site_conf "$backup"; else remove_site_conf; fi
@@ -1223,10 +1275,11 @@ declare -A VERSIONS=()
 # deploy, rollback and switch share this: bring TARGET colors up, gate them,
 # switch nginx to them, then drain and stop (or keep) what was live.
 rollout() { # MODE(deploy|rollback|switch)
-  local mode=$1 app routes live target version old_version old_workers
+  local mode=$1 app routes live target version old_version
   declare -A target_of=() live_of=() choice=()
   # Asked once: in compose mode each question to nginx is a docker call.
   switch_method >/dev/null
+  load_installed
   routes=$(proxy_routes)
   if ((!DRY_RUN)); then converge_proxy "$routes"; fi
   for app in "${SELECTED[@]}"; do
@@ -1294,7 +1347,6 @@ rollout() { # MODE(deploy|rollback|switch)
   for app in "${APPS[@]}"; do
     pairs+=("$app=${choice[$app]}")
   done
-  old_workers=$(nginx_workers)
   record_pending "${pairs[@]}"
   SWITCHING=1
   switch_proxy "${pairs[@]}" || fail_deploy "nginx refused the new conf; the previous conf is in place"
@@ -1315,8 +1367,13 @@ rollout() { # MODE(deploy|rollback|switch)
     done
     if ((RELOADED)); then
       say "waiting for nginx's old workers to finish their requests"
-      wait_old_workers "$max_drain" "$old_workers"
+      wait_old_workers "$max_drain" "$OLD_WORKERS"
     fi
+    for app in "${SELECTED[@]}"; do
+      if [[ -n ${live_of[$app]} ]]; then
+        wait_color_idle "$app" "${live_of[$app]}" "${APP_DRAIN_MS[$app]}"
+      fi
+    done
     for app in "${SELECTED[@]}"; do
       [[ -n ${live_of[$app]} ]] || continue
       say "$app: draining and stopping ${live_of[$app]}$( ((APP_KEEP_PREVIOUS[$app])) && printf ' (kept for rollback)')"
@@ -1332,6 +1389,7 @@ rollout() { # MODE(deploy|rollback|switch)
 
 cmd_status() {
   local app routes live color url code holder
+  load_installed
   routes=$(proxy_routes)
   printf 'project %s (proxy: %s, switching by %s)\n' "$PROJECT" "$PROXY_MODE" "$(switch_method)"
   for app in "${APPS[@]}"; do
