@@ -148,6 +148,7 @@ NGINX_CONF_DIR=${GREENLIGHT_NGINX_CONF_DIR:-$DEFAULT_NGINX_CONF_DIR}
 [[ $PROXY_MODE != compose ]] || NGINX_CONF_DIR=/etc/nginx/conf.d
 read -r -a NGINX_CMD <<<"${GREENLIGHT_NGINX:-nginx}"
 read -r -a DOCKER_CMD <<<"${GREENLIGHT_DOCKER:-docker}"
+HOST_PROC=${GREENLIGHT_HOST_PROC:-/proc}
 readonly VERSION_RE='^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'
 readonly EXIT_FAILED=1 EXIT_USAGE=2 EXIT_LOCKED=75
 DRY_RUN=0
@@ -183,6 +184,8 @@ Environment:
   GREENLIGHT_DOCKER          the docker command (default: docker)
   GREENLIGHT_COMPOSE         v1 (docker-compose), v2 (docker compose) or auto (default:
                              v2 when it answers, else v1)
+  GREENLIGHT_HOST_PROC       the docker host's /proc, where deploy.sh reads the old
+                             color's connections in compose mode (default: /proc)
 
 Exit status: 0 done; 1 deploy failed and the live color is untouched;
 2 usage or preflight error; 75 another deploy holds the lock.
@@ -658,8 +661,8 @@ compose_state() { # HOST APP COLOR
 # in flight. In compose mode nginx opens a new connection to a color per
 # request, so the established connections on the entry port, read from the
 # containers' network namespaces, are exactly the requests in flight. Only
-# where the engine runs on this machine (its /proc); elsewhere it returns at
-# once and the app drains on SIGTERM.
+# where the engine runs on this machine and its processes are visible in
+# HOST_PROC; elsewhere it returns at once and the app drains on SIGTERM.
 wait_color_idle() { # APP COLOR MAX_MS
   local app=$1 color=$2 deadline host id pids=() port busy
   deadline=$(($(now_ms) + $3))
@@ -671,13 +674,19 @@ wait_color_idle() { # APP COLOR MAX_MS
       pids+=("$(docker_on "$host" inspect --format '{{.State.Pid}}' "$id")")
     done
   done
+  for id in "${pids[@]}"; do
+    if [[ ! -r $HOST_PROC/$id/net/tcp ]]; then
+      say "$app/$color: cannot see its connections in $HOST_PROC (set GREENLIGHT_HOST_PROC); it drains on SIGTERM"
+      return 0
+    fi
+  done
   port=$(printf ':%04X' "${ENTRY_PORT[$app]}")
   while (($(now_ms) < deadline)); do
     busy=0
     for id in "${pids[@]}"; do
       # /proc/PID/net/tcp and tcp6: field 2 is the local address, field 4
       # the state (01: established).
-      if { cat -- "/proc/$id/net/tcp" "/proc/$id/net/tcp6" 2>/dev/null || true; } |
+      if { cat -- "$HOST_PROC/$id/net/tcp" "$HOST_PROC/$id/net/tcp6" 2>/dev/null || true; } |
         awk -v port="$port" '$4 == "01" && substr($2, length($2) - 4) == port { found = 1 } END { exit !found }'; then
         busy=1
       fi
