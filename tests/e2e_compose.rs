@@ -167,6 +167,7 @@ fn deploy_upgrade_and_roll_back(compose: Compose, proxy: Proxy, tag: &str) {
         "{status}"
     );
     let workers = stack.nginx_workers();
+    assert!(!workers.is_empty(), "no nginx workers seen");
     let load = stack.load();
     assert_eq!(code(&stack.deploy(&["deploy", "v2"])), Some(0));
     assert_eq!(stack.served_version(), "v2");
