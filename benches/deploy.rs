@@ -52,5 +52,9 @@ fn main() {
         stack.version_env(&releases.quick, &boot);
         releases
     });
-    rounds::print_summary("process runtime, host nginx with njs", &summary, 500);
+    rounds::print_summary(
+        "process runtime, host nginx with njs",
+        &summary,
+        rounds::OverheadTarget::OverBoot(500),
+    );
 }

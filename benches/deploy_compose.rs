@@ -89,6 +89,6 @@ fn main() {
         summaries.push((title, summary));
     }
     for (title, summary) in &summaries {
-        rounds::print_summary(title, summary, 1000);
+        rounds::print_summary(title, summary, rounds::OverheadTarget::OverReadiness(1000));
     }
 }

@@ -298,6 +298,12 @@ fn broken_release_never_takes_traffic(compose: Compose, proxy: Proxy, tag: &str)
             text.contains("health gate failed") || text.contains("not running"),
             "{text}"
         );
+        // The failed color's own log lines, by service, from docker logs.
+        assert!(
+            text.contains("web.green logs (last lines):") && text.contains("web | gl-testapp: "),
+            "{text}"
+        );
+        assert!(text.contains(&format!("version={version} pid=")), "{text}");
         if version == "bad2" {
             // crashes at boot: caught by docker's restart count, not the deadline
             assert!(

@@ -102,6 +102,41 @@ fn check_reports_an_altered_file_with_a_diff_and_the_fix() {
     );
 }
 
+/// deploy.sh itself refuses a kit that is not all from one build, before it
+/// touches anything: a file from another build of the spec, then a missing
+/// one. (GREENLIGHT_DOCKER=true: no engine is asked.)
+#[test]
+fn deploy_sh_refuses_a_mixed_or_incomplete_kit() {
+    let (dir, _spec, kit) = built_copy();
+    let deploy = |kit: &Utf8PathBuf| {
+        Command::new(kit.join("deploy.sh"))
+            .args(["deploy", "--dry-run"])
+            .env("GREENLIGHT_STATE_DIR", dir.path().join("state"))
+            .env("GREENLIGHT_DOCKER", "true")
+            .output()
+            .unwrap()
+    };
+    let conf = kit.join("nginx/site.conf");
+    let text = fs::read_to_string(&conf).unwrap();
+    let hash = &text.split("spec-sha256: ").nth(1).unwrap()[..64];
+    fs::write(&conf, text.replace(hash, &"0".repeat(64))).unwrap();
+    let out = deploy(&kit);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("kit file nginx/site.conf comes from another build of the spec"),
+        "{stderr}"
+    );
+    fs::remove_file(&conf).unwrap();
+    let out = deploy(&kit);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("kit file nginx/site.conf is missing"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn check_reports_missing_and_leftover_files() {
     let (_dir, spec, kit) = built_copy();

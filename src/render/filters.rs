@@ -5,12 +5,14 @@
 
 use minijinja::Value;
 
-/// Characters a shell word may hold unquoted and still mean itself.
+/// Characters a shell word may hold unquoted and still mean itself. (A
+/// comma would too, but shellcheck takes `( a,b )` for a mistyped array,
+/// SC2054, so words with one are quoted.)
 fn is_plain_shell_word(value: &str) -> bool {
     !value.is_empty()
         && value
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+-".contains(c))
         && !value.starts_with('=')
 }
 
@@ -146,6 +148,7 @@ mod tests {
         assert_eq!(shell_quote(r"a\'b\"), r"$'a\\\'b\\'");
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("=x"), "'=x'");
+        assert_eq!(shell_quote(","), "','");
     }
 
     #[test]

@@ -297,29 +297,38 @@ compose_on() {
 
 # Compose v2 (`docker compose`) when it answers, else v1 (`docker-compose`);
 # GREENLIGHT_COMPOSE=v1|v2 picks one. Containers are found by project and
-# labels, never by name, so either works.
+# labels, never by name, so either works. Asking v2 starts its plugin
+# (about 0.1 s), so find_compose only starts the question in the background
+# and compose_ready takes the answer, before compose is first needed and
+# before a deploy changes anything.
+COMPOSE_PROBE=""
 find_compose() {
-  local v2=("${DOCKER_CMD[@]}" compose)
   case ${GREENLIGHT_COMPOSE:-auto} in
-    v2)
-      "${v2[@]}" version >/dev/null 2>&1 || die "GREENLIGHT_COMPOSE=v2, but '${v2[*]} version' fails"
-      COMPOSE_CMD=("${v2[@]}")
+    v2 | auto)
+      "${DOCKER_CMD[@]}" compose version >/dev/null 2>&1 9>&- &
+      COMPOSE_PROBE=$!
       ;;
     v1)
       need docker-compose "GREENLIGHT_COMPOSE=v1"
       COMPOSE_CMD=(docker-compose)
       ;;
-    auto)
-      if "${v2[@]}" version >/dev/null 2>&1; then
-        COMPOSE_CMD=("${v2[@]}")
-      elif command -v docker-compose >/dev/null 2>&1; then
-        COMPOSE_CMD=(docker-compose)
-      else
-        die "neither 'docker compose' nor 'docker-compose' is installed"
-      fi
-      ;;
     *) die "GREENLIGHT_COMPOSE must be v1, v2 or auto, not '$GREENLIGHT_COMPOSE'" ;;
   esac
+}
+
+# Sets COMPOSE_CMD from find_compose's question (in the main shell: it
+# waits for a child of it).
+compose_ready() {
+  ((${#COMPOSE_CMD[@]})) && return 0
+  if wait "$COMPOSE_PROBE"; then
+    COMPOSE_CMD=("${DOCKER_CMD[@]}" compose)
+  elif [[ ${GREENLIGHT_COMPOSE:-auto} == v2 ]]; then
+    die "GREENLIGHT_COMPOSE=v2, but '${DOCKER_CMD[*]} compose version' fails"
+  elif command -v docker-compose >/dev/null 2>&1; then
+    COMPOSE_CMD=(docker-compose)
+  else
+    die "neither 'docker compose' nor 'docker-compose' is installed"
+  fi
 }
 
 need() {
@@ -328,13 +337,19 @@ need() {
 
 # Every kit file must come from the same build as this script.
 check_kit() {
-  local file
+  local file files=() stale
   while IFS= read -r file; do
     [[ -z $file || $file == \#* ]] && continue
     [[ -f $KIT_DIR/$file ]] || die "kit file $file is missing: run greenlight build"
-    grep -q "spec-sha256: $SPEC_HASH" "$KIT_DIR/$file" ||
-      die "kit file $file comes from another build of the spec: run greenlight build and commit the whole kit"
+    files+=("$KIT_DIR/$file")
   done <"$KIT_DIR/.greenlight-files"
+  ((${#files[@]})) || return 0
+  # One grep for all of them: the files that lack this build's hash.
+  stale=$(grep -L -F -e "spec-sha256: $SPEC_HASH" -- "${files[@]}") || true
+  if [[ -n $stale ]]; then
+    stale=${stale%%$'\n'*}
+    die "kit file ${stale#"$KIT_DIR/"} comes from another build of the spec: run greenlight build and commit the whole kit"
+  fi
 }
 
 preflight() {
@@ -348,10 +363,13 @@ preflight() {
   fi
   if ((USES_COMPOSE)) || [[ $PROXY_MODE == compose ]]; then
     need "${DOCKER_CMD[0]}" "set GREENLIGHT_DOCKER to use another command"
-    find_compose
-    if ! ((DRY_RUN)); then
+    if [[ $COMMAND == status ]]; then
+      # status asks docker only; a deploy learns whether the engine answers
+      # from its first docker call (list_containers).
       docker_on "${APP_HOSTS[${APPS[0]}]%% *}" version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
         die "the docker engine does not answer (docker version failed)"
+    else
+      find_compose
     fi
   fi
   if [[ $PROXY_MODE != compose && ! $NGINX_CONF_DIR =~ ^/[A-Za-z0-9._/-]+$ ]]; then
@@ -512,11 +530,15 @@ fill() { # WORD APP COLOR PORT VERSION URL
 }
 
 run_hook() { # NAME APP COLOR VERSION
-  local name=$1 app=$2 color=$3 version=$4 word url port
+  local name=$1 app=$2 color=$3 version=$4 word url="" port
   hook_argv "$name"
   ((${#ARGV[@]})) || return 0
   port=${COLOR_PORT[$app.$color]:-${ENTRY_PORT[$app]}}
-  url=$(probe_urls "$app" "$color" | head -n 1)
+  # Asked only when a word needs it: a compose color's address is two
+  # docker calls.
+  if [[ ${ARGV[*]} == *"{url}"* ]]; then
+    url=$(probe_urls "$app" "$color" | head -n 1)
+  fi
   local argv=()
   for word in "${ARGV[@]}"; do
     argv+=("$(fill "$word" "$app" "$color" "$port" "$version" "$url")")
@@ -634,6 +656,46 @@ color_containers() { # HOST APP COLOR [docker ps flags]
   docker_on "$host" ps -q "$@" --filter "label=com.docker.compose.project=$(compose_project "$app" "$color")"
 }
 
+# The project's containers on each host as this run found them, one
+# "ID STATE COMPOSE-PROJECT ROLE SERVICE" line each, from one docker call per host
+# (each docker call costs 20-100 ms). Under the lock nothing else deploys,
+# so the listing holds for every compose project this run has not touched
+# yet (TOUCHED: started or stopped by it); those are asked again.
+declare -A LISTED=()
+TOUCHED=" "
+LISTING_FORMAT='{{.ID}} {{.State}} {{.Label "com.docker.compose.project"}} {{.Label "greenlight.role"}} {{.Label "com.docker.compose.service"}}'
+
+list_containers() { # HOST...
+  local host listing
+  for host; do
+    [[ -n ${LISTED[$host]+set} ]] && continue
+    listing=$(docker_on "$host" ps -a --filter "label=greenlight.project=$PROJECT" --format "$LISTING_FORMAT") ||
+      die "the docker engine of host $host does not answer (docker ps failed)"
+    LISTED[$host]=$listing
+  done
+}
+
+# Marks a compose project as changed by this run: no longer listed.
+touch_project() { # COMPOSE_PROJECT
+  [[ $TOUCHED == *" $1 "* ]] || TOUCHED+="$1 "
+}
+
+# "ID STATE ROLE SERVICE" of a compose project's containers on a host: from
+# the listing while it holds, else asked now.
+project_containers() { # HOST COMPOSE_PROJECT
+  local host=$1 project=$2 listing id state owner role service
+  if [[ -n ${LISTED[$host]+set} && $TOUCHED != *" $project "* ]]; then
+    listing=${LISTED[$host]}
+  else
+    listing=$(docker_on "$host" ps -a --filter "label=com.docker.compose.project=$project" \
+      --format "$LISTING_FORMAT")
+  fi
+  while read -r id state owner role service; do
+    [[ -n $id && $owner == "$project" ]] && printf '%s %s %s %s\n' "$id" "$state" "$role" "$service"
+  done <<<"$listing"
+  return 0
+}
+
 compose_running() { # HOST APP COLOR
   [[ -n $(color_containers "$@" --filter status=running) ]]
 }
@@ -664,15 +726,19 @@ compose_state() { # HOST APP COLOR
 # where the engine runs on this machine and its processes are visible in
 # HOST_PROC; elsewhere it returns at once and the app drains on SIGTERM.
 wait_color_idle() { # APP COLOR MAX_MS
-  local app=$1 color=$2 deadline host id pids=() port busy
+  local app=$1 color=$2 deadline host id state role entries pids=() port busy
   deadline=$(($(now_ms) + $3))
   ((DRY_RUN)) && return 0
   [[ $PROXY_MODE == compose && ${APP_RUNTIME[$app]} == compose ]] || return 0
   for host in ${APP_HOSTS[$app]}; do
     [[ -z $(docker_host_of "$host") ]] || return 0
-    for id in $(color_containers "$host" "$app" "$color" --filter status=running --filter label=greenlight.role=entry); do
-      pids+=("$(docker_on "$host" inspect --format '{{.State.Pid}}' "$id")")
-    done
+    entries=()
+    while read -r id state role _; do
+      [[ $state == running && $role == entry ]] && entries+=("$id")
+    done < <(project_containers "$host" "$(compose_project "$app" "$color")")
+    if ((${#entries[@]})); then
+      mapfile -t -O "${#pids[@]}" pids < <(docker_on "$host" inspect --format '{{.State.Pid}}' "${entries[@]}")
+    fi
   done
   for id in "${pids[@]}"; do
     if [[ ! -r $HOST_PROC/$id/net/tcp ]]; then
@@ -707,9 +773,12 @@ ensure_volumes() { # HOST APP
   done
 }
 
-ensure_network() {
+# Creates the stack network where it is missing. Every container of the
+# project joins it, so a host where one runs (as listed) has it.
+ensure_network() { # HOST...
   local host
   for host in "$@"; do
+    [[ ${LISTED[$host]:-} == *" running "* ]] && continue
     if ! docker_on "$host" network inspect "$NETWORK" >/dev/null 2>&1; then
       run_quiet docker_on "$host" network create --label "greenlight.project=$PROJECT" "$NETWORK"
     fi
@@ -720,13 +789,17 @@ ensure_network() {
 # all of them run, asks docker only (compose itself takes half a second).
 ensure_accessories() {
   ((ACCESSORIES)) || return 0
-  local host=${APP_HOSTS[${APPS[0]}]%% *} running
-  running=$(docker_on "$host" ps -q --filter "label=com.docker.compose.project=$PROJECT-accessories" --filter status=running | wc -l)
+  local host=${APP_HOSTS[${APPS[0]}]%% *} running=0 id state
+  while read -r id state _; do
+    [[ $state == running ]] && running=$((running + 1))
+  done < <(project_containers "$host" "$PROJECT-accessories")
   if ((running == ACCESSORIES)); then
     say "accessories: all $ACCESSORIES running"
     return 0
   fi
+  compose_ready
   say "accessories: starting any that are not running (never recreated)"
+  touch_project "$PROJECT-accessories"
   run compose_on "$host" "$PROJECT-accessories" compose/accessories.yml up -d --no-recreate 9>&-
 }
 
@@ -769,6 +842,7 @@ color_start() { # APP COLOR VERSION
       process_start "$app" "$color" "$version"
     else
       ensure_volumes "$host" "$app"
+      touch_project "$(compose_project "$app" "$color")"
       GREENLIGHT_VERSION=$version run compose_color "$host" "$app" "$color" up -d --force-recreate --remove-orphans 9>&-
     fi
   done
@@ -781,7 +855,13 @@ color_resume() { # APP COLOR VERSION
   for host in ${APP_HOSTS[$app]}; do
     if [[ ${APP_RUNTIME[$app]} == process ]]; then
       process_start "$app" "$color" "$version"
-    elif [[ -n $(color_containers "$host" "$app" "$color" -a) ]]; then
+      continue
+    fi
+    local project kept
+    project=$(compose_project "$app" "$color")
+    kept=$(project_containers "$host" "$project")
+    touch_project "$project"
+    if [[ -n $kept ]]; then
       GREENLIGHT_VERSION=$version run compose_color "$host" "$app" "$color" start 9>&-
     else
       ensure_volumes "$host" "$app"
@@ -801,19 +881,20 @@ color_stop() { # APP COLOR KEEP
       process_stop "$app" "$color"
     else
       # docker itself, on the containers found by their compose project
-      # label: the same stop and removal compose does, without its start-up.
-      local ids
-      ids=$(color_containers "$host" "$app" "$color" --filter status=running)
-      if [[ -n $ids ]]; then
-        # shellcheck disable=SC2086 # one argument per container id
-        run_quiet docker_on "$host" stop --time "$drain_s" $ids
+      # label (one listing): the same stop and removal compose does,
+      # without its start-up.
+      local project id state all=() running=()
+      project=$(compose_project "$app" "$color")
+      while read -r id state _; do
+        all+=("$id")
+        [[ $state == exited || $state == created || $state == dead ]] || running+=("$id")
+      done < <(project_containers "$host" "$project")
+      touch_project "$project"
+      if ((${#running[@]})); then
+        run_quiet docker_on "$host" stop --time "$drain_s" "${running[@]}"
       fi
-      if [[ $keep != 1 ]]; then
-        ids=$(color_containers "$host" "$app" "$color" -a)
-        if [[ -n $ids ]]; then
-          # shellcheck disable=SC2086 # one argument per container id
-          run_quiet docker_on "$host" rm --force --volumes $ids
-        fi
+      if [[ $keep != 1 ]] && ((${#all[@]})); then
+        run_quiet docker_on "$host" rm --force --volumes "${all[@]}"
       fi
     fi
   done
@@ -825,7 +906,11 @@ color_logs() { # APP COLOR
     if [[ ${APP_RUNTIME[$app]} == process ]]; then
       tail -n 20 -- "$STATE_DIR/logs/$app-$color.log" 2>/dev/null || true
     else
-      GREENLIGHT_VERSION=- compose_color "$host" "$app" "$color" logs --tail 20 2>&1 || true
+      # docker itself, per container (compose would take its start-up).
+      local id service
+      while read -r id _ _ service; do
+        docker_on "$host" logs --tail 20 "$id" 2>&1 | sed "s/^/$service | /" || true
+      done < <(project_containers "$host" "$(compose_project "$app" "$color")")
     fi
   done
 }
@@ -916,43 +1001,53 @@ health_gate() { # APP COLOR
 # outside a subshell: a deploy never restarts it.
 PROXY_ID=""
 proxy_container() {
+  local id state
   if [[ -z $PROXY_ID ]]; then
-    PROXY_ID=$(docker_on "$PROXY_HOST" ps -q --filter "label=com.docker.compose.project=$PROXY_PROJECT" --filter status=running | head -n 1)
+    while read -r id state _; do
+      if [[ $state == running ]]; then
+        PROXY_ID=$id
+        break
+      fi
+    done < <(project_containers "$PROXY_HOST" "$PROXY_PROJECT")
   fi
   printf '%s\n' "$PROXY_ID"
 }
 
-# Prints a file of the nginx conf dir where nginx runs (nothing when it is
-# missing).
+# Prints a file of the nginx conf dir of a host or remote nginx (nothing
+# when it is missing).
 read_conf_file() { # NAME
-  case $PROXY_MODE in
-    host) cat -- "$NGINX_CONF_DIR/$1" 2>/dev/null || true ;;
-    remote) on_host "$PROXY_HOST" cat -- "$NGINX_CONF_DIR/$1" 2>/dev/null || true ;;
-    compose)
-      local id
-      id=$(proxy_container)
-      if [[ -n $id ]]; then
-        docker_on "$PROXY_HOST" cp "$id:$NGINX_CONF_DIR/$1" - 2>/dev/null | tar -xO 2>/dev/null || true
-      fi
-      ;;
-  esac
-}
-
-# Prints the installed site conf (nothing on a first deploy).
-read_site_conf() {
-  read_conf_file "$SITE_CONF"
+  if [[ $PROXY_MODE == remote ]]; then
+    on_host "$PROXY_HOST" cat -- "$NGINX_CONF_DIR/$1" 2>/dev/null || true
+  else
+    cat -- "$NGINX_CONF_DIR/$1" 2>/dev/null || true
+  fi
 }
 
 # What nginx has installed: the site conf and, with njs, the live file.
-# Read once per run (under the lock nothing else changes them): in compose
-# mode each read is a docker call.
+# Read once per run (under the lock nothing else changes them). A compose
+# nginx's conf dir comes out in one `docker cp` (each docker call costs
+# about 0.1 s), both files read from that copy.
 INSTALLED_CONF=""
 INSTALLED_LIVE=""
 load_installed() {
-  INSTALLED_CONF=$(read_site_conf)
   INSTALLED_LIVE=""
+  if [[ $PROXY_MODE == compose ]]; then
+    local id copy dir=${NGINX_CONF_DIR##*/}
+    INSTALLED_CONF=""
+    id=$(proxy_container)
+    [[ -n $id ]] || return 0
+    copy=$(new_tmp)
+    docker_on "$PROXY_HOST" cp "$id:$NGINX_CONF_DIR" - >"$copy" ||
+      die "cannot read $NGINX_CONF_DIR from the nginx container $id"
+    INSTALLED_CONF=$(tar -xOf "$copy" -- "$dir/$SITE_CONF" 2>/dev/null || true)
+    if [[ $INSTALLED_CONF == *"js_import "* ]]; then
+      INSTALLED_LIVE=$(tar -xOf "$copy" -- "$dir/greenlight-$PROJECT.live" 2>/dev/null || true)
+    fi
+    return 0
+  fi
+  INSTALLED_CONF=$(read_conf_file "$SITE_CONF")
   if [[ $INSTALLED_CONF == *"js_import "* ]]; then
-    INSTALLED_LIVE=$(read_live_file)
+    INSTALLED_LIVE=$(read_conf_file "greenlight-$PROJECT.live")
   fi
 }
 
@@ -984,9 +1079,15 @@ live_color() { # APP ROUTES_TEXT
 
 # How this nginx switches: "njs" (the live file is read per request, no
 # reload) when nginx has the njs module loaded, else "reload" (a new conf
-# and nginx -s reload). Remembered once called outside a subshell.
+# and nginx -s reload). An installed conf that imports the module says so
+# without asking nginx (nginx -T is a docker call in compose mode), unless
+# this run just started the nginx container (it may be another image).
+# Remembered once called outside a subshell, after load_installed.
 SWITCH_METHOD=""
 switch_method() {
+  if [[ -z $SWITCH_METHOD && $INSTALLED_CONF == *"js_import "* ]] && ! ((PROXY_STARTED)); then
+    SWITCH_METHOD=njs
+  fi
   if [[ -z $SWITCH_METHOD ]]; then
     local dump=""
     # Captured whole: grep -q would close the pipe early and, under
@@ -999,10 +1100,6 @@ switch_method() {
     fi
   fi
   printf '%s' "$SWITCH_METHOD"
-}
-
-read_live_file() {
-  read_conf_file "greenlight-$PROJECT.live"
 }
 
 # Replaces the live file with the given routes; with njs this is the switch
@@ -1099,11 +1196,16 @@ remove_site_conf() {
   esac
 }
 
+# Starts a compose nginx that is not running; sets PROXY_STARTED then.
+PROXY_STARTED=0
 ensure_proxy() {
   [[ $PROXY_MODE == compose ]] || return 0
   proxy_container >/dev/null
   if [[ -z $PROXY_ID ]]; then
+    PROXY_STARTED=1
+    compose_ready
     say "proxy: starting nginx (compose project $PROXY_PROJECT)"
+    touch_project "$PROXY_PROJECT"
     run compose_on "$PROXY_HOST" "$PROXY_PROJECT" compose/proxy.yml up -d 9>&-
     if ! ((DRY_RUN)); then
       proxy_container >/dev/null
@@ -1289,9 +1391,11 @@ rollout() { # MODE(deploy|rollback|switch)
   local mode=$1 app routes live target version old_version
   declare -A target_of=() live_of=() choice=()
   # Asked once: in compose mode each question to nginx is a docker call.
-  switch_method >/dev/null
   load_installed
+  switch_method >/dev/null
   routes=$(proxy_routes)
+  # Before the first change: which compose runs (or that none does).
+  [[ -z $COMPOSE_PROBE ]] || compose_ready
   if ((!DRY_RUN)); then converge_proxy "$routes"; fi
   for app in "${SELECTED[@]}"; do
     live=$(live_color "$app" "$routes")
@@ -1498,7 +1602,10 @@ main() {
       run docker_on "$PROXY_HOST" network create "$NETWORK"
     else
       local network_hosts=("${SELECTED_HOSTS[@]}")
-      [[ $PROXY_MODE != compose ]] || network_hosts+=("$PROXY_HOST")
+      if [[ $PROXY_MODE == compose && " ${network_hosts[*]} " != *" $PROXY_HOST "* ]]; then
+        network_hosts+=("$PROXY_HOST")
+      fi
+      list_containers "${network_hosts[@]}"
       ensure_network "${network_hosts[@]}"
     fi
     ensure_accessories
