@@ -16,7 +16,6 @@ mod compose_harness;
 #[path = "../tests/support/harness.rs"]
 mod harness;
 mod rounds;
-#[allow(dead_code)]
 #[path = "../tests/support/mod.rs"]
 mod support;
 

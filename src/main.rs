@@ -207,7 +207,7 @@ fn template_failure(error: &minijinja::Error) -> Outcome {
 /// Prints a diagnostic to stderr, in colour only on a terminal without NO_COLOR.
 fn report(diagnostic: &dyn Diagnostic) {
     let colour = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty());
     if colour {
         let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode());
         let mut out = String::new();

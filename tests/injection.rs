@@ -485,7 +485,7 @@ fn cases() -> Vec<Case> {
             "failure-hook-subst",
             Process,
             "failure_hook",
-            format!("@R@ @D@/failure.args {{version}} '$(touch @M@)'"),
+            "@R@ @D@/failure.args {version} '$(touch @M@)'".to_string(),
             Inert,
         ),
         case(

@@ -58,6 +58,7 @@ pub struct Summary {
 }
 
 /// Which overhead figure an issue's target applies to.
+#[allow(dead_code)] // each benchmark names one
 pub enum OverheadTarget {
     /// Wall time minus the app's 1 s boot (process runtime).
     OverBoot(u64),
@@ -101,7 +102,7 @@ fn readiness_ms(stdout: &str) -> Option<i64> {
         .lines()
         .filter(|l| l.ends_with(" is healthy"))
         .filter_map(line_ms)
-        .last()?;
+        .next_back()?;
     Some(healthy - started)
 }
 
