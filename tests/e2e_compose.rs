@@ -693,6 +693,52 @@ fn a_stopped_color_never_breaks_nginx(compose: Compose) {
     assert_eq!(stack.served_version(), "v3");
 }
 
+/// A removed nginx container is started again by the next deploy with the
+/// conf (and live file) the previous one had, so it routes as before even
+/// when that deploy fails; one of another image, without njs, refuses that
+/// conf and gets one that routes the same way and switches by reload.
+fn a_replaced_nginx_container_routes_as_before(compose: Compose) {
+    let stack = ComposeStack::new(
+        "renx",
+        Options {
+            compose,
+            health: "interval \"200ms\"\n        timeout \"1s\"\n        deadline \"2s\"",
+            ..Options::default()
+        },
+    );
+    assert_eq!(code(&stack.deploy(&["deploy", "v1"])), Some(0));
+    assert_eq!(code(&stack.deploy(&["deploy", "v2"])), Some(0));
+    for (njs, method) in [(true, "njs"), (false, "reload")] {
+        let proxy = stack.proxy_id().unwrap();
+        docker_ok(&["rm", "--force", &proxy]);
+        if !njs {
+            stack.rebuild_with_nginx_image(false);
+        }
+        // A broken release: nginx comes back routing to v2 all the same.
+        let out = stack.deploy(&["deploy", "bad1"]);
+        assert_eq!(code(&out), Some(1));
+        let text = stdout(&out);
+        assert!(text.contains("proxy: starting nginx"), "{text}");
+        assert_eq!(
+            text.contains("refuses the saved conf"),
+            !njs,
+            "{method}: {text}"
+        );
+        assert_eq!(stack.served_version(), "v2", "{method}");
+        let status = stdout(&stack.deploy(&["status"]));
+        assert!(
+            status.contains(&format!("switching by {method})")),
+            "{status}"
+        );
+    }
+    let load = stack.load();
+    assert_eq!(code(&stack.deploy(&["deploy", "v3"])), Some(0));
+    assert_eq!(stack.served_version(), "v3");
+    load.finish()
+        .assert_no_failures("a deploy by reload after nginx was replaced");
+    stack.assert_no_leftovers("blue", Some("green"));
+}
+
 /// One `#[test]` per scenario and compose version.
 macro_rules! scenarios {
     ($module:ident, $compose:expr, [$($scenario:ident),* $(,)?]) => {
@@ -729,4 +775,5 @@ both_composes!(
     dry_run_changes_nothing,
     compose_proxy_without_njs_switches_by_reload,
     a_stopped_color_never_breaks_nginx,
+    a_replaced_nginx_container_routes_as_before,
 );

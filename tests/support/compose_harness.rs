@@ -531,6 +531,27 @@ accessory "cache" {{
         stack
     }
 
+    /// Rebuilds the kit with the proxy on the other nginx image (`njs`:
+    /// the one that loads the module), as a team changing its image would.
+    pub fn rebuild_with_nginx_image(&self, njs: bool) {
+        let images = images();
+        let (from, to) = if njs {
+            (&images.nginx_plain, &images.nginx)
+        } else {
+            (&images.nginx, &images.nginx_plain)
+        };
+        let spec = self.path("spec.kdl");
+        let text = fs::read_to_string(&spec).unwrap();
+        let old = format!("image \"{from}\"");
+        assert!(text.contains(&old), "{text}");
+        fs::write(&spec, text.replace(&old, &format!("image \"{to}\""))).unwrap();
+        run_ok(
+            Command::new(env!("CARGO_BIN_EXE_greenlight"))
+                .arg("build")
+                .arg(&spec),
+        );
+    }
+
     fn host_nginx(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new("nginx");
         cmd.arg("-p")

@@ -1080,13 +1080,20 @@ live_color() { # APP ROUTES_TEXT
 # How this nginx switches: "njs" (the live file is read per request, no
 # reload) when nginx has the njs module loaded, else "reload" (a new conf
 # and nginx -s reload). An installed conf that imports the module says so
-# without asking nginx (nginx -T is a docker call in compose mode), unless
-# this run just started the nginx container (it may be another image).
+# without asking nginx (nginx -T is a docker call in compose mode), and so
+# does, in compose mode, one that does not; unless this run just started
+# the nginx container (it may be another image). On a host nginx is asked,
+# so installing njs there takes effect on the next deploy.
 # Remembered once called outside a subshell, after load_installed.
 SWITCH_METHOD=""
 switch_method() {
-  if [[ -z $SWITCH_METHOD && $INSTALLED_CONF == *"js_import "* ]] && ! ((PROXY_STARTED)); then
-    SWITCH_METHOD=njs
+  if [[ -z $SWITCH_METHOD && -n $INSTALLED_CONF ]] && ! ((PROXY_STARTED)); then
+    if [[ $INSTALLED_CONF == *"js_import "* ]]; then
+      SWITCH_METHOD=njs
+    elif [[ $PROXY_MODE == compose && $INSTALLED_CONF == *"# greenlight-live "* ]]; then
+      # The container whose nginx -T chose reload for this conf.
+      SWITCH_METHOD=reload
+    fi
   fi
   if [[ -z $SWITCH_METHOD ]]; then
     local dump=""
@@ -1209,19 +1216,38 @@ ensure_proxy() {
     run compose_on "$PROXY_HOST" "$PROXY_PROJECT" compose/proxy.yml up -d 9>&-
     if ! ((DRY_RUN)); then
       proxy_container >/dev/null
-      local previous
-      previous=$(cat -- "$STATE_DIR/nginx/$SITE_CONF" 2>/dev/null || true)
-      if [[ -n $previous ]]; then
-        # A new nginx container: what the previous one had, put back.
-        if [[ $previous == *"js_import "* ]]; then
-          put_in_conf_dir "$KIT_DIR/nginx/greenlight.js" "greenlight-$PROJECT.js"
-          put_live_file "$STATE_DIR/nginx/greenlight-$PROJECT.live"
-        fi
-        put_site_conf "$STATE_DIR/nginx/$SITE_CONF"
-        nginx_test && nginx_reload
-      fi
+      restore_proxy_conf
     fi
   fi
+}
+
+# A new nginx container gets what the previous one had, saved in the state
+# dir: the site conf and, with njs, the module and live file. When this
+# nginx refuses it (another image, one without njs), it gets a conf that
+# routes the same way and switches by reload.
+restore_proxy_conf() {
+  local previous saved_live fallback app color pairs=()
+  previous=$(cat -- "$STATE_DIR/nginx/$SITE_CONF" 2>/dev/null || true)
+  [[ -n $previous ]] || return 0
+  saved_live="$STATE_DIR/nginx/greenlight-$PROJECT.live"
+  if [[ $previous == *"js_import "* ]]; then
+    put_in_conf_dir "$KIT_DIR/nginx/greenlight.js" "greenlight-$PROJECT.js"
+    put_live_file "$saved_live"
+  fi
+  put_site_conf "$STATE_DIR/nginx/$SITE_CONF"
+  if ! nginx_test 2>/dev/null; then
+    say "proxy: this nginx refuses the saved conf (no njs module?); routing as before by a conf it takes"
+    INSTALLED_CONF=$previous
+    INSTALLED_LIVE=$(cat -- "$saved_live" 2>/dev/null || true)
+    while read -r app color; do
+      [[ -n $app ]] && pairs+=("$app=$color")
+    done <<<"$(proxy_routes)"
+    fallback=$(new_tmp)
+    assemble_conf "$fallback" reload "${pairs[@]}"
+    put_site_conf "$fallback"
+    nginx_test || die "nginx -t refuses the conf in the new nginx container too; fix nginx before deploying" "$EXIT_FAILED"
+  fi
+  nginx_reload
 }
 
 # Makes nginx route as APP=COLOR says. With njs: the live file is replaced
@@ -1255,16 +1281,23 @@ switch_proxy() { # APP=COLOR...
     say "the kit changed the nginx conf: installing it (one reload)"
     put_in_conf_dir "$KIT_DIR/nginx/greenlight.js" "greenlight-$PROJECT.js" || return 1
   else
-    say "switching by a new conf and nginx reload"
+    say "switching by a new conf and nginx reload (nginx has no njs module; with it a switch needs no reload)"
   fi
   put_site_conf "$new" || return 1
+  # The workers the reload will retire, asked while nginx -t runs.
+  local workers workers_job
+  workers=$(new_tmp)
+  nginx_workers >"$workers" 2>/dev/null 9>&- &
+  workers_job=$!
   if ! ((DRY_RUN)) && ! nginx_test; then
+    wait "$workers_job" || true
     say "nginx -t refused the new conf; putting the previous one back"
     if [[ -n $old ]]; then put_site_conf "$backup"; else remove_site_conf; fi
     if [[ $method == njs ]]; then put_live_file "$old_live"; fi
     return 1
   fi
-  OLD_WORKERS=$(nginx_workers)
+  wait "$workers_job" || true
+  OLD_WORKERS=$(<"$workers")
   if ! nginx_reload; then
     say "nginx did not reload; putting the previous conf back"
     if [[ -n $old ]]; then put_site_conf "$backup"; else remove_site_conf; fi
@@ -1311,13 +1344,27 @@ nginx_workers() {
 # wait for the workers that existed before the reload (bounded) before
 # stopping the color they were talking to.
 wait_old_workers() { # MAX_MS OLD_PIDS
-  local deadline=$(($(now_ms) + $1)) pid busy
+  local deadline=$(($(now_ms) + $1)) pid busy visible=0 workers pause=0.1
   ((DRY_RUN)) && return 0
+  if [[ $PROXY_MODE == compose && -z $(docker_host_of "$PROXY_HOST") ]]; then
+    # docker top gives the engine's pids: when HOST_PROC shows them as
+    # nginx, watch them there (no docker call per look).
+    visible=1
+    for pid in $2; do
+      [[ $(tr '\0' ' ' 2>/dev/null <"$HOST_PROC/$pid/cmdline") == nginx* ]] || visible=0
+    done
+    ((visible)) && pause=0.02
+  fi
   while (($(now_ms) < deadline)); do
     busy=0
-    if [[ $PROXY_MODE == compose ]]; then
+    if ((visible)); then
       for pid in $2; do
-        [[ " $(nginx_workers | tr '\n' ' ') " == *" $pid "* ]] && busy=1
+        [[ -e $HOST_PROC/$pid ]] && busy=1
+      done
+    elif [[ $PROXY_MODE == compose ]]; then
+      workers=" $(nginx_workers | tr '\n' ' ') "
+      for pid in $2; do
+        [[ $workers == *" $pid "* ]] && busy=1
       done
     else
       for pid in $2; do
@@ -1325,7 +1372,7 @@ wait_old_workers() { # MAX_MS OLD_PIDS
       done
     fi
     ((busy)) || return 0
-    sleep 0.1 9>&-
+    sleep "$pause" 9>&-
   done
   say "old nginx workers still busy after $(($1 / 1000))s; stopping the old color anyway"
 }
