@@ -198,8 +198,21 @@ now_ms() {
 START_MS=$(now_ms)
 readonly START_MS
 
+# Now, in UTC (ISO 8601), without starting a date process.
+utc_now() {
+  TZ=UTC0 printf '%(%Y-%m-%dT%H:%M:%SZ)T' -1
+}
+
+# Who runs this deploy, for the lock and the deploy log (asked once).
+WHO=""
+who_runs() {
+  [[ -n $WHO ]] || WHO=$(id -un 2>/dev/null || printf 'uid-%s' "$EUID")
+  printf '%s' "$WHO"
+}
+
 say() {
-  local elapsed=$(($(now_ms) - START_MS))
+  local now=${EPOCHREALTIME/./} elapsed
+  elapsed=$((now / 1000 - START_MS))
   printf '[%4d.%03ds] %s\n' "$((elapsed / 1000))" "$((elapsed % 1000))" "$*"
 }
 
@@ -439,7 +452,8 @@ acquire_lock() {
     # the last moment may still be finishing: give that a few seconds.
     flock -w 5 9 || die "the lock is held by leftovers of a deploy that is gone: $holder" "$EXIT_LOCKED"
   fi
-  printf 'pid %s started %s by %s since %s: %s\n' "$$" "$(start_time "$$")" "$(id -un)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$COMMAND" >"$STATE_DIR/lock.holder"
+  who_runs >/dev/null
+  printf 'pid %s started %s by %s since %s: %s\n' "$$" "$(start_time "$$")" "$WHO" "$(utc_now)" "$COMMAND" >"$STATE_DIR/lock.holder"
 }
 
 lock_holder() {
@@ -505,7 +519,7 @@ pending_version() { # APP COLOR
 log_deploy() { # APP FROM TO RESULT
   ((DRY_RUN)) && return 0
   printf '%s user=%s command=%s app=%s from=%s to=%s result=%s\n' \
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(id -un)" "$COMMAND" "$1" "${2:--}" "${3:--}" "$4" >>"$STATE_DIR/deploys.log"
+    "$(utc_now)" "$(who_runs)" "$COMMAND" "$1" "${2:--}" "${3:--}" "$4" >>"$STATE_DIR/deploys.log"
 }
 
 other_color() {
@@ -609,7 +623,7 @@ process_start() { # APP COLOR VERSION
     return 0
   fi
   mkdir -p -- "$STATE_DIR/run" "$STATE_DIR/logs"
-  printf -- '--- %s starting %s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$color" "$version" "${argv[*]@Q}" >>"$log"
+  printf -- '--- %s starting %s %s: %s\n' "$(utc_now)" "$color" "$version" "${argv[*]@Q}" >>"$log"
   (cd -- "$workdir" && export_secrets "$app" key && exec setsid env "${ENVV[@]}" "${argv[@]}" >>"$log" 2>&1 </dev/null 9>&-) &
   pid=$!
   printf '%s %s\n' "$pid" "$(start_time "$pid")" >"$(pid_file "$app" "$color")"
@@ -1175,8 +1189,17 @@ nginx_test() {
   nginx_run -t -q
 }
 
+# Reloads nginx. A compose nginx whose master is the container's first
+# process (RELOAD_BY_SIGNAL, from its process list) gets SIGHUP from
+# `docker kill`, which is what `nginx -s reload` sends, without the cost of
+# a `docker exec`.
+RELOAD_BY_SIGNAL=0
 nginx_reload() {
-  run nginx_run -s reload
+  if [[ $PROXY_MODE == compose ]] && ((RELOAD_BY_SIGNAL)); then
+    run_quiet docker_on "$PROXY_HOST" kill --signal HUP "$(proxy_container)"
+  else
+    run nginx_run -s reload
+  fi
 }
 
 # Puts a file in place as the site conf.
@@ -1280,20 +1303,30 @@ switch_proxy() { # APP=COLOR...
     say "switching by a new conf and nginx reload (nginx has no njs module; with it a switch needs no reload)"
   fi
   put_site_conf "$new" || return 1
-  # The workers the reload will retire, asked while nginx -t runs.
-  local workers workers_job
-  workers=$(new_tmp)
-  nginx_workers >"$workers" 2>/dev/null 9>&- &
-  workers_job=$!
+  # nginx's processes (the workers the reload will retire), asked while
+  # nginx -t runs.
+  local processes processes_job
+  processes=$(new_tmp)
+  if [[ $PROXY_MODE == compose ]]; then
+    proxy_top >"$processes" 2>/dev/null 9>&- &
+  else
+    nginx_workers >"$processes" 2>/dev/null 9>&- &
+  fi
+  processes_job=$!
   if ! ((DRY_RUN)) && ! nginx_test; then
-    wait "$workers_job" || true
+    wait "$processes_job" || true
     say "nginx -t refused the new conf; putting the previous one back"
     if [[ -n $old ]]; then put_site_conf "$backup"; else remove_site_conf; fi
     if [[ $method == njs ]]; then put_live_file "$old_live"; fi
     return 1
   fi
-  wait "$workers_job" || true
-  OLD_WORKERS=$(<"$workers")
+  wait "$processes_job" || true
+  if [[ $PROXY_MODE == compose ]]; then
+    OLD_WORKERS=$(top_workers <"$processes")
+    if top_master_is_init <"$processes"; then RELOAD_BY_SIGNAL=1; fi
+  else
+    OLD_WORKERS=$(<"$processes")
+  fi
   if ! nginx_reload; then
     say "nginx did not reload; putting the previous conf back"
     if [[ -n $old ]]; then put_site_conf "$backup"; else remove_site_conf; fi
@@ -1322,7 +1355,7 @@ nginx_workers() {
   local pidfile master
   case $PROXY_MODE in
     compose)
-      docker_on "$PROXY_HOST" top "$(proxy_container)" -o pid,args 2>/dev/null | sed -n 's/^ *\([0-9][0-9]*\)  *nginx: worker process.*/\1/p' || true
+      proxy_top | top_workers
       return 0
       ;;
   esac
@@ -1336,9 +1369,32 @@ nginx_workers() {
   on_proxy pgrep -P "$master" || true
 }
 
+# The processes of the compose nginx, "PID PPID ARGS" per line, with the
+# engine's pids (nothing when docker cannot tell).
+proxy_top() {
+  docker_on "$PROXY_HOST" top "$(proxy_container)" -o pid,ppid,args 2>/dev/null || true
+}
+
+# The worker pids in proxy_top's lines (stdin).
+top_workers() {
+  sed -n 's/^ *\([0-9][0-9]*\)  *[0-9][0-9]*  *nginx: worker process.*/\1/p'
+}
+
+# True when, in proxy_top's lines (stdin), nginx's master is the
+# container's first process: its parent is not in the container.
+top_master_is_init() {
+  local pid ppid args master_parent="" listed=" "
+  while read -r pid ppid args; do
+    [[ $pid =~ ^[0-9]+$ ]] || continue
+    listed+="$pid "
+    [[ $args == "nginx: master process"* ]] && master_parent=$ppid
+  done
+  [[ -n $master_parent && $listed != *" $master_parent "* ]]
+}
+
 # After a reload nginx's old workers finish their in-flight requests and exit;
 # wait for the workers that existed before the reload (bounded) before
-# stopping the color they were talking to.
+# stopping the color they were talking to. True when they all exited.
 wait_old_workers() { # MAX_MS OLD_PIDS
   local deadline=$(($(now_ms) + $1)) pid busy visible=0 workers pause=0.1
   ((DRY_RUN)) && return 0
@@ -1371,6 +1427,7 @@ wait_old_workers() { # MAX_MS OLD_PIDS
     sleep "$pause" 9>&-
   done
   say "old nginx workers still busy after $(($1 / 1000))s; stopping the old color anyway"
+  return 1
 }
 
 # ---------------------------------------------------------------------------
@@ -1523,12 +1580,17 @@ rollout() { # MODE(deploy|rollback|switch)
     for app in "${SELECTED[@]}"; do
       ((APP_DRAIN_MS[$app] > max_drain)) && max_drain=${APP_DRAIN_MS[$app]}
     done
+    local workers_gone=0
     if ((RELOADED)); then
       say "waiting for nginx's old workers to finish their requests"
-      wait_old_workers "$max_drain" "$OLD_WORKERS"
+      if wait_old_workers "$max_drain" "$OLD_WORKERS" && [[ -n $OLD_WORKERS ]]; then
+        workers_gone=1
+      fi
     fi
+    # Once the workers of before the switch are gone, so are the requests
+    # they had in flight to the old colors: only the new conf routes now.
     for app in "${SELECTED[@]}"; do
-      if [[ -n ${live_of[$app]} ]]; then
+      if [[ -n ${live_of[$app]} ]] && ! ((workers_gone)); then
         wait_color_idle "$app" "${live_of[$app]}" "${APP_DRAIN_MS[$app]}"
       fi
     done
