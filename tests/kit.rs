@@ -108,33 +108,24 @@ fn check_reports_an_altered_file_with_a_diff_and_the_fix() {
 #[test]
 fn deploy_sh_refuses_a_mixed_or_incomplete_kit() {
     let (dir, _spec, kit) = built_copy();
-    let deploy = |kit: &Utf8PathBuf| {
-        Command::new(kit.join("deploy.sh"))
+    let refused_with = |message: &str| {
+        let out = Command::new(kit.join("deploy.sh"))
             .args(["deploy", "--dry-run"])
             .env("GREENLIGHT_STATE_DIR", dir.path().join("state"))
             .env("GREENLIGHT_DOCKER", "true")
             .output()
-            .unwrap()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
     };
     let conf = kit.join("nginx/site.conf");
     let text = fs::read_to_string(&conf).unwrap();
     let hash = &text.split("spec-sha256: ").nth(1).unwrap()[..64];
     fs::write(&conf, text.replace(hash, &"0".repeat(64))).unwrap();
-    let out = deploy(&kit);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("kit file nginx/site.conf comes from another build of the spec"),
-        "{stderr}"
-    );
+    refused_with("kit file nginx/site.conf comes from another build of the spec");
     fs::remove_file(&conf).unwrap();
-    let out = deploy(&kit);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("kit file nginx/site.conf is missing"),
-        "{stderr}"
-    );
+    refused_with("kit file nginx/site.conf is missing");
 }
 
 #[test]
