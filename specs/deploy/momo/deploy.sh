@@ -671,10 +671,10 @@ color_containers() { # HOST APP COLOR [docker ps flags]
 }
 
 # The project's containers on each host as this run found them, one
-# "ID STATE COMPOSE-PROJECT ROLE SERVICE" line each, from one docker call per host
-# (each docker call costs 20-100 ms). Under the lock nothing else deploys,
-# so the listing holds for every compose project this run has not touched
-# yet (TOUCHED: started or stopped by it); those are asked again.
+# "ID STATE COMPOSE-PROJECT ROLE SERVICE" line each, from one docker call
+# per host (each docker call costs 20-100 ms). Under the lock nothing else
+# deploys, so the listing holds for every compose project this run has not
+# touched yet (TOUCHED: started or stopped by it); those are asked again.
 declare -A LISTED=()
 TOUCHED=" "
 LISTING_FORMAT='{{.ID}} {{.State}} {{.Label "com.docker.compose.project"}} {{.Label "greenlight.role"}} {{.Label "com.docker.compose.service"}}'
