@@ -712,7 +712,7 @@ fn a_replaced_nginx_container_routes_as_before(compose: Compose) {
         let proxy = stack.proxy_id().unwrap();
         docker_ok(&["rm", "--force", &proxy]);
         if !njs {
-            stack.rebuild_with_nginx_image(false);
+            stack.rebuild_without_njs();
         }
         // A broken release: nginx comes back routing to v2 all the same.
         let out = stack.deploy(&["deploy", "bad1"]);

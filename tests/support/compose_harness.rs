@@ -531,15 +531,11 @@ accessory "cache" {{
         stack
     }
 
-    /// Rebuilds the kit with the proxy on the other nginx image (`njs`:
-    /// the one that loads the module), as a team changing its image would.
-    pub fn rebuild_with_nginx_image(&self, njs: bool) {
+    /// Rebuilds the kit with the proxy on the nginx image that does not
+    /// load njs, as a team changing its image would.
+    pub fn rebuild_without_njs(&self) {
         let images = images();
-        let (from, to) = if njs {
-            (&images.nginx_plain, &images.nginx)
-        } else {
-            (&images.nginx, &images.nginx_plain)
-        };
+        let (from, to) = (&images.nginx, &images.nginx_plain);
         let spec = self.path("spec.kdl");
         let text = fs::read_to_string(&spec).unwrap();
         let old = format!("image \"{from}\"");

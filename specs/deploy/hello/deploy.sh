@@ -211,8 +211,7 @@ who_runs() {
 }
 
 say() {
-  local now=${EPOCHREALTIME/./} elapsed
-  elapsed=$((now / 1000 - START_MS))
+  local elapsed=$(($(now_ms) - START_MS))
   printf '[%4d.%03ds] %s\n' "$((elapsed / 1000))" "$((elapsed % 1000))" "$*"
 }
 
@@ -668,7 +667,7 @@ color_containers() { # HOST APP COLOR [docker ps flags]
 
 # The project's containers on each host as this run found them, one
 # "ID STATE COMPOSE-PROJECT ROLE SERVICE" line each, from one docker call
-# per host (each docker call costs 20-100 ms). Under the lock nothing else
+# per host (each docker call costs 20-140 ms). Under the lock nothing else
 # deploys, so the listing holds for every compose project this run has not
 # touched yet (TOUCHED: started or stopped by it); those are asked again.
 declare -A LISTED=()
@@ -916,10 +915,13 @@ color_logs() { # APP COLOR
     if [[ ${APP_RUNTIME[$app]} == process ]]; then
       tail -n 20 -- "$STATE_DIR/logs/$app-$color.log" 2>/dev/null || true
     else
-      # docker itself, per container (compose would take its start-up).
-      local id service
+      # docker itself, per container (compose would take its start-up),
+      # each line after its service's name as compose prints it.
+      local id service line
       while read -r id _ _ service; do
-        docker_on "$host" logs --tail 20 "$id" 2>&1 | sed "s/^/$service | /" || true
+        while IFS= read -r line; do
+          printf '%s | %s\n' "$service" "$line"
+        done < <(docker_on "$host" logs --tail 20 "$id" 2>&1 || true)
       done < <(project_containers "$host" "$(compose_project "$app" "$color")")
     fi
   done
@@ -1036,7 +1038,7 @@ read_conf_file() { # NAME
 # What nginx has installed: the site conf and, with njs, the live file.
 # Read once per run (under the lock nothing else changes them). A compose
 # nginx's conf dir comes out in one `docker cp` (each docker call costs
-# about 0.1 s), both files read from that copy.
+# 20-140 ms), both files read from that copy.
 INSTALLED_CONF=""
 INSTALLED_LIVE=""
 load_installed() {
@@ -1061,20 +1063,20 @@ load_installed() {
   fi
 }
 
-# The routes nginx follows, one "APP COLOR" line per app: from the live file
-# when the installed conf switches through njs, else from the marker lines
-# of the installed conf (as load_installed read them).
-proxy_routes() {
+# The routes a site conf (and its live file) make nginx follow, one
+# "APP COLOR" line per app: from the live file when the conf switches
+# through njs, else from the conf's marker lines.
+proxy_routes() { # CONF LIVE
   local line
-  if [[ $INSTALLED_CONF == *"js_import "* ]]; then
-    [[ -z $INSTALLED_LIVE ]] || printf '%s\n' "$INSTALLED_LIVE"
+  if [[ $1 == *"js_import "* ]]; then
+    [[ -z $2 ]] || printf '%s\n' "$2"
     return 0
   fi
   while IFS= read -r line; do
     if [[ $line =~ ^#\ greenlight-live\ ([a-z0-9-]+)\ (blue|green)$ ]]; then
       printf '%s %s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
     fi
-  done <<<"$INSTALLED_CONF"
+  done <<<"$1"
 }
 
 live_color() { # APP ROUTES_TEXT
@@ -1245,7 +1247,7 @@ ensure_proxy() {
 # nginx refuses it (another image, one without njs), it gets a conf that
 # routes the same way and switches by reload.
 restore_proxy_conf() {
-  local previous saved_live fallback app color pairs=()
+  local previous saved_live live fallback app color pairs=()
   previous=$(cat -- "$STATE_DIR/nginx/$SITE_CONF" 2>/dev/null || true)
   [[ -n $previous ]] || return 0
   saved_live="$STATE_DIR/nginx/greenlight-$PROJECT.live"
@@ -1256,11 +1258,10 @@ restore_proxy_conf() {
   put_site_conf "$STATE_DIR/nginx/$SITE_CONF"
   if ! nginx_test 2>/dev/null; then
     say "proxy: this nginx refuses the saved conf (no njs module?); routing as before by a conf it takes"
-    INSTALLED_CONF=$previous
-    INSTALLED_LIVE=$(cat -- "$saved_live" 2>/dev/null || true)
+    live=$(cat -- "$saved_live" 2>/dev/null || true)
     while read -r app color; do
       [[ -n $app ]] && pairs+=("$app=$color")
-    done <<<"$(proxy_routes)"
+    done <<<"$(proxy_routes "$previous" "$live")"
     fallback=$(new_tmp)
     assemble_conf "$fallback" reload "${pairs[@]}"
     put_site_conf "$fallback"
@@ -1493,7 +1494,7 @@ rollout() { # MODE(deploy|rollback|switch)
   # Asked once: in compose mode each question to nginx is a docker call.
   load_installed
   switch_method >/dev/null
-  routes=$(proxy_routes)
+  routes=$(proxy_routes "$INSTALLED_CONF" "$INSTALLED_LIVE")
   # Before the first change: which compose runs (or that none does).
   [[ -z $COMPOSE_PROBE ]] || compose_ready
   if ((!DRY_RUN)); then converge_proxy "$routes"; fi
@@ -1610,7 +1611,7 @@ rollout() { # MODE(deploy|rollback|switch)
 cmd_status() {
   local app routes live color url code holder
   load_installed
-  routes=$(proxy_routes)
+  routes=$(proxy_routes "$INSTALLED_CONF" "$INSTALLED_LIVE")
   printf 'project %s (proxy: %s, switching by %s)\n' "$PROJECT" "$PROXY_MODE" "$(switch_method)"
   for app in "${APPS[@]}"; do
     live=$(live_color "$app" "$routes")
