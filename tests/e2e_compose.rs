@@ -268,6 +268,31 @@ fn broken_release_never_takes_traffic(compose: Compose, proxy: Proxy, tag: &str)
     assert_eq!(code(&stack.deploy(&["deploy", "v1"])), Some(0));
     let conf_before = stack.site_conf();
     assert!(conf_before.is_some());
+    // A container on the engine with the stack's labels and a compose
+    // service label that is a GNU sed program running a shell (`e`): the
+    // failed deploy prints the idle color's logs by service, and must
+    // neither run it nor use the container.
+    let payload_marker = stack.path("markers/label-payload-ran");
+    let hostile = docker_ok(&[
+        "run",
+        "-d",
+        "--label",
+        &format!("greenlight.project={}", stack.project),
+        "--label",
+        &format!(
+            "com.docker.compose.project={}",
+            stack.color_project("green")
+        ),
+        "--label",
+        &format!(
+            "com.docker.compose.service=x/;e touch {};#",
+            payload_marker.display()
+        ),
+        &format!("{APP_IMAGE}:v1"),
+        "--listen",
+        "0.0.0.0:8080",
+    ]);
+    let hostile = hostile.trim().to_string();
     let load = stack.load();
     for version in ["bad1", "bad2"] {
         let started = Instant::now();
@@ -286,7 +311,10 @@ fn broken_release_never_takes_traffic(compose: Compose, proxy: Proxy, tag: &str)
             "{version}: the proxy conf changed"
         );
         assert!(
-            stack.color_ids("green", true).is_empty(),
+            stack
+                .color_ids("green", true)
+                .iter()
+                .all(|id| hostile.starts_with(id.as_str())),
             "{version}: the idle color must be stopped and removed"
         );
         assert!(
@@ -311,8 +339,17 @@ fn broken_release_never_takes_traffic(compose: Compose, proxy: Proxy, tag: &str)
                 "{text}"
             );
         }
-        stack.assert_no_leftovers("blue", None);
+        assert!(
+            !payload_marker.exists(),
+            "{version}: a docker label ran as code"
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("that is not a valid docker listing"),
+            "{version}: the hostile container must be named as ignored: {text}"
+        );
     }
+    docker_ok(&["rm", "--force", "--volumes", &hostile]);
+    stack.assert_no_leftovers("blue", None);
     load.finish()
         .assert_no_failures(&format!("{tag}: two broken releases"));
 }

@@ -206,9 +206,18 @@ utc_now() {
 }
 
 # Who runs this deploy, for the lock and the deploy log (asked once).
+# Behind sudo, the user who ran sudo (SUDO_USER) too, for the audit log.
 WHO=""
+SUDO_BY=""
 who_runs() {
-  [[ -n $WHO ]] || WHO=$(id -un 2>/dev/null || printf 'uid-%s' "$EUID")
+  if [[ -z $WHO ]]; then
+    WHO=$(id -un 2>/dev/null || printf 'uid-%s' "$EUID")
+    fits user "$WHO" || WHO="uid-$EUID"
+    if [[ -n ${SUDO_USER:-} ]]; then
+      SUDO_BY=$SUDO_USER
+      fits user "$SUDO_BY" || SUDO_BY=unknown
+    fi
+  fi
   printf '%s' "$WHO"
 }
 
@@ -220,6 +229,38 @@ say() {
 die() {
   printf 'deploy.sh: %s\n' "$1" >&2
   exit "${2:-$EXIT_USAGE}"
+}
+
+# ---------------------------------------------------------------------------
+# What deploy.sh reads back at run time (docker's listings and labels,
+# nginx's output, the state dir, pid files) is input like any other: each
+# value is checked against its grammar before it is used, and one that does
+# not fit is never used (nor printed unquoted).
+# ---------------------------------------------------------------------------
+declare -A GRAMMAR=(
+  [id]='^[0-9a-f]{12,64}$'
+  [state]='^(created|running|paused|restarting|removing|exited|dead)$'
+  [label]='^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$'
+  [role]='^(entry|app|sidecar|proxy|)$'
+  [version]=$VERSION_RE
+  [color]='^(blue|green)$'
+  [pid]='^[1-9][0-9]{0,9}$'
+  [ticks]='^[0-9]{1,20}$'
+  [count]='^[0-9]{1,9}$'
+  [ip]='^([0-9]{1,3}\.){3}[0-9]{1,3}$|^[0-9a-fA-F:]{2,39}$'
+  [path]='^/[A-Za-z0-9._/-]{0,4095}$'
+  [user]='^[A-Za-z0-9._@-]{1,64}$'
+)
+fits() { # KIND VALUE
+  [[ $2 =~ ${GRAMMAR[$1]} ]]
+}
+
+# Says, once per kind, that a value read back was ignored (shown quoted).
+declare -A REFUSED=()
+refuse_read() { # KIND WHERE VALUE
+  [[ -n ${REFUSED[$1]+set} ]] && return 0
+  REFUSED[$1]=1
+  say "ignored $2 that is not a valid $1: ${3@Q}" >&2
 }
 
 # Runs a command that changes something; with --dry-run, prints it instead.
@@ -444,7 +485,7 @@ acquire_lock() {
   exec 9>>"$STATE_DIR/lock"
   if ! flock -n 9; then
     local holder pid started
-    holder=$(cat -- "$STATE_DIR/lock.holder" 2>/dev/null || printf 'unknown')
+    holder=$(lock_holder_line)
     read -r _ pid _ started _ <<<"$holder"
     if [[ $pid =~ ^[0-9]+$ && $(start_time "$pid" 2>/dev/null) == "$started" ]] && alive "$pid"; then
       die "another deploy of $PROJECT is running: $holder" "$EXIT_LOCKED"
@@ -454,13 +495,26 @@ acquire_lock() {
     flock -w 5 9 || die "the lock is held by leftovers of a deploy that is gone: $holder" "$EXIT_LOCKED"
   fi
   who_runs >/dev/null
-  printf 'pid %s started %s by %s since %s: %s\n' "$$" "$(start_time "$$")" "$WHO" "$(utc_now)" "$COMMAND" >"$STATE_DIR/lock.holder"
+  printf 'pid %s started %s by %s%s since %s: %s\n' "$$" "$(start_time "$$")" "$WHO" "${SUDO_BY:+ (sudo $SUDO_BY)}" "$(utc_now)" "$COMMAND" >"$STATE_DIR/lock.holder"
+}
+
+# The lock holder's line as the holder wrote it ("unknown" when it does not
+# fit the format acquire_lock writes).
+lock_holder_line() {
+  local line
+  line=$(head -c 512 -- "$STATE_DIR/lock.holder" 2>/dev/null) || true
+  line=${line%%$'\n'*}
+  if [[ $line =~ ^pid\ [0-9]{1,10}\ started\ [0-9]{1,20}\ by\ [A-Za-z0-9._@-]{1,64}(\ \(sudo\ [A-Za-z0-9._@-]{1,64}\))?\ since\ [0-9TZ:-]{20}:\ [a-z]{1,10}$ ]]; then
+    printf '%s' "$line"
+  else
+    printf 'unknown'
+  fi
 }
 
 lock_holder() {
   [[ -f $STATE_DIR/lock ]] || return 0
   if ! flock -n "$STATE_DIR/lock" true 2>/dev/null; then
-    cat -- "$STATE_DIR/lock.holder" 2>/dev/null || printf 'unknown\n'
+    printf '%s\n' "$(lock_holder_line)"
   fi
 }
 
@@ -473,6 +527,10 @@ state_get() { # KIND APP FIELD(color|version)
   [[ -f $STATE_DIR/state ]] || return 0
   while read -r kind app color version; do
     if [[ $kind == "$1" && $app == "$2" ]]; then
+      if ! fits color "$color" || ! fits version "$version"; then
+        refuse_read "state line" "the state file" "$kind $app $color $version"
+        return 0
+      fi
       if [[ $3 == color ]]; then printf '%s' "$color"; else printf '%s' "$version"; fi
       return 0
     fi
@@ -511,7 +569,7 @@ pending_version() { # APP COLOR
   [[ -f $STATE_DIR/pending ]] || return 0
   while read -r app color version; do
     if [[ $app == "$1" && $color == "$2" ]]; then
-      printf '%s' "$version"
+      if fits version "$version"; then printf '%s' "$version"; else refuse_read version "the pending record" "$version"; fi
       return 0
     fi
   done <"$STATE_DIR/pending"
@@ -519,8 +577,9 @@ pending_version() { # APP COLOR
 
 log_deploy() { # APP FROM TO RESULT
   ((DRY_RUN)) && return 0
-  printf '%s user=%s command=%s app=%s from=%s to=%s result=%s\n' \
-    "$(utc_now)" "$(who_runs)" "$COMMAND" "$1" "${2:--}" "${3:--}" "$4" >>"$STATE_DIR/deploys.log"
+  who_runs >/dev/null
+  printf '%s user=%s%s command=%s app=%s from=%s to=%s result=%s\n' \
+    "$(utc_now)" "$WHO" "${SUDO_BY:+ sudo_user=$SUDO_BY}" "$COMMAND" "$1" "${2:--}" "${3:--}" "$4" >>"$STATE_DIR/deploys.log"
 }
 
 other_color() {
@@ -661,10 +720,14 @@ compose_color() { # HOST APP COLOR ARGS...
   compose_on "$host" "$(compose_project "$app" "$color")" "$(compose_file "$app" "$color")" "$@"
 }
 
+# The ids of a color's containers on a host, one per line (only ids that
+# fit their grammar).
 color_containers() { # HOST APP COLOR [docker ps flags]
-  local host=$1 app=$2 color=$3
+  local host=$1 app=$2 color=$3 id
   shift 3
-  docker_on "$host" ps -q "$@" --filter "label=com.docker.compose.project=$(compose_project "$app" "$color")"
+  while IFS= read -r id; do
+    if fits id "$id"; then printf '%s\n' "$id"; else refuse_read "container id" "docker ps" "$id"; fi
+  done < <(docker_on "$host" ps -q "$@" --filter "label=com.docker.compose.project=$(compose_project "$app" "$color")")
 }
 
 # The project's containers on each host as this run found them, one
@@ -674,7 +737,10 @@ color_containers() { # HOST APP COLOR [docker ps flags]
 # touched yet (TOUCHED: started or stopped by it); those are asked again.
 declare -A LISTED=()
 TOUCHED=" "
-LISTING_FORMAT='{{.ID}} {{.State}} {{.Label "com.docker.compose.project"}} {{.Label "greenlight.role"}} {{.Label "com.docker.compose.service"}}'
+# Labels come out JSON-quoted, so a label holding spaces or a newline can
+# never pass for another field or another line; project_containers checks
+# every field.
+LISTING_FORMAT='{{.ID}} {{.State}} {{json (.Label "com.docker.compose.project")}} {{json (.Label "greenlight.role")}} {{json (.Label "com.docker.compose.service")}} {{json (.Label "greenlight.version")}}'
 
 list_containers() { # HOST...
   local host listing
@@ -691,18 +757,29 @@ touch_project() { # COMPOSE_PROJECT
   [[ $TOUCHED == *" $1 "* ]] || TOUCHED+="$1 "
 }
 
-# "ID STATE ROLE SERVICE" of a compose project's containers on a host: from
-# the listing while it holds, else asked now.
+# "ID STATE ROLE SERVICE VERSION" of a compose project's containers on a
+# host ("-" for a missing role or version): from the listing while it
+# holds, else asked now. A line whose fields do not fit their grammar is
+# ignored, with a word on stderr.
 project_containers() { # HOST COMPOSE_PROJECT
-  local host=$1 project=$2 listing id state owner role service
+  local host=$1 project=$2 listing line id state owner role service version extra
   if [[ -n ${LISTED[$host]+set} && $TOUCHED != *" $project "* ]]; then
     listing=${LISTED[$host]}
   else
     listing=$(docker_on "$host" ps -a --filter "label=com.docker.compose.project=$project" \
       --format "$LISTING_FORMAT")
   fi
-  while read -r id state owner role service; do
-    [[ -n $id && $owner == "$project" ]] && printf '%s %s %s %s\n' "$id" "$state" "$role" "$service"
+  while IFS= read -r line; do
+    [[ -n $line ]] || continue
+    read -r id state owner role service version extra <<<"$line"
+    owner=${owner#\"} owner=${owner%\"} role=${role#\"} role=${role%\"}
+    service=${service#\"} service=${service%\"} version=${version#\"} version=${version%\"}
+    if [[ -n $extra ]] || ! fits id "$id" || ! fits state "$state" || ! fits label "$owner" ||
+      ! fits role "$role" || ! fits label "$service" || ! { [[ -z $version ]] || fits version "$version"; }; then
+      refuse_read "docker listing" "a container of host $host" "$line"
+      continue
+    fi
+    [[ $owner == "$project" ]] && printf '%s %s %s %s %s\n' "$id" "$state" "${role:--}" "$service" "${version:--}"
   done <<<"$listing"
   return 0
 }
@@ -722,10 +799,10 @@ compose_state() { # HOST APP COLOR
     printf '0 0'
     return 0
   fi
-  # shellcheck disable=SC2086 # one argument per container id
+  # shellcheck disable=SC2086 # one argument per container id (each fits its grammar)
   while read -r state count; do
     [[ $state == true ]] || running=0
-    [[ $count =~ ^[0-9]+$ ]] && total=$((total + count))
+    fits count "$count" && total=$((total + count))
   done < <(docker_on "$host" inspect --format '{{.State.Running}} {{.RestartCount}}' $ids 2>/dev/null || printf 'false 0\n')
   printf '%s %s' "$running" "$total"
 }
@@ -748,7 +825,9 @@ wait_color_idle() { # APP COLOR MAX_MS
       [[ $state == running && $role == entry ]] && entries+=("$id")
     done < <(project_containers "$host" "$(compose_project "$app" "$color")")
     if ((${#entries[@]})); then
-      mapfile -t -O "${#pids[@]}" pids < <(docker_on "$host" inspect --format '{{.State.Pid}}' "${entries[@]}")
+      while IFS= read -r id; do
+        if fits pid "$id"; then pids+=("$id"); else refuse_read pid "docker's pid of $app/$color" "$id"; fi
+      done < <(docker_on "$host" inspect --format '{{.State.Pid}}' "${entries[@]}")
     fi
   done
   for id in "${pids[@]}"; do
@@ -920,9 +999,9 @@ color_logs() { # APP COLOR
       # docker itself, per container (compose would take its start-up),
       # each line after its service's name as compose prints it.
       local id service line
-      while read -r id _ _ service; do
+      while read -r id _ _ service _; do
         while IFS= read -r line; do
-          printf '%s | %s\n' "$service" "$line"
+          printf '%s | %s\n' "$service" "${line//[$'\001'-$'\010'$'\013'-$'\037'$'\177']/?}"
         done < <(docker_on "$host" logs --tail 20 "$id" 2>&1 || true)
       done < <(project_containers "$host" "$(compose_project "$app" "$color")")
     fi
@@ -940,7 +1019,11 @@ probe_urls() { # APP COLOR
   for host in ${APP_HOSTS[$app]}; do
     for id in $(color_containers "$host" "$app" "$color" --filter status=running --filter label=greenlight.role=entry); do
       ip=$(docker_on "$host" inspect --format "{{(index .NetworkSettings.Networks \"$NETWORK\").IPAddress}}" "$id" 2>/dev/null || true)
-      [[ -n $ip && $ip != "<no value>" ]] && printf 'http://%s:%s\n' "$ip" "${ENTRY_PORT[$app]}"
+      if fits ip "$ip"; then
+        printf 'http://%s:%s\n' "$ip" "${ENTRY_PORT[$app]}"
+      elif [[ -n $ip && $ip != "<no value>" ]]; then
+        refuse_read "IP address" "docker's address of $app/$color" "$ip"
+      fi
     done
   done
   return 0
@@ -1355,7 +1438,7 @@ on_proxy() {
 # The worker pids of the nginx that serves this stack: children of the master
 # named by the pid file of its configuration.
 nginx_workers() {
-  local pidfile master
+  local pidfile master pid
   case $PROXY_MODE in
     compose)
       proxy_top | top_workers
@@ -1368,8 +1451,13 @@ nginx_workers() {
   pidfile=${pidfile%%$'\n'*}
   [[ -n $pidfile ]] || pidfile=$(nginx_run -V 2>&1 | sed -n 's/.*--pid-path=\([^ ]*\).*/\1/p') || true
   [[ -n $pidfile ]] || return 0
+  fits path "$pidfile" || { refuse_read path "nginx's pid file" "$pidfile"; return 0; }
   master=$(on_proxy cat -- "$pidfile" 2>/dev/null) || return 0
-  on_proxy pgrep -P "$master" || true
+  fits pid "$master" || { refuse_read pid "nginx's master pid" "$master"; return 0; }
+  on_proxy pgrep -P "$master" | while IFS= read -r pid; do
+    fits pid "$pid" && printf '%s\n' "$pid"
+  done
+  return 0
 }
 
 # The processes of the compose nginx, "PID PPID ARGS" per line, with the
