@@ -60,7 +60,10 @@ fn deploys_upgrade_and_roll_back_without_a_failed_request() {
         status.contains("web: live green v2; previous blue v3"),
         "{status}"
     );
-    assert!(status.contains("green running, healthy (200)"), "{status}");
+    assert!(
+        status.contains("green running v2, healthy (200)"),
+        "{status}"
+    );
     let log = std::fs::read_to_string(stack.path("state/deploys.log")).unwrap();
     assert_eq!(
         log.lines().filter(|l| l.contains("result=ok")).count(),

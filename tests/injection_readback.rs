@@ -314,9 +314,13 @@ proxy {{
     .unwrap();
     let out = work.run(&["status"]);
     work.assert_inert(&out, "status");
-    assert_eq!(out.status.code(), Some(0));
+    // No nginx answers here: status says so, from the one valid live line.
+    assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("web: live green"), "{stdout}");
+    assert!(
+        stdout.contains("nginx serves no route of web") && stdout.contains("conf says green"),
+        "{stdout}"
+    );
     let out = work.run(&["--dry-run", "deploy", "v2"]);
     work.assert_inert(&out, "dry-run deploy");
     let out = work.run(&["rollback"]);

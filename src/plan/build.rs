@@ -420,6 +420,11 @@ fn app(
                     ),
                 );
             }
+            if let Some(user) = &a.user {
+                problems.push(misplaced(user.span, "user", "compose").help(
+                    "a compose app runs as its image's user (USER in its Dockerfile): remove `user`",
+                ));
+            }
         }
         Runtime::Process => {
             if !written("start") {
@@ -457,7 +462,7 @@ fn app(
                         "sidecar, env-file, volume and command need runtime \"compose\"",
                         "process runtime",
                     )
-                    .help("a process app takes `start`, `workdir`, `env` and `host-ports`"),
+                    .help("a process app takes `start`, `workdir`, `user`, `env` and `host-ports`"),
                 );
             }
         }
@@ -676,6 +681,9 @@ fn app(
             .map(|s| argv(problems, s))
             .unwrap_or_default(),
         workdir: a.workdir.clone(),
+        user: a.user.as_ref().map(|u| u.value.clone()),
+        verify: a.verify.as_ref().map(|v| v.value.clone()),
+        watch_ms: a.watch.as_ref().map_or(0, |w| w.value.0),
         sidecars: a
             .sidecars
             .iter()
@@ -696,6 +704,7 @@ fn app(
             .collect(),
         entry_service,
         entry_port,
+        verify_var: format!("{selector}__verify"),
         selector,
         colors,
         name,
@@ -910,6 +919,7 @@ fn proxy(
                 path: r.path.value.clone(),
                 app: app.name.clone(),
                 selector: app.selector.clone(),
+                verify_var: app.verify_var.clone(),
             }),
             None if spec.apps.iter().any(|a| a.name.value == r.app.value) => {}
             None => {
@@ -931,6 +941,7 @@ fn proxy(
                 path: "/".into(),
                 app: only.name.clone(),
                 selector: only.selector.clone(),
+                verify_var: only.verify_var.clone(),
             }),
             [] => {}
             _ => {
@@ -967,7 +978,18 @@ fn proxy(
         }
     }
 
+    let local_nginx = mode == ProxyMode::Host
+        || (mode == ProxyMode::Compose && host.local && spec.docker_host.is_none());
+    let verify = super::verify::verify(
+        &listen,
+        &p.map(|p| p.server_names.clone()).unwrap_or_default(),
+        &host,
+        local_nginx,
+    );
+    let js_module = format!("gl_{}", project.replace('-', "_"));
     Proxy {
+        verify,
+        verify_upstream_var: format!("{js_module}___verify_upstream"),
         mode: match mode {
             ProxyMode::Compose => "compose",
             ProxyMode::Host => "host",
@@ -988,7 +1010,7 @@ fn proxy(
             .and_then(|p| p.conf_dir.as_ref())
             .map_or(DEFAULT_CONF_DIR.to_string(), |d| d.value.clone()),
         site_conf_name: format!("greenlight-{project}.conf"),
-        js_module: format!("gl_{}", project.replace('-', "_")),
+        js_module,
         routes,
         client_max_body_size: p.and_then(|p| p.client_max_body_size.clone()),
     }

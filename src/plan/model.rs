@@ -101,6 +101,15 @@ pub struct App {
     pub start: Vec<String>,
     /// Process runtime: working directory.
     pub workdir: Option<String>,
+    /// Process runtime: the user the process runs as (deploy.sh's own user
+    /// when absent).
+    pub user: Option<String>,
+    /// A path deploy.sh requests through nginx after switching; it must
+    /// answer 2xx or the switch is undone.
+    pub verify: Option<String>,
+    /// Milliseconds the new color is watched after the switch, with the old
+    /// color still running to switch back to (0: no watch).
+    pub watch_ms: u64,
     /// Sidecars.
     pub sidecars: Vec<Sidecar>,
     /// The compose service traffic enters (the app or its entry sidecar).
@@ -110,6 +119,9 @@ pub struct App {
     /// The nginx variable (without `$`) that names the upstream of the live
     /// color; the site conf proxies to it.
     pub selector: String,
+    /// The variable (without `$`) that, on a verify request only, holds the
+    /// selector's value: the route deploy.sh checks after a switch.
+    pub verify_var: String,
     /// The two colors.
     pub colors: Vec<Color>,
 }
@@ -265,6 +277,21 @@ pub struct Proxy {
     pub routes: Vec<Route>,
     /// client_max_body_size.
     pub client_max_body_size: Option<String>,
+    /// Where deploy.sh asks nginx which color each route reaches.
+    pub verify: Verify,
+    /// The nginx variable (without `$`) that, on a verify request only,
+    /// holds the upstream address nginx used.
+    pub verify_upstream_var: String,
+}
+
+/// How deploy.sh reaches nginx's own listen address after a switch.
+#[derive(Debug, Serialize)]
+pub struct Verify {
+    /// `scheme://name-or-address:port`, to which a route path is appended.
+    pub base: String,
+    /// curl's `--resolve host:port:address` when the base names a server
+    /// name; empty otherwise.
+    pub resolve: String,
 }
 
 /// A listen line.
@@ -296,6 +323,8 @@ pub struct Route {
     pub app: String,
     /// The app's selector variable (without `$`).
     pub selector: String,
+    /// The app's verify variable (see [`App::verify_var`]).
+    pub verify_var: String,
 }
 
 /// Hooks as argv lists; empty when not set.

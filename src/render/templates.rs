@@ -33,6 +33,8 @@ pub const DEPLOY_PARTS: &[&str] = &[
     "deploy/compose.sh.j2",
     "deploy/colors.sh.j2",
     "deploy/proxy.sh.j2",
+    "deploy/verify.sh.j2",
+    "deploy/rollout.sh.j2",
     "deploy/commands.sh.j2",
 ];
 

@@ -345,6 +345,24 @@ pub fn location(value: &str) -> Result<(), Invalid> {
     }
 }
 
+/// A user name for `user`: what useradd accepts by default, so that it is
+/// also a plain word on a command line.
+pub fn user(value: &str) -> Result<(), Invalid> {
+    let mut chars = value.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-".contains(c));
+    if first_ok && rest_ok && value.len() <= 32 {
+        Ok(())
+    } else {
+        Err(invalid(
+            format!("`{}` is not a valid user name", value.escape_debug()),
+            "use up to 32 characters: a lowercase letter or `_` first, then lowercase letters, digits, `_` or `-`",
+        ))
+    }
+}
+
 /// A health path: like a route, plus a query string of URL-safe characters.
 pub fn health_path(value: &str) -> Result<(), Invalid> {
     let ok = value.starts_with('/')

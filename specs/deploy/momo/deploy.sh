@@ -10,6 +10,9 @@ shopt -s inherit_errexit
 trap 'printf "deploy.sh: unexpected failure at line %s (exit %s)\n" "$LINENO" "$?" >&2' ERR
 shopt -u patsub_replacement 2>/dev/null || true
 export LC_ALL=C
+# Every file deploy.sh creates is private unless it says otherwise (the
+# nginx files get explicit modes).
+umask 077
 
 # ---------------------------------------------------------------------------
 # The stack, as compiled from the spec. Everything below this section is the
@@ -64,6 +67,19 @@ declare -A APP_DRAIN_MS=(
 declare -A APP_VOLUMES=(
   [api]=''
 )
+# The user each process app runs as ("": deploy.sh's own user).
+declare -A APP_USER=(
+  [api]=''
+)
+# A path requested through nginx after the switch that must answer 2xx
+# ("": none), and how long the new color is watched before the old one
+# stops (0: not watched).
+declare -A APP_VERIFY=(
+  [api]=''
+)
+declare -A APP_WATCH_MS=(
+  [api]=0
+)
 declare -A APP_WORKDIR=(
   [api]=''
 )
@@ -79,6 +95,9 @@ declare -A HEALTH_INTERVAL=(
 )
 declare -A HEALTH_TIMEOUT=(
   [api]=2
+)
+declare -A HEALTH_TIMEOUT_MS=(
+  [api]=2000
 )
 declare -A HEALTH_DEADLINE_MS=(
   [api]=90000
@@ -97,6 +116,19 @@ declare -A PROBE_BASES=(
   [api.blue]='http://10.0.0.11:8081 http://10.0.0.12:8081'
   [api.green]='http://10.0.0.11:8082 http://10.0.0.12:8082'
 )
+# What nginx routes a color to (its upstream, or its name on the stack
+# network): the X-Greenlight-Route header of a verify request names it.
+declare -A COLOR_ROUTE=(
+  [api.blue]=momo__api__blue
+  [api.green]=momo__api__green
+)
+# The route paths of each app, and where deploy.sh asks nginx itself:
+# the URL of its listen address and, for a server name, curl's --resolve.
+declare -A APP_ROUTE_PATHS=(
+  [api]=/
+)
+readonly VERIFY_BASE=https://dev-api.moyeora.site:443
+readonly VERIFY_RESOLVE=dev-api.moyeora.site:443:10.0.0.10
 declare -A ENTRY_PORT=(
   [api]=8080
 )
@@ -176,19 +208,28 @@ Commands:
 
 VERSION must match $VERSION_RE.
 
-Environment:
-  GREENLIGHT_STATE_DIR       state, lock and logs (default: $DEFAULT_STATE_DIR)
-  GREENLIGHT_NGINX           the nginx command for -t and -s reload (default: nginx)
+Environment (the variables marked * name programs deploy.sh executes, as
+root when it runs as root: set them only from a trusted source):
+  GREENLIGHT_STATE_DIR       state, lock and logs (default: $DEFAULT_STATE_DIR); must
+                             belong to the deploying user and not be writable by others
+* GREENLIGHT_NGINX           the nginx command for -t and -s reload (default: nginx)
   GREENLIGHT_NGINX_CONF_DIR  where the site conf is installed, for nginx on a host
                              (default: $DEFAULT_NGINX_CONF_DIR)
-  GREENLIGHT_DOCKER          the docker command (default: docker)
+* GREENLIGHT_DOCKER          the docker command (default: docker)
   GREENLIGHT_COMPOSE         v1 (docker-compose), v2 (docker compose) or auto (default:
                              v2 when it answers, else v1)
   GREENLIGHT_HOST_PROC       the docker host's /proc, where deploy.sh reads the old
                              color's connections in compose mode (default: /proc)
+  GREENLIGHT_CALL_TIMEOUT    seconds any one docker, compose, nginx or ssh call may
+                             take (default: 120; within the health gate, its deadline)
+  GREENLIGHT_STRICT_SECRETS  1: refuse secret files that are symlinks or readable by
+                             others (default: a warning)
 
-Exit status: 0 done; 1 deploy failed and the live color is untouched;
-2 usage or preflight error; 75 another deploy holds the lock.
+Exit status: 0 done; 1 the deploy failed (deploy.sh then says which color
+nginx routes each app to: the one before unless it says otherwise); 2 usage
+or preflight error, nothing changed; 75 another deploy holds the lock.
+status exits 0 when nginx serves every app from a running, healthy color,
+else 1.
 EOF
 }
 
@@ -239,22 +280,26 @@ die() {
 # value is checked against its grammar before it is used, and one that does
 # not fit is never used (nor printed unquoted).
 # ---------------------------------------------------------------------------
+# Each pattern has no large bounded repetition (bash compiles a regex on
+# every match, and `{0,4095}` costs glibc a tenth of a second): lengths are
+# bounded by GRAMMAR_MAX instead.
 declare -A GRAMMAR=(
-  [id]='^[0-9a-f]{12,64}$'
+  [id]='^[0-9a-f]+$'
   [state]='^(created|running|paused|restarting|removing|exited|dead)$'
-  [label]='^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$'
+  [label]='^[A-Za-z0-9][A-Za-z0-9_.-]*$'
   [role]='^(entry|app|sidecar|proxy|)$'
-  [version]=$VERSION_RE
+  [version]='^[A-Za-z0-9_][A-Za-z0-9_.-]*$'
   [color]='^(blue|green)$'
-  [pid]='^[1-9][0-9]{0,9}$'
-  [ticks]='^[0-9]{1,20}$'
-  [count]='^[0-9]{1,9}$'
-  [ip]='^([0-9]{1,3}\.){3}[0-9]{1,3}$|^[0-9a-fA-F:]{2,39}$'
-  [path]='^/[A-Za-z0-9._/-]{0,4095}$'
-  [user]='^[A-Za-z0-9._@-]{1,64}$'
+  [pid]='^[1-9][0-9]*$'
+  [ticks]='^[0-9]+$'
+  [count]='^[0-9]+$'
+  [ip]='^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$|^[0-9a-fA-F:]+$'
+  [path]='^/[A-Za-z0-9._/-]*$'
+  [user]='^[A-Za-z0-9._@-]+$'
 )
+declare -A GRAMMAR_MAX=([id]=64 [label]=128 [version]=128 [pid]=10 [ticks]=20 [count]=9 [ip]=39 [path]=4096 [user]=64)
 fits() { # KIND VALUE
-  [[ $2 =~ ${GRAMMAR[$1]} ]]
+  [[ $2 =~ ${GRAMMAR[$1]} ]] && ((${#2} <= ${GRAMMAR_MAX[$1]:-64})) && { [[ $1 != id ]] || ((${#2} >= 12)); }
 }
 
 # Says, once per kind, that a value read back was ignored (shown quoted).
@@ -301,6 +346,28 @@ new_tmp() {
 # Hosts and tools.
 # ---------------------------------------------------------------------------
 
+# Every call to docker, compose, nginx or ssh has a deadline, so that a
+# blocked engine or host cannot stretch a deploy without end: the call's
+# own bound (GREENLIGHT_CALL_TIMEOUT seconds), shortened to what is left of
+# CALL_DEADLINE_MS (an absolute time in ms; the health gate sets it to its
+# own deadline) when that is set.
+CALL_TIMEOUT_S=${GREENLIGHT_CALL_TIMEOUT:-120}
+[[ $CALL_TIMEOUT_S =~ ^[1-9][0-9]?[0-9]?[0-9]?[0-9]?$ ]] || die "GREENLIGHT_CALL_TIMEOUT must be a number of seconds, not '$CALL_TIMEOUT_S'"
+CALL_DEADLINE_MS=0
+bounded() { # COMMAND...
+  local limit_ms=$((CALL_TIMEOUT_S * 1000)) left rc=0
+  if ((CALL_DEADLINE_MS)); then
+    left=$((CALL_DEADLINE_MS - $(now_ms)))
+    ((left < limit_ms)) && limit_ms=$left
+    ((limit_ms > 0)) || return 124
+  fi
+  timeout --foreground --kill-after=2 "$((limit_ms / 1000)).$(printf '%03d' $((limit_ms % 1000)))" "$@" || rc=$?
+  if ((rc == 124 || rc == 137)); then
+    printf 'deploy.sh: %s did not answer within %d.%03d s\n' "$1" "$((limit_ms / 1000))" "$((limit_ms % 1000))" >&2
+  fi
+  return "$rc"
+}
+
 # Runs a command on a host: directly here, or over ssh with every word quoted.
 on_host() {
   local host=$1
@@ -308,7 +375,8 @@ on_host() {
   if [[ -z ${HOST_SSH[$host]} ]]; then
     "$@"
   else
-    ssh -o BatchMode=yes -p "${HOST_SSH_PORT[$host]}" -- "${HOST_SSH[$host]}" "${*@Q}" 9>&-
+    bounded ssh -o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=2 \
+      -p "${HOST_SSH_PORT[$host]}" -- "${HOST_SSH[$host]}" "${*@Q}" 9>&-
   fi
 }
 
@@ -327,9 +395,9 @@ docker_on() {
   shift
   engine=$(docker_host_of "$host")
   if [[ -n $engine ]]; then
-    DOCKER_HOST=$engine "${DOCKER_CMD[@]}" "$@" 9>&-
+    DOCKER_HOST=$engine bounded "${DOCKER_CMD[@]}" "$@" 9>&-
   else
-    "${DOCKER_CMD[@]}" "$@" 9>&-
+    bounded "${DOCKER_CMD[@]}" "$@" 9>&-
   fi
 }
 
@@ -341,9 +409,9 @@ compose_on() {
   (
     export_secrets "$(secret_owner "$file")" index
     if [[ -n $engine ]]; then
-      DOCKER_HOST=$engine "${cmd[@]}" 9>&-
+      DOCKER_HOST=$engine bounded "${cmd[@]}" 9>&-
     else
-      "${cmd[@]}" 9>&-
+      bounded "${cmd[@]}" 9>&-
     fi
   )
 }
@@ -408,8 +476,10 @@ check_kit() {
 preflight() {
   need curl "for the health gate"
   need flock "for the deploy lock"
+  need timeout "to bound each call"
   if ((USES_PROCESS)); then
     need setsid "to start process apps"
+    need ss "to find what listens on a color's port"
   fi
   if ((USES_SSH)); then
     need ssh
@@ -453,14 +523,25 @@ secret_owner() { # KIT_FILE: the secret_files owner of a compose file
   esac
 }
 
-# Refuses (exit 2) when a secret file of these owners is missing or unreadable.
+# Refuses (exit 2) when a secret file of these owners is missing or
+# unreadable; warns about one that is a symlink or readable by others (and
+# refuses it with GREENLIGHT_STRICT_SECRETS=1).
 check_secrets() { # OWNER...
-  local owner i
+  local owner i file problem mode
   for owner in "$@"; do
     secret_files "$owner"
     for ((i = 0; i < ${#SECRETS[@]}; i += 3)); do
-      [[ -f ${SECRETS[i + 2]} && -r ${SECRETS[i + 2]} ]] ||
-        die "secret ${SECRETS[i]}: file ${SECRETS[i + 2]} is missing or unreadable"
+      file=${SECRETS[i + 2]} problem=""
+      [[ -f $file && -r $file ]] || die "secret ${SECRETS[i]}: file $file is missing or unreadable"
+      mode=$(stat -L -c '%a' -- "$file")
+      if [[ -L $file ]]; then
+        problem="is a symlink"
+      elif ((8#$mode & 8#004)); then
+        problem="is readable by every user (mode $mode)"
+      fi
+      [[ -n $problem ]] || continue
+      [[ ${GREENLIGHT_STRICT_SECRETS:-0} != 1 ]] || die "secret ${SECRETS[i]}: file $file $problem (GREENLIGHT_STRICT_SECRETS=1)"
+      say "warning: secret ${SECRETS[i]}: file $file $problem" >&2
     done
   done
 }
@@ -478,18 +559,56 @@ export_secrets() { # OWNER key|index
 }
 
 # ---------------------------------------------------------------------------
+# The state dir holds the lock, state, pid files and logs of a tool that
+# runs as root: it must belong to the deploying user and be writable by
+# nobody else, and deploy.sh never follows a symlink in it.
+# ---------------------------------------------------------------------------
+# Creates DIR (0700) if missing; refuses one that is a symlink, belongs to
+# another user or is writable by group or others (exit 2).
+private_dir() { # DIR
+  local owner mode
+  [[ ! -L $1 ]] || die "$1 is a symlink; deploy.sh does not follow symlinks in its state dir"
+  if [[ ! -d $1 ]]; then
+    mkdir -p -- "$1" 2>/dev/null || die "cannot create $1 (read-only or no permission?)"
+    chmod 0700 -- "$1"
+  fi
+  read -r owner mode <<<"$(stat -c '%u %a' -- "$1")"
+  [[ $owner == "$EUID" ]] || die "$1 belongs to uid $owner, not to the user running deploy.sh (uid $EUID)"
+  ((8#$mode & 8#022)) && die "$1 is writable by group or others (mode $mode): chmod go-w it"
+  [[ -w $1 ]] || die "$1 is not writable (read-only file system?)"
+  return 0
+}
+
+# Refuses (exit 2) a path in the state dir that is a symlink.
+no_symlink() { # PATH
+  [[ ! -L $1 ]] || die "$1 is a symlink; deploy.sh does not follow symlinks in its state dir"
+}
+
+# Replaces FILE with TEXT (and a newline) atomically: a temporary file
+# beside it, then a rename, which replaces a symlink rather than following
+# it. False when it cannot (disk full, read-only); nothing is half-written.
+write_file() { # FILE TEXT
+  local tmp="$1.tmp.$$"
+  if printf '%s\n' "$2" >"$tmp" 2>/dev/null && mv -fT -- "$tmp" "$1" 2>/dev/null; then
+    return 0
+  fi
+  rm -f -- "$tmp" 2>/dev/null
+  return 1
+}
+
+# ---------------------------------------------------------------------------
 # Lock: one deploy per stack. The lock's descriptor is closed in everything
 # this script starts (9>&-), so a leftover app or nginx never holds it.
 # ---------------------------------------------------------------------------
 acquire_lock() {
-  mkdir -p -- "$STATE_DIR"
-  chmod 700 -- "$STATE_DIR"
+  private_dir "$STATE_DIR"
+  no_symlink "$STATE_DIR/lock"
   exec 9>>"$STATE_DIR/lock"
   if ! flock -n 9; then
     local holder pid started
     holder=$(lock_holder_line)
     read -r _ pid _ started _ <<<"$holder"
-    if [[ $pid =~ ^[0-9]+$ && $(start_time "$pid" 2>/dev/null) == "$started" ]] && alive "$pid"; then
+    if fits pid "$pid" && [[ $(start_time "$pid" 2>/dev/null) == "$started" ]] && alive "$pid"; then
       die "another deploy of $PROJECT is running: $holder" "$EXIT_LOCKED"
     fi
     # The deploy that holds the lock is gone (killed); what it started in
@@ -497,7 +616,8 @@ acquire_lock() {
     flock -w 5 9 || die "the lock is held by leftovers of a deploy that is gone: $holder" "$EXIT_LOCKED"
   fi
   who_runs >/dev/null
-  printf 'pid %s started %s by %s%s since %s: %s\n' "$$" "$(start_time "$$")" "$WHO" "${SUDO_BY:+ (sudo $SUDO_BY)}" "$(utc_now)" "$COMMAND" >"$STATE_DIR/lock.holder"
+  write_file "$STATE_DIR/lock.holder" "pid $$ started $(start_time "$$") by $WHO${SUDO_BY:+ (sudo $SUDO_BY)} since $(utc_now): $COMMAND" ||
+    die "cannot write to the state dir $STATE_DIR (disk full or read-only?)"
 }
 
 # The lock holder's line as the holder wrote it ("unknown" when it does not
@@ -506,7 +626,7 @@ lock_holder_line() {
   local line
   line=$(head -c 512 -- "$STATE_DIR/lock.holder" 2>/dev/null) || true
   line=${line%%$'\n'*}
-  if [[ $line =~ ^pid\ [0-9]{1,10}\ started\ [0-9]{1,20}\ by\ [A-Za-z0-9._@-]{1,64}(\ \(sudo\ [A-Za-z0-9._@-]{1,64}\))?\ since\ [0-9TZ:-]{20}:\ [a-z]{1,10}$ ]]; then
+  if ((${#line} < 300)) && [[ $line =~ ^pid\ [0-9]+\ started\ [0-9]+\ by\ [A-Za-z0-9._@-]+(\ \(sudo\ [A-Za-z0-9._@-]+\))?\ since\ [0-9TZ:-]+:\ [a-z]+$ ]]; then
     printf '%s' "$line"
   else
     printf 'unknown'
@@ -521,8 +641,10 @@ lock_holder() {
 }
 
 # ---------------------------------------------------------------------------
-# State: live and previous color and version per app, in a plain file that is
-# parsed, never sourced, and replaced atomically.
+# State: the history of each app (the color and version it had before), in
+# a plain file that is parsed, never sourced, and replaced atomically. What
+# is live is never taken from it: nginx says which color it routes to, and
+# each color says which version it runs.
 # ---------------------------------------------------------------------------
 state_get() { # KIND APP FIELD(color|version)
   local kind app color version
@@ -539,31 +661,36 @@ state_get() { # KIND APP FIELD(color|version)
   done <"$STATE_DIR/state"
 }
 
+# Records an app's live and previous color and version; false (with a word
+# on stderr) when the state dir cannot take it.
 state_set() { # APP LIVE_COLOR LIVE_VERSION PREV_COLOR PREV_VERSION
-  local tmp="$STATE_DIR/state.tmp.$$" kind app color version
-  {
-    if [[ -f $STATE_DIR/state ]]; then
-      while read -r kind app color version; do
-        [[ $app == "$1" ]] || printf '%s %s %s %s\n' "$kind" "$app" "$color" "$version"
-      done <"$STATE_DIR/state"
-    fi
-    printf 'live %s %s %s\n' "$1" "$2" "$3"
-    if [[ -n $4 ]]; then printf 'previous %s %s %s\n' "$1" "$4" "${5:--}"; fi
-  } >"$tmp"
-  run mv -f -- "$tmp" "$STATE_DIR/state"
-  rm -f -- "$tmp"
+  local kind app color version lines=""
+  ((DRY_RUN)) && return 0
+  if [[ -f $STATE_DIR/state ]]; then
+    while read -r kind app color version; do
+      if [[ $app != "$1" ]] && fits color "$color" && fits version "$version"; then
+        lines+="$kind $app $color $version"$'\n'
+      fi
+    done <"$STATE_DIR/state"
+  fi
+  lines+="live $1 $2 ${3:--}"
+  if [[ -n $4 && -n $5 ]]; then lines+=$'\n'"previous $1 $4 $5"; fi
+  write_file "$STATE_DIR/state" "$lines" && return 0
+  say "could not record $1 in $STATE_DIR/state (disk full or read-only?)" >&2
+  return 1
 }
 
-# Before a switch, the versions it is about to make live, so a run killed
-# after the switch but before state_set still knows which version is live.
+# Before a switch, the routes it is about to install with their versions
+# (the intent); a run killed after the switch leaves it for the next one.
 record_pending() { # APP=COLOR...
-  local pair app
+  local pair app lines=""
   ((DRY_RUN)) && return 0
   for pair in "$@"; do
     app=${pair%%=*}
-    [[ -n ${pair#*=} ]] && printf '%s %s %s\n' "$app" "${pair#*=}" "${VERSIONS[$app]:-$(state_get live "$app" version)}"
-  done >"$STATE_DIR/pending.tmp"
-  mv -f -- "$STATE_DIR/pending.tmp" "$STATE_DIR/pending"
+    [[ -n ${pair#*=} ]] && lines+="$app ${pair#*=} ${VERSIONS[$app]:-$(state_get live "$app" version)}"$'\n'
+  done
+  write_file "$STATE_DIR/pending" "${lines%$'\n'}" ||
+    fail_deploy "cannot record the switch in $STATE_DIR (disk full or read-only?); nothing was switched"
 }
 
 pending_version() { # APP COLOR
@@ -577,11 +704,15 @@ pending_version() { # APP COLOR
   done <"$STATE_DIR/pending"
 }
 
+# One line per app and outcome in the audit log; a log that cannot be
+# written is said, not fatal (the deploy itself is what it is).
 log_deploy() { # APP FROM TO RESULT
   ((DRY_RUN)) && return 0
   who_runs >/dev/null
+  no_symlink "$STATE_DIR/deploys.log"
   printf '%s user=%s%s command=%s app=%s from=%s to=%s result=%s\n' \
-    "$(utc_now)" "$WHO" "${SUDO_BY:+ sudo_user=$SUDO_BY}" "$COMMAND" "$1" "${2:--}" "${3:--}" "$4" >>"$STATE_DIR/deploys.log"
+    "$(utc_now)" "$WHO" "${SUDO_BY:+ sudo_user=$SUDO_BY}" "$COMMAND" "$1" "${2:--}" "${3:--}" "$4" \
+    2>/dev/null >>"$STATE_DIR/deploys.log" || say "could not append to $STATE_DIR/deploys.log" >&2
 }
 
 other_color() {
@@ -620,13 +751,15 @@ run_hook() { # NAME APP COLOR VERSION
 }
 
 # ---------------------------------------------------------------------------
-# Process runtime: one process group per color, started with setsid.
+# Process runtime: one session (setsid) per color, started with a clean
+# environment and, with `user`, as that user.
 # ---------------------------------------------------------------------------
 pid_file() { printf '%s/run/%s-%s.pid' "$STATE_DIR" "$1" "$2"; }
 
 # The fields of /proc/PID/stat after the command name (state first).
 proc_fields() {
   local stat
+  fits pid "$1" || return 1
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
   printf '%s' "${stat##*) }"
 }
@@ -640,6 +773,15 @@ start_time() {
   printf '%s' "${fields[19]}"
 }
 
+# The session a process belongs to: a color's processes share the session
+# its setsid started.
+session_of() {
+  local fields
+  fields=$(proc_fields "$1") || return 1
+  read -r -a fields <<<"$fields"
+  printf '%s' "${fields[3]}"
+}
+
 # True while PID exists and is not a zombie (kill -0 succeeds on zombies).
 alive() {
   local fields
@@ -647,30 +789,172 @@ alive() {
   [[ ${fields%% *} != Z ]]
 }
 
+# A process's command line, for messages: at most 200 characters, anything
+# unprintable shown as "?".
+command_of() {
+  local args
+  args=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | head -c 200) || true
+  args=${args% }
+  printf '%s' "${args//[^[:print:]]/?}"
+}
+
+# One variable of a process's environment (readable by its user and root).
+environ_of() { # PID NAME
+  local line
+  while IFS= read -r -d '' line; do
+    if [[ $line == "$2="* ]]; then
+      printf '%s' "${line#*=}"
+      return 0
+    fi
+  done 2>/dev/null <"/proc/$1/environ"
+  return 1
+}
+
+# What each process the kit starts carries in its environment: proof that
+# a leftover on a color's port (after a lost state dir or a killed deploy)
+# is the kit's own, and its version as a fact.
+color_mark() { printf '%s/%s/%s' "$PROJECT" "$1" "$2"; }
+
+# The pids listening on a TCP port of this machine, one per line; "?" for a
+# listener whose process this user cannot see (another user, another pid
+# namespace).
+port_listeners() { # PORT
+  local line pids found
+  while IFS= read -r line; do
+    found=0
+    pids=$line
+    while [[ $pids =~ pid=([0-9]+) ]]; do
+      printf '%s\n' "${BASH_REMATCH[1]}"
+      found=1
+      pids=${pids#*"pid=${BASH_REMATCH[1]}"}
+    done
+    ((found)) || printf '?\n'
+  done < <(ss -Htlnp "sport = :$1" 2>/dev/null)
+}
+
 # The pid of a color's process, if the process recorded in its pid file
 # (pid and start time) still exists; nothing for a stale file.
 process_pid() {
   local file pid started
   file=$(pid_file "$1" "$2")
-  [[ -f $file ]] || return 0
+  [[ -f $file && ! -L $file ]] || return 0
   read -r pid started <"$file" || true
-  if [[ $pid =~ ^[0-9]+$ && -n $started && $(start_time "$pid" 2>/dev/null) == "$started" ]]; then
+  if fits pid "$pid" && fits ticks "$started" && [[ $(start_time "$pid" 2>/dev/null) == "$started" ]]; then
     printf '%s' "$pid"
   fi
   return 0
 }
 
-process_running() {
+# The leader of a color's session: from its pid file, or from this run's
+# record, or (a lost state dir) the mark on its port.
+color_leader() { # APP COLOR
   local pid
   pid=$(process_pid "$1" "$2")
+  [[ -n $pid ]] || pid=$(started_pid "$1" "$2")
+  [[ -n $pid ]] || pid=$(session_of "$(marked_listener "$1" "$2")" 2>/dev/null) || true
+  printf '%s' "$pid"
+}
+
+process_running() { # APP COLOR
+  local pid
+  pid=$(color_leader "$1" "$2")
   [[ -n $pid ]] && alive "$pid"
 }
 
+# The version a color's process runs, from its own environment ("" when it
+# does not run or does not say).
+process_version() { # APP COLOR
+  local pid version
+  pid=$(color_leader "$1" "$2")
+  [[ -n $pid ]] || return 0
+  version=$(environ_of "$pid" GREENLIGHT_VERSION) || return 0
+  if fits version "$version"; then printf '%s' "$version"; fi
+  return 0
+}
+
+# Before a color starts, its port must be free. A leftover of this kit (its
+# mark says so: the same app and color) is stopped; anything else is
+# refused, naming its pid and command.
+free_color_port() { # APP COLOR
+  local app=$1 color=$2 port pid _
+  port=${COLOR_PORT[$app.$color]}
+  for _ in 1 2 3; do
+    local held=0
+    while IFS= read -r pid; do
+      held=1
+      if [[ $pid == "?" ]]; then
+        fail_deploy "port $port of $app/$color is held by a process this user cannot see (ss names no pid): free it first"
+      elif [[ $(environ_of "$pid" GREENLIGHT_COLOR) == "$(color_mark "$app" "$color")" ]]; then
+        say "$app/$color: stopping a leftover of this kit on port $port: pid $pid ($(command_of "$pid"))"
+        stop_session "$(session_of "$pid")" "$app"
+      else
+        fail_deploy "port $port of $app/$color is held by pid $pid ($(command_of "$pid")), which this kit did not start: stop it, or give $app/$color another port"
+      fi
+    done < <(port_listeners "$port")
+    ((held)) || return 0
+  done
+  fail_deploy "port $port of $app/$color is still held after stopping the kit's leftovers"
+}
+
+# SIGTERM to the session a process leads, SIGKILL after the app's drain.
+stop_session() { # PID APP
+  local pid=$1 deadline
+  run kill -TERM -- "-$pid" 2>/dev/null || run kill -TERM -- "$pid" 2>/dev/null || true
+  ((DRY_RUN)) && return 0
+  deadline=$(($(now_ms) + APP_DRAIN_MS[$2]))
+  while alive "$pid" && (($(now_ms) < deadline)); do
+    sleep 0.02 9>&-
+  done
+  if alive "$pid"; then
+    say "$2: pid $pid did not stop within its drain; sending SIGKILL"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL -- "$pid" 2>/dev/null || true
+  fi
+}
+
+# The user a process app runs as: (setpriv …) to put before its command,
+# in RUN_AS; empty to run as deploy.sh's own user.
+run_as() { # APP
+  local user=${APP_USER[$1]} uid gid
+  RUN_AS=()
+  [[ -n $user ]] || return 0
+  uid=$(id -u -- "$user" 2>/dev/null) || die "$1 runs as user $user, who does not exist on this machine"
+  gid=$(id -g -- "$user" 2>/dev/null) || die "cannot find the group of user $user"
+  [[ $uid == "$EUID" ]] && return 0
+  ((EUID == 0)) || die "$1 runs as user $user: run deploy.sh as root or as $user"
+  RUN_AS=(setpriv "--reuid=$uid" "--regid=$gid" --init-groups --)
+}
+
+# The home directory of the user a process app runs as.
+home_of() { # APP
+  local user=${APP_USER[$1]:-$(id -un)} home
+  home=$(getent passwd "$user" | cut -d: -f6) || true
+  if fits path "$home"; then printf '%s' "$home"; else printf '/'; fi
+}
+
+# Empties the environment of the calling subshell, then sets what a process
+# app gets: a minimal PATH, HOME, USER, the spec's env and secrets, and the
+# kit's mark. Nothing of the deployer's environment (tokens, agent sockets)
+# reaches the app.
+clean_environment() { # APP COLOR VERSION
+  local name user=${APP_USER[$1]:-$(id -un)}
+  while IFS= read -r name; do
+    unset "$name" 2>/dev/null || true
+  done < <(compgen -e)
+  export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  export HOME=$PROCESS_HOME USER=$user LOGNAME=$user
+  export GREENLIGHT_COLOR
+  GREENLIGHT_COLOR=$(color_mark "$1" "$2")
+  export GREENLIGHT_VERSION=$3
+  export_secrets "$1" key
+}
+
+declare -A STARTED_PID=()
 process_start() { # APP COLOR VERSION
-  local app=$1 color=$2 version=$3 word port log pid workdir
+  local app=$1 color=$2 version=$3 word port log pid workdir pid_record
   port=${COLOR_PORT[$app.$color]}
   start_argv "$app"
   start_env "$app"
+  run_as "$app"
   local argv=()
   for word in "${ARGV[@]}"; do
     argv+=("$(fill "$word" "$app" "$color" "$port" "$version" "")")
@@ -681,32 +965,76 @@ process_start() { # APP COLOR VERSION
     local shown=() i
     secret_files "$app"
     for ((i = 0; i < ${#SECRETS[@]}; i += 3)); do shown+=("${SECRETS[i]}=<secret>"); done
-    run env "${ENVV[@]}" "${shown[@]}" "${argv[@]}"
+    run env -i "${ENVV[@]}" "${shown[@]}" "${RUN_AS[@]}" "${argv[@]}"
     return 0
   fi
-  mkdir -p -- "$STATE_DIR/run" "$STATE_DIR/logs"
+  free_color_port "$app" "$color"
+  PROCESS_HOME=$(home_of "$app")
+  private_dir "$STATE_DIR/run"
+  private_dir "$STATE_DIR/logs"
+  no_symlink "$log"
   printf -- '--- %s starting %s %s: %s\n' "$(utc_now)" "$color" "$version" "${argv[*]@Q}" >>"$log"
-  (cd -- "$workdir" && export_secrets "$app" key && exec setsid env "${ENVV[@]}" "${argv[@]}" >>"$log" 2>&1 </dev/null 9>&-) &
+  (cd -- "$workdir" && clean_environment "$app" "$color" "$version" &&
+    exec setsid env "${ENVV[@]}" "${RUN_AS[@]}" "${argv[@]}" >>"$log" 2>&1 </dev/null 9>&-) &
   pid=$!
-  printf '%s %s\n' "$pid" "$(start_time "$pid")" >"$(pid_file "$app" "$color")"
+  pid_record="$pid $(start_time "$pid")"
+  # Known before it is written: a signal from here on stops it too.
+  STARTED_PID[$app.$color]=$pid_record
+  if ! write_file "$(pid_file "$app" "$color")" "$pid_record"; then
+    fail_deploy "cannot record the pid of $app/$color in $STATE_DIR/run (disk full or read-only?)"
+  fi
 }
 
-# SIGTERM to the color's process group; SIGKILL after the app's drain.
+# A pid recorded by this run for a color whose pid file may be missing.
+started_pid() { # APP COLOR
+  local pid started
+  read -r pid started <<<"${STARTED_PID[$1.$2]:-}"
+  if [[ -n $pid && $(start_time "$pid" 2>/dev/null) == "$started" ]]; then printf '%s' "$pid"; fi
+  return 0
+}
+
+# SIGTERM to the color's process group; SIGKILL after the app's drain. A
+# color whose pid file is gone (a lost state dir) is found by its mark on
+# its port.
 process_stop() { # APP COLOR
-  local app=$1 color=$2 pid deadline
-  pid=$(process_pid "$app" "$color")
+  local app=$1 color=$2 pid
+  pid=$(color_leader "$app" "$color")
   if [[ -n $pid ]] && alive "$pid"; then
-    run kill -TERM -- "-$pid" 2>/dev/null || run kill -TERM -- "$pid" 2>/dev/null || true
-    deadline=$(($(now_ms) + APP_DRAIN_MS[$app]))
-    while ! ((DRY_RUN)) && alive "$pid" && (($(now_ms) < deadline)); do
-      sleep 0.1 9>&-
-    done
-    if ! ((DRY_RUN)) && alive "$pid"; then
-      say "$app/$color did not stop within its drain; sending SIGKILL"
-      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL -- "$pid" 2>/dev/null || true
-    fi
+    stop_session "$pid" "$app"
   fi
+  unset "STARTED_PID[$app.$color]"
   run rm -f -- "$(pid_file "$app" "$color")"
+}
+
+# A process on the color's port that carries the color's mark.
+marked_listener() { # APP COLOR
+  local pid
+  while IFS= read -r pid; do
+    if [[ $pid != "?" && $(environ_of "$pid" GREENLIGHT_COLOR) == "$(color_mark "$1" "$2")" ]]; then
+      printf '%s' "$pid"
+      return 0
+    fi
+  done < <(port_listeners "${COLOR_PORT[$1.$2]}")
+  return 0
+}
+
+# True when the color's port is answered by the color's own process (its
+# session) and nothing else: the health gate's last word, so that a stray
+# process on the port never passes for the new version.
+process_owns_port() { # APP COLOR
+  local app=$1 color=$2 leader pid port owned=0
+  port=${COLOR_PORT[$app.$color]}
+  leader=$(process_pid "$app" "$color")
+  [[ -n $leader ]] || return 1
+  while IFS= read -r pid; do
+    if [[ $pid != "?" && $(session_of "$pid") == "$leader" ]]; then
+      owned=1
+    else
+      say "$app/$color: port $port is answered by pid $pid ($(command_of "$pid")), not by the process this deploy started"
+      return 1
+    fi
+  done < <(port_listeners "$port")
+  ((owned))
 }
 
 # ---------------------------------------------------------------------------
@@ -926,6 +1254,37 @@ color_state() { # APP COLOR
   printf '%s %s' "$running" "$total"
 }
 
+# The version a color runs, as the color itself says: its process's
+# environment, or its containers' label on every host of the app ("" when
+# it does not run, does not say, or its hosts disagree).
+color_version() { # APP COLOR
+  local app=$1 color=$2 host id role version found=""
+  [[ -n $color ]] || return 0
+  if [[ ${APP_RUNTIME[$app]} == process ]]; then
+    process_version "$app" "$color"
+    return 0
+  fi
+  for host in ${APP_HOSTS[$app]}; do
+    while read -r id _ role _ version; do
+      [[ $role == entry || $role == app ]] || continue
+      [[ $version != - ]] || return 0
+      [[ -z $found || $found == "$version" ]] || return 0
+      found=$version
+    done < <(project_containers "$host" "$(compose_project "$app" "$color")")
+  done
+  printf '%s' "$found"
+}
+
+# True when every host of a running color answers its health probe now.
+color_healthy_now() { # APP COLOR
+  local url any=0
+  for url in $(probe_urls "$1" "$2"); do
+    any=1
+    probe "$1" "$url" >/dev/null || return 1
+  done
+  ((any))
+}
+
 color_start() { # APP COLOR VERSION
   local app=$1 color=$2 version=$3 host
   STARTED+=("$app.$color")
@@ -1032,13 +1391,22 @@ probe_urls() { # APP COLOR
 }
 
 # One probe: prints the status (000 when no answer); true when it is the
-# expected one.
+# expected one. Within a deadline (CALL_DEADLINE_MS), the probe is bounded
+# by what is left of it, and one that ends after it does not count.
 probe() { # APP URL
-  local app=$1 url=$2 code
-  code=$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time "${HEALTH_TIMEOUT[$app]}" -- "$url${HEALTH_PATH[$app]}" 9>&- 2>/dev/null) || true
-  code=${code:-000}
+  local app=$1 url=$2 code max left
+  max=${HEALTH_TIMEOUT[$app]}
+  if ((CALL_DEADLINE_MS)); then
+    left=$((CALL_DEADLINE_MS - $(now_ms)))
+    ((left > 0)) || { printf '000'; return 1; }
+    ((left < HEALTH_TIMEOUT_MS[$app])) && max=$((left / 1000)).$(printf '%03d' $((left % 1000)))
+  fi
+  code=$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time "$max" -- "$url${HEALTH_PATH[$app]}" 9>&- 2>/dev/null) || true
+  [[ $code =~ ^[0-9]{3}$ ]] || code=000
   printf '%s' "$code"
-  if ((HEALTH_EXPECT[$app])); then
+  if ((CALL_DEADLINE_MS && $(now_ms) > CALL_DEADLINE_MS)); then
+    return 1
+  elif ((HEALTH_EXPECT[$app])); then
     [[ $code == "${HEALTH_EXPECT[$app]}" ]]
   else
     [[ $code == 2?? ]]
@@ -1048,13 +1416,25 @@ probe() { # APP URL
 # The health gate: every host of the color must answer as expected
 # HEALTH_AFTER times in a row before the deadline.
 health_gate() { # APP COLOR
-  local app=$1 color=$2 deadline url code all streak_ok last="" restarts
-  declare -A streak=()
+  local app=$1 color=$2 deadline passed=0
   if ((DRY_RUN)); then
     printf '  [dry-run] wait until %s/%s answers %s\n' "$app" "$color" "${HEALTH_PATH[$app]}"
     return 0
   fi
   deadline=$(($(now_ms) + HEALTH_DEADLINE_MS[$app]))
+  # Every docker call and probe of the gate ends by its deadline.
+  CALL_DEADLINE_MS=$deadline
+  health_rounds "$app" "$color" "$deadline" || passed=$?
+  CALL_DEADLINE_MS=0
+  return "$passed"
+}
+
+# The rounds of the health gate, until every host passes or the deadline.
+# A pass counts only for what this deploy started: the color's own process
+# owns its port (process runtime), its containers run (compose).
+health_rounds() { # APP COLOR DEADLINE
+  local app=$1 color=$2 deadline=$3 url code all streak_ok last="" restarts
+  declare -A streak=()
   read -r _ restarts <<<"$(color_state "$app" "$color")"
   local urls=() running now_restarts
   while :; do
@@ -1072,8 +1452,14 @@ health_gate() { # APP COLOR
       streak_ok=${streak[$url]}
       ((streak_ok >= HEALTH_AFTER[$app])) || all=0
     done
-    ((all)) && return 0
     read -r running now_restarts <<<"$(color_state "$app" "$color")"
+    if ((all && running)); then
+      if [[ ${APP_RUNTIME[$app]} != process ]] || process_owns_port "$app" "$color"; then
+        return 0
+      fi
+      last="port ${COLOR_PORT[$app.$color]} is not answered by the process this deploy started"
+      break
+    fi
     if ! ((running)); then
       say "$app/$color is not running any more"
       last="${last:-the color exited}"
@@ -1215,24 +1601,33 @@ put_live_file() { # FILE
   put_in_conf_dir "$1" "greenlight-$PROJECT.live" || return 1
   local kept="$STATE_DIR/nginx/greenlight-$PROJECT.live"
   if [[ $PROXY_MODE == compose && ! $1 -ef $kept ]] && ! ((DRY_RUN)); then
-    mkdir -p -- "$STATE_DIR/nginx" && cp -- "$1" "$kept"
+    { mkdir -p -- "$STATE_DIR/nginx" && no_symlink "$kept" && cp -T -- "$1" "$kept"; } 2>/dev/null ||
+      say "could not keep a copy of the live file in $STATE_DIR/nginx" >&2
   fi
+  return 0
 }
 
 # Copies a file into the nginx conf dir where nginx runs. On a host (local
 # or remote) atomically: written beside its target as a dot file, then
 # renamed. Into a compose nginx by `docker cp` (readable by nginx's workers;
 # the image need not have a shell).
+# The files are world-readable (0644: nginx's workers read the live file
+# and the njs module), whatever the umask. A failure sets SWITCH_ERROR to
+# what went wrong (a read-only conf dir, a removed container).
 put_in_conf_dir() { # FILE NAME
+  local error
+  error=$(new_tmp)
   if [[ $PROXY_MODE == compose ]]; then
     local copy
     copy=$(new_tmp)
     cp -- "$1" "$copy" && chmod 0644 "$copy" || return 1
-    run docker_on "$PROXY_HOST" cp "$copy" "$(proxy_container):$NGINX_CONF_DIR/$2"
-    return
+    run docker_on "$PROXY_HOST" cp "$copy" "$(proxy_container):$NGINX_CONF_DIR/$2" 2>"$error" && return 0
+  else
+    # shellcheck disable=SC2016 # $1 and $2 are expanded by the inner sh, on purpose
+    run on_proxy sh -c 'cat >"$1" && chmod 0644 "$1" && mv -f "$1" "$2"' sh "$NGINX_CONF_DIR/.$2.new" "$NGINX_CONF_DIR/$2" <"$1" 2>"$error" && return 0
   fi
-  # shellcheck disable=SC2016 # $1 and $2 are expanded by the inner sh, on purpose
-  run on_proxy sh -c 'cat >"$1" && mv -f "$1" "$2"' sh "$NGINX_CONF_DIR/.$2.new" "$NGINX_CONF_DIR/$2" <"$1"
+  SWITCH_ERROR="cannot write $2 into nginx's conf dir $NGINX_CONF_DIR: $(tr -c '[:print:]' ' ' <"$error" | head -c 300)"
+  return 1
 }
 
 # Writes the conf that routes each app as APP=COLOR says. By reload: the
@@ -1268,7 +1663,7 @@ assemble_conf() { # OUT METHOD APP=COLOR...
 # Runs nginx with ARGS where the proxy runs.
 nginx_run() {
   case $PROXY_MODE in
-    host) "${NGINX_CMD[@]}" "$@" 9>&- ;;
+    host) bounded "${NGINX_CMD[@]}" "$@" 9>&- ;;
     remote) on_host "$PROXY_HOST" nginx "$@" ;;
     compose) docker_on "$PROXY_HOST" exec "$(proxy_container)" nginx "$@" ;;
   esac
@@ -1361,19 +1756,21 @@ restore_proxy_conf() {
 # (the switch), and the conf is installed only when the kit changed it. By
 # reload: a new conf. A conf nginx -t refuses is replaced by the previous one
 # byte for byte (and the previous live file too), and nginx is not reloaded.
-# Sets RELOADED when nginx was reloaded, and OLD_WORKERS to the nginx workers
-# that the reload retired.
+# False when nginx was left as it was, with SWITCH_ERROR saying why (the
+# caller asks nginx what it routes to before saying anything). Sets RELOADED
+# when nginx was reloaded, and OLD_WORKERS to the workers that retired.
 OLD_WORKERS=""
+SWITCH_ERROR=""
 switch_proxy() { # APP=COLOR...
-  local method old new backup old_live new_live
+  local method new backup old_live="" new_live
   RELOADED=0
+  SWITCH_ERROR=""
   method=$(switch_method)
-  old=$INSTALLED_CONF
   new=$(new_tmp)
   assemble_conf "$new" "$method" "$@"
   backup=$(new_tmp)
-  printf '%s' "$old" >"$backup"
-  [[ -z $old ]] || printf '\n' >>"$backup"
+  printf '%s' "$INSTALLED_CONF" >"$backup"
+  [[ -z $INSTALLED_CONF ]] || printf '\n' >>"$backup"
   # Called behind ||, where bash ignores set -e: every step is checked.
   if [[ $method == njs ]]; then
     old_live=$(new_tmp)
@@ -1382,30 +1779,40 @@ switch_proxy() { # APP=COLOR...
     printf '%s\n' "$@" | tr '=' ' ' | grep -v ' $' >"$new_live" || true
     say "switching by the live file (no nginx reload)"
     put_live_file "$new_live" || return 1
+    INSTALLED_LIVE=$(<"$new_live")
     if cmp -s "$new" "$backup"; then
       return 0
     fi
     say "the kit changed the nginx conf: installing it (one reload)"
-    put_in_conf_dir "$KIT_DIR/nginx/greenlight.js" "greenlight-$PROJECT.js" || return 1
+    put_in_conf_dir "$KIT_DIR/nginx/greenlight.js" "greenlight-$PROJECT.js" || { undo_switch "$backup" "$old_live"; return 1; }
   else
     say "switching by a new conf and nginx reload (nginx has no njs module; with it a switch needs no reload)"
   fi
-  put_site_conf "$new" || return 1
+  install_and_reload "$new" "$backup" "$old_live" || return 1
+  INSTALLED_CONF=$(<"$new")
+  keep_installed_copy "$new"
+}
+
+# Installs a new site conf, tests it and reloads nginx; on any failure puts
+# the previous conf (and live file) back and says why in SWITCH_ERROR.
+install_and_reload() { # NEW BACKUP OLD_LIVE
+  local processes processes_job output
+  put_site_conf "$1" || { undo_switch "$2" "$3"; return 1; }
   # nginx's processes (the workers the reload will retire), asked while
   # nginx -t runs.
-  local processes processes_job
   processes=$(new_tmp)
   if [[ $PROXY_MODE == compose ]]; then
     proxy_top >"$processes" 2>/dev/null 9>&- &
   else
+    find_nginx_pid_file
     nginx_workers >"$processes" 2>/dev/null 9>&- &
   fi
   processes_job=$!
-  if ! ((DRY_RUN)) && ! nginx_test; then
+  if ! ((DRY_RUN)) && ! output=$(nginx_test 2>&1); then
     wait "$processes_job" || true
+    SWITCH_ERROR="nginx -t refused the new conf: $(tr -c '[:print:]' ' ' <<<"$output" | head -c 500)"
     say "nginx -t refused the new conf; putting the previous one back"
-    if [[ -n $old ]]; then put_site_conf "$backup"; else remove_site_conf; fi
-    if [[ $method == njs ]]; then put_live_file "$old_live"; fi
+    undo_switch "$2" "$3"
     return 1
   fi
   wait "$processes_job" || true
@@ -1415,17 +1822,51 @@ switch_proxy() { # APP=COLOR...
   else
     OLD_WORKERS=$(<"$processes")
   fi
-  if ! nginx_reload; then
+  if ! output=$(nginx_reload 2>&1); then
+    SWITCH_ERROR="nginx did not reload (is it running?): $(tr -c '[:print:]' ' ' <<<"$output" | head -c 500)"
     say "nginx did not reload; putting the previous conf back"
-    if [[ -n $old ]]; then put_site_conf "$backup"; else remove_site_conf; fi
-    if [[ $method == njs ]]; then put_live_file "$old_live"; fi
+    undo_switch "$2" "$3"
     return 1
   fi
+  [[ -z $output ]] || printf '%s\n' "$output"
   RELOADED=1
-  if ! ((DRY_RUN)); then
-    mkdir -p -- "$STATE_DIR/nginx" || return 1
-    cp -- "$new" "$STATE_DIR/nginx/$SITE_CONF" || return 1
+  wait_new_workers
+}
+
+# `nginx -s reload` returns once the master has the signal; until it has
+# started new workers, the old ones still take new connections with the old
+# conf. Waits (at most 3 s) for a worker that is not one of OLD_WORKERS.
+wait_new_workers() {
+  local deadline pid
+  ((DRY_RUN)) && return 0
+  deadline=$(($(now_ms) + 3000))
+  while (($(now_ms) < deadline)); do
+    for pid in $(nginx_workers 2>/dev/null); do
+      [[ " ${OLD_WORKERS//$'\n'/ } " == *" $pid "* ]] || return 0
+    done
+    sleep 0.02 9>&-
+  done
+  say "nginx started no new workers within 3 s of the reload" >&2
+}
+
+# Puts the previous site conf (and live file) back after a failed switch.
+undo_switch() { # BACKUP OLD_LIVE
+  local error=$SWITCH_ERROR
+  if [[ -s $1 ]]; then put_site_conf "$1" || true; else remove_site_conf || true; fi
+  if [[ -n $2 ]]; then put_live_file "$2" || true; fi
+  SWITCH_ERROR=$error
+}
+
+# Keeps a copy of the installed conf in the state dir (for a compose nginx
+# that is recreated). A copy that cannot be written is said, not fatal:
+# nginx already routes by the new conf.
+keep_installed_copy() { # FILE
+  ((DRY_RUN)) && return 0
+  if ! { mkdir -p -- "$STATE_DIR/nginx" 2>/dev/null && no_symlink "$STATE_DIR/nginx/$SITE_CONF" &&
+    cp -T -- "$1" "$STATE_DIR/nginx/$SITE_CONF" 2>/dev/null; }; then
+    say "could not keep a copy of the installed conf in $STATE_DIR/nginx (disk full or read-only?); nginx routes by the new conf" >&2
   fi
+  return 0
 }
 
 # Runs a command where nginx runs (host or remote mode).
@@ -1437,24 +1878,33 @@ on_proxy() {
   fi
 }
 
+# nginx's pid file, as its configuration names it (nginx -T, else the
+# compiled-in default of nginx -V). Asked once: call it outside a subshell.
+NGINX_PID_FILE=""
+find_nginx_pid_file() {
+  [[ -z $NGINX_PID_FILE ]] || return 0
+  local dump pidfile
+  dump=$(nginx_run -T 2>/dev/null) || true
+  pidfile=$(sed -n 's/^[[:space:]]*pid[[:space:]][[:space:]]*\([^;]*\);.*/\1/p' <<<"$dump")
+  pidfile=${pidfile%%$'\n'*}
+  [[ -n $pidfile ]] || pidfile=$(nginx_run -V 2>&1 | sed -n 's/.*--pid-path=\([^ ]*\).*/\1/p') || true
+  [[ -n $pidfile ]] || return 0
+  if fits path "$pidfile"; then NGINX_PID_FILE=$pidfile; else refuse_read path "nginx's pid file" "$pidfile"; fi
+}
+
 # The worker pids of the nginx that serves this stack: children of the master
 # named by the pid file of its configuration.
 nginx_workers() {
-  local pidfile master pid
+  local master pid
   case $PROXY_MODE in
     compose)
       proxy_top | top_workers
       return 0
       ;;
   esac
-  local dump
-  dump=$(nginx_run -T 2>/dev/null) || true
-  pidfile=$(sed -n 's/^[[:space:]]*pid[[:space:]][[:space:]]*\([^;]*\);.*/\1/p' <<<"$dump")
-  pidfile=${pidfile%%$'\n'*}
-  [[ -n $pidfile ]] || pidfile=$(nginx_run -V 2>&1 | sed -n 's/.*--pid-path=\([^ ]*\).*/\1/p') || true
-  [[ -n $pidfile ]] || return 0
-  fits path "$pidfile" || { refuse_read path "nginx's pid file" "$pidfile"; return 0; }
-  master=$(on_proxy cat -- "$pidfile" 2>/dev/null) || return 0
+  find_nginx_pid_file
+  [[ -n $NGINX_PID_FILE ]] || return 0
+  master=$(on_proxy cat -- "$NGINX_PID_FILE" 2>/dev/null) || return 0
   fits pid "$master" || { refuse_read pid "nginx's master pid" "$master"; return 0; }
   on_proxy pgrep -P "$master" | while IFS= read -r pid; do
     fits pid "$pid" && printf '%s\n' "$pid"
@@ -1524,6 +1974,424 @@ wait_old_workers() { # MAX_MS OLD_PIDS
 }
 
 # ---------------------------------------------------------------------------
+# Asking nginx: a request to nginx's own listen address carrying
+# "X-Greenlight-Verify: 1" comes back with the route nginx chose
+# (X-Greenlight-Route) and the upstream it used (X-Greenlight-Upstream).
+# That is what nginx serves, as opposed to what its conf files say: a
+# stopped nginx, a conf that never loaded or another server block taking
+# the requests (a default_server) all show here.
+# ---------------------------------------------------------------------------
+# "STATUS ROUTE UPSTREAM" of one verify request ("000 - -" when nginx does
+# not answer; "-" for a header that is missing or does not fit its grammar).
+ask_nginx() { # PATH
+  local headers line status=000 route=- upstream=- value timeout_s
+  timeout_s=5
+  local resolve=()
+  [[ -z $VERIFY_RESOLVE ]] || resolve=(--resolve "$VERIFY_RESOLVE")
+  headers=$(curl --silent --insecure --output /dev/null --dump-header - --max-time "$timeout_s" \
+    --header 'X-Greenlight-Verify: 1' "${resolve[@]}" -- "$VERIFY_BASE$1" 9>&- 2>/dev/null) || true
+  while IFS= read -r line; do
+    line=${line%$'\r'}
+    case ${line,,} in
+      http/*) value=${line#* } status=${value%% *} ;;
+      x-greenlight-route:*) route=${line#*: } ;;
+      x-greenlight-upstream:*) upstream=${line#*: } ;;
+    esac
+  done <<<"$headers"
+  [[ $status =~ ^[0-9]{3}$ ]] || status=000
+  [[ ${#route} -le 200 && $route =~ ^[A-Za-z0-9_.:-]+$ ]] || route=-
+  [[ ${#upstream} -le 500 && $upstream =~ ^[][0-9A-Za-z.:,\ _-]+$ ]] || upstream=-
+  printf '%s %s %s' "$status" "$route" "${upstream// /}"
+}
+
+# The color nginx routes an app to, asked on its first route ("" when nginx
+# does not answer or names no color of the app).
+routed_color() { # APP
+  local path status route color
+  path=${APP_ROUTE_PATHS[$1]%% *}
+  read -r status route _ <<<"$(ask_nginx "$path")"
+  for color in blue green; do
+    if [[ $route == "${COLOR_ROUTE[$1.$color]}" ]]; then
+      printf '%s' "$color"
+      return 0
+    fi
+  done
+  return 0
+}
+
+# After a switch: every route of each app reaches its new color through
+# nginx, and the app's `verify` path answers 2xx there. A worker of before
+# a reload may answer for a moment: asked again for up to 2 s before the
+# last answers are said and the check fails.
+verify_switch() { # APP=COLOR...
+  local deadline
+  ((DRY_RUN)) && { printf '  [dry-run] ask nginx at %s which color each route reaches\n' "$VERIFY_BASE"; return 0; }
+  deadline=$(($(now_ms) + 2000))
+  while ! verify_routes "$@" >/dev/null; do
+    (($(now_ms) < deadline)) || { verify_routes "$@"; return 1; }
+    sleep 0.1 9>&-
+  done
+  say "verify: nginx routes ${*//=/ to } (asked at $VERIFY_BASE)"
+}
+
+# One look at every route of the switched apps; says what is wrong.
+verify_routes() { # APP=COLOR...
+  local pair app color path status route ok=0
+  for pair in "$@"; do
+    app=${pair%%=*} color=${pair#*=}
+    for path in ${APP_ROUTE_PATHS[$app]}; do
+      read -r status route _ <<<"$(ask_nginx "$path")"
+      if [[ $status == 000 ]]; then
+        say "verify: nginx does not answer at $VERIFY_BASE$path (is nginx running, listening there?)"
+        ok=1
+      elif [[ $route != "${COLOR_ROUTE[$app.$color]}" ]]; then
+        say "verify: $VERIFY_BASE$path answered $status without $app's route to $color (it names '$route'): another server block of nginx takes these requests, or nginx did not load the new conf"
+        ok=1
+      elif [[ $status == 502 || $status == 504 ]]; then
+        say "verify: nginx routes $VERIFY_BASE$path to $app/$color but cannot reach it ($status)"
+        ok=1
+      fi
+    done
+    if [[ -n ${APP_VERIFY[$app]} ]]; then
+      read -r status route _ <<<"$(ask_nginx "${APP_VERIFY[$app]}")"
+      if [[ $route != "${COLOR_ROUTE[$app.$color]}" || $status != 2?? ]]; then
+        say "verify: $app's verify path ${APP_VERIFY[$app]} answered $status through nginx (route '$route'); it must answer 2xx from $color"
+        ok=1
+      fi
+    fi
+  done
+  return "$ok"
+}
+
+# ---------------------------------------------------------------------------
+# Rollout: bring the target colors up, gate them, switch nginx to them,
+# confirm through nginx, watch, then drain and stop (or keep) what was live.
+# What is live is read from nginx, each color's version from the color
+# itself; the state file is history.
+# ---------------------------------------------------------------------------
+declare -A VERSIONS=() TARGET=() LIVE=() LIVE_VERSION=() PREV_COLOR=() PREV_VERSION=()
+MODE=""
+ROUTES=""
+
+rollout() { # MODE(deploy|rollback|switch)
+  local app
+  MODE=$1
+  read_routes
+  # Before the first change: which compose runs (or that none does).
+  [[ -z $COMPOSE_PROBE ]] || compose_ready
+  if ((!DRY_RUN)); then converge_proxy; fi
+  for app in "${SELECTED[@]}"; do
+    choose_target "$app"
+  done
+  refuse_unrouted_apps
+  bring_up
+  switch_to_targets
+  watch_new_colors
+  [[ $MODE == switch ]] || retire_old_colors
+  for app in "${SELECTED[@]}"; do
+    run_hook after-switch "$app" "${TARGET[$app]}" "${VERSIONS[$app]}" || say "the after-switch hook failed (the deploy itself succeeded)"
+  done
+  say "done: $MODE of ${SELECTED[*]} in $((($(now_ms) - START_MS) / 1000))s"
+}
+
+# What nginx has installed, and the routes it makes nginx follow. Asked
+# once: in compose mode each question to nginx is a docker call.
+read_routes() {
+  load_installed
+  switch_method >/dev/null
+  ROUTES=$(proxy_routes "$INSTALLED_CONF" "$INSTALLED_LIVE")
+}
+
+# The routes nginx would follow with APP switched to COLOR, as APP=COLOR
+# words for every app (an app without a route yet gets an empty color).
+routes_with() { # [APP=COLOR...]
+  local app pair color
+  for app in "${APPS[@]}"; do
+    color=$(live_color "$app" "$ROUTES")
+    for pair in "$@"; do
+      [[ ${pair%%=*} == "$app" ]] && color=${pair#*=}
+    done
+    printf '%s=%s\n' "$app" "$color"
+  done
+}
+
+# Starts from the truth: nginx is asked what it routes to and must agree
+# with its installed conf (a reload nginx never did is done now); the state
+# file adopts what nginx routes to; and a live color that no longer runs,
+# while the other one is healthy (nginx passes its requests there as a
+# backup), is switched away from before anything is stopped.
+converge_proxy() {
+  local app installed routed state_color
+  for app in "${APPS[@]}"; do
+    installed=$(live_color "$app" "$ROUTES")
+    [[ -n $installed ]] || continue
+    routed=$(routed_color "$app")
+    if [[ $routed != "$installed" && $(switch_method) == reload ]]; then
+      say "nginx routes $app to ${routed:-nothing} but its installed conf says $installed: reloading nginx"
+      nginx_test || die "nginx -t fails on the installed conf; fix nginx before deploying"
+      nginx_reload
+      routed=$(routed_color "$app")
+    fi
+    if [[ -z $routed ]]; then
+      die "nginx does not serve $app's routes at $VERIFY_BASE (no answer, or an answer without this project's route header): is nginx running, and does another server block (a default_server) take these requests?"
+    elif [[ $routed != "$installed" ]]; then
+      die "nginx routes $app to $routed, but its installed conf says $installed; fix nginx before deploying"
+    fi
+    state_color=$(state_get live "$app" color)
+    if [[ $routed != "$state_color" ]]; then
+      say "nginx routes $app to $routed but the last recorded deploy says ${state_color:-nothing}: adopting what nginx routes to"
+      state_set "$app" "$routed" "$(color_version "$app" "$routed")" "$state_color" "$(state_get live "$app" version)" || true
+    fi
+  done
+  for app in "${SELECTED[@]}"; do
+    leave_a_dead_live_color "$app"
+  done
+}
+
+# When nginx routes an app to a color that does not run, while the other
+# color runs and is healthy, nginx serves the app from that other color (its
+# backup): switch to it, so a deploy never stops what really serves.
+leave_a_dead_live_color() { # APP
+  local app=$1 live other
+  live=$(live_color "$app" "$ROUTES")
+  [[ -n $live ]] && ! color_running "$app" "$live" || return 0
+  other=$(other_color "$live")
+  if ! color_running "$app" "$other" || ! color_healthy_now "$app" "$other"; then
+    say "warning: nginx routes $app to $live, which does not run, and $other is not healthy either: $app is down"
+    return 0
+  fi
+  say "nginx routes $app to $live, which does not run; $other runs and is healthy: switching to $other first"
+  local pairs
+  mapfile -t pairs < <(routes_with "$app=$other")
+  record_pending "${pairs[@]}"
+  switch_proxy "${pairs[@]}" || die "could not switch $app to $other: $SWITCH_ERROR" "$EXIT_FAILED"
+  verify_switch "$app=$other" || die "nginx does not serve $app from $other after switching to it" "$EXIT_FAILED"
+  ROUTES=$(proxy_routes "$INSTALLED_CONF" "$INSTALLED_LIVE")
+  state_set "$app" "$other" "$(color_version "$app" "$other")" "$live" "$(state_get live "$app" version)" || true
+}
+
+# Which color an app goes to, and which version it runs there: for a
+# rollback and a switch the version is the color's own (its containers'
+# label, its process's environment) or, for a stopped color, the recorded
+# one; an unknown version is refused, never guessed.
+choose_target() { # APP
+  local app=$1 live target version
+  live=$(live_color "$app" "$ROUTES")
+  LIVE[$app]=$live
+  LIVE_VERSION[$app]=$(color_version "$app" "$live")
+  PREV_COLOR[$app]=$(state_get previous "$app" color)
+  PREV_VERSION[$app]=$(state_get previous "$app" version)
+  case $MODE in
+    deploy) target=$(other_color "${live:-green}") ;;
+    rollback)
+      target=$(state_get previous "$app" color)
+      [[ -n $target && $target != "$live" ]] || die "$app has no previous color to roll back to"
+      version=$(color_version "$app" "$target")
+      version=${version:-$(state_get previous "$app" version)}
+      [[ -n $version ]] || die "$app: the version of $target is unknown (not recorded, not running); deploy a version instead"
+      VERSIONS[$app]=$version
+      ;;
+    switch)
+      target=$SWITCH_TO
+      [[ $target != "$live" ]] || die "$app already routes to $target"
+      color_running "$app" "$target" || ((DRY_RUN)) || die "$app/$target is not running; deploy instead"
+      version=$(color_version "$app" "$target")
+      [[ -n $version ]] || ((DRY_RUN)) || die "$app/$target runs, but its version is unknown (it does not say); deploy instead"
+      VERSIONS[$app]=$version
+      ;;
+  esac
+  TARGET[$app]=$target
+}
+
+# nginx routes every app: one that was never deployed has nothing to route
+# to, so the first deploy must bring up every app.
+refuse_unrouted_apps() {
+  local app
+  for app in "${APPS[@]}"; do
+    if [[ -z ${TARGET[$app]:-} && -z $(live_color "$app" "$ROUTES") ]]; then
+      die "$app has never been deployed: deploy every app first (without --app)"
+    fi
+  done
+}
+
+# Starts (or resumes) each target color and gates it on health.
+bring_up() {
+  local app target first=${SELECTED[0]}
+  if [[ $MODE != switch ]]; then
+    run_hook before-deploy "$first" "${TARGET[$first]}" "${VERSIONS[$first]}" ||
+      fail_deploy "the before-deploy hook failed"
+  fi
+  for app in "${SELECTED[@]}"; do
+    target=${TARGET[$app]}
+    case $MODE in
+      deploy)
+        say "$app: cleaning the idle color $target"
+        color_stop "$app" "$target" 0
+        say "$app: starting $target with version ${VERSIONS[$app]}"
+        color_start "$app" "$target" "${VERSIONS[$app]}"
+        ;;
+      rollback)
+        say "$app: resuming $target with version ${VERSIONS[$app]}"
+        color_resume "$app" "$target" "${VERSIONS[$app]}"
+        ;;
+    esac
+  done
+  for app in "${SELECTED[@]}"; do
+    say "$app: health gate on ${TARGET[$app]} (${HEALTH_PATH[$app]}, every ${HEALTH_INTERVAL[$app]}s, deadline $((HEALTH_DEADLINE_MS[$app] / 1000))s)"
+    health_gate "$app" "${TARGET[$app]}" || fail_deploy "$app/${TARGET[$app]} never became healthy"
+    say "$app: ${TARGET[$app]} is healthy"
+    run_hook after-healthy "$app" "${TARGET[$app]}" "${VERSIONS[$app]}" || fail_deploy "the after-healthy hook failed"
+  done
+}
+
+# The intent is recorded, nginx is switched, nginx is asked whether it
+# serves the targets (if not, it is switched back), and then the deploy is
+# committed to the state file.
+switch_to_targets() {
+  local app pairs selected=()
+  for app in "${SELECTED[@]}"; do
+    selected+=("$app=${TARGET[$app]}")
+  done
+  mapfile -t pairs < <(routes_with "${selected[@]}")
+  record_pending "${pairs[@]}"
+  SWITCHING=1
+  switch_proxy "${pairs[@]}" || fail_after_switch "$SWITCH_ERROR"
+  SWITCHED=1
+  if ! verify_switch "${selected[@]}"; then
+    switch_back
+    fail_after_switch "nginx does not serve the new color; switched back"
+  fi
+  for app in "${SELECTED[@]}"; do
+    state_set "$app" "${TARGET[$app]}" "${VERSIONS[$app]}" "${LIVE[$app]}" "${LIVE_VERSION[$app]:--}" ||
+      say "the deploy is live, but the state dir did not take its record; the next run reads it from nginx" >&2
+    log_deploy "$app" "${LIVE_VERSION[$app]}" "${VERSIONS[$app]}" ok
+    say "$app: live on ${TARGET[$app]} (${VERSIONS[$app]}), was ${LIVE[$app]:-nothing}"
+  done
+}
+
+# Switches the selected apps back to the colors that were live (still
+# running: nothing is stopped before the new colors are confirmed).
+switch_back() {
+  local app pairs back=()
+  for app in "${SELECTED[@]}"; do
+    [[ -n ${LIVE[$app]} ]] && back+=("$app=${LIVE[$app]}")
+  done
+  ((${#back[@]})) || return 0
+  say "switching back to ${back[*]//=/ on }"
+  mapfile -t pairs < <(routes_with "${back[@]}")
+  switch_proxy "${pairs[@]}" || say "switching back failed: $SWITCH_ERROR"
+}
+
+# With `watch`, the new colors must stay up and healthy for that long after
+# the switch, while the old ones still run; else nginx is switched back.
+watch_new_colors() {
+  local app until=0 now url code
+  for app in "${SELECTED[@]}"; do
+    ((APP_WATCH_MS[$app] > 0 && $(now_ms) + APP_WATCH_MS[$app] > until)) && until=$(($(now_ms) + APP_WATCH_MS[$app]))
+  done
+  ((until && !DRY_RUN)) || return 0
+  say "watching the new colors for $(((until - $(now_ms) + 999) / 1000))s before stopping the old ones"
+  while now=$(now_ms) && ((now < until)); do
+    for app in "${SELECTED[@]}"; do
+      ((APP_WATCH_MS[$app] > 0)) || continue
+      if ! color_running "$app" "${TARGET[$app]}"; then
+        switch_back
+        fail_after_switch "$app/${TARGET[$app]} stopped running during the watch window; switched back"
+      fi
+      for url in $(probe_urls "$app" "${TARGET[$app]}"); do
+        if ! code=$(probe "$app" "$url"); then
+          switch_back
+          fail_after_switch "$app/${TARGET[$app]} failed its health check ($code) during the watch window; switched back"
+        fi
+      done
+    done
+    sleep "${HEALTH_INTERVAL[${SELECTED[0]}]}" 9>&-
+  done
+  say "the new colors stayed healthy through the watch window"
+}
+
+# Drains and stops (or keeps) the colors that were live. A new color that
+# stopped running in the meantime is noticed first: nginx goes back to the
+# old color, which still runs.
+retire_old_colors() {
+  local app max_drain=0 workers_gone=0
+  for app in "${SELECTED[@]}"; do
+    ((APP_DRAIN_MS[$app] > max_drain)) && max_drain=${APP_DRAIN_MS[$app]}
+  done
+  if ((RELOADED)); then
+    say "waiting for nginx's old workers to finish their requests"
+    if wait_old_workers "$max_drain" "$OLD_WORKERS" && [[ -n $OLD_WORKERS ]]; then
+      workers_gone=1
+    fi
+  fi
+  # Once the workers of before the switch are gone, so are the requests
+  # they had in flight to the old colors: only the new conf routes now.
+  for app in "${SELECTED[@]}"; do
+    if [[ -n ${LIVE[$app]} ]] && ! ((workers_gone)); then
+      wait_color_idle "$app" "${LIVE[$app]}" "${APP_DRAIN_MS[$app]}"
+    fi
+  done
+  for app in "${SELECTED[@]}"; do
+    [[ -n ${LIVE[$app]} ]] || continue
+    if ! ((DRY_RUN)) && ! color_running "$app" "${TARGET[$app]}"; then
+      switch_back
+      fail_after_switch "$app/${TARGET[$app]} stopped running right after the switch; switched back"
+    fi
+  done
+  for app in "${SELECTED[@]}"; do
+    [[ -n ${LIVE[$app]} ]] || continue
+    say "$app: draining and stopping ${LIVE[$app]}$( ((APP_KEEP_PREVIOUS[$app])) && printf ' (kept for rollback)')"
+    color_stop "$app" "${LIVE[$app]}" "${APP_KEEP_PREVIOUS[$app]}"
+  done
+}
+
+# Before any switch: stops what this run started (a resumed color is kept),
+# prints its logs, runs on-failure. The live color was not touched.
+fail_deploy() { # MESSAGE
+  local item app color keep=0
+  say "deploy failed: $1"
+  [[ $MODE == rollback ]] && keep=1
+  for item in "${STARTED[@]}"; do
+    app=${item%.*} color=${item#*.}
+    say "$item logs (last lines):"
+    color_logs "$app" "$color" | sed 's/^/    /'
+    color_stop "$app" "$color" "$keep"
+    log_deploy "$app" "${LIVE_VERSION[$app]:-}" "${VERSIONS[$app]:-}" failed
+    run_hook on-failure "$app" "$color" "${VERSIONS[$app]:-}" || say "on-failure hook failed"
+  done
+  say "the live color was not touched"
+  exit "$EXIT_FAILED"
+}
+
+# After the switch began: nginx is asked what it routes each app to, and
+# that is what is said, recorded and kept running. The new color is stopped
+# only when nginx does not route to it.
+fail_after_switch() { # MESSAGE
+  local app now keep=0
+  say "deploy failed: $1"
+  [[ $MODE == rollback ]] && keep=1
+  read_routes
+  for app in "${SELECTED[@]}"; do
+    now=$(routed_color "$app")
+    if [[ $now == "${TARGET[$app]}" ]]; then
+      say "$app: nginx routes to ${TARGET[$app]}: the new version ${VERSIONS[$app]} is live (${LIVE[$app]:-nothing} still runs)"
+      state_set "$app" "${TARGET[$app]}" "${VERSIONS[$app]}" "${LIVE[$app]}" "${LIVE_VERSION[$app]:--}" || true
+      log_deploy "$app" "${LIVE_VERSION[$app]}" "${VERSIONS[$app]}" "live-with-errors"
+    elif [[ -n $now && $now == "${LIVE[$app]}" ]]; then
+      say "$app: nginx routes to ${LIVE[$app]} (${LIVE_VERSION[$app]:-version unknown}) as before"
+      if [[ $MODE != switch ]]; then color_stop "$app" "${TARGET[$app]}" "$keep"; fi
+      state_set "$app" "${LIVE[$app]}" "${LIVE_VERSION[$app]:--}" "${PREV_COLOR[$app]}" "${PREV_VERSION[$app]}" || true
+      log_deploy "$app" "${LIVE_VERSION[$app]}" "${VERSIONS[$app]}" failed
+      run_hook on-failure "$app" "${TARGET[$app]}" "${VERSIONS[$app]}" || say "on-failure hook failed"
+    else
+      say "$app: nginx answers with no route of $app at $VERIFY_BASE; both colors are left running"
+      log_deploy "$app" "${LIVE_VERSION[$app]}" "${VERSIONS[$app]}" unknown
+    fi
+  done
+  exit "$EXIT_FAILED"
+}
+
+# ---------------------------------------------------------------------------
 # Commands.
 # ---------------------------------------------------------------------------
 on_signal() {
@@ -1542,186 +2410,41 @@ on_signal() {
   exit 143
 }
 
-# If a previous run died after switching but before recording the deploy,
-# the proxy routes to a color the state file does not list as live: adopt
-# what the proxy routes to (the version from the pending record), reloading
-# nginx first when switching by reload, so nginx follows its installed conf.
-converge_proxy() { # ROUTES
-  local app proxy_color state_color
-  for app in "${APPS[@]}"; do
-    proxy_color=$(live_color "$app" "$1")
-    state_color=$(state_get live "$app" color)
-    if [[ -n $proxy_color && $proxy_color != "$state_color" ]]; then
-      say "the proxy routes $app to $proxy_color but the last recorded deploy says ${state_color:-nothing}: adopting what the proxy routes to"
-      if [[ $(switch_method) == reload ]]; then
-        nginx_test || die "nginx -t fails on the installed conf; fix nginx before deploying" "$EXIT_USAGE"
-        nginx_reload
-      fi
-      state_set "$app" "$proxy_color" "$(pending_version "$app" "$proxy_color")" "$state_color" "$(state_get live "$app" version)"
-    fi
-  done
-}
-
-fail_deploy() { # MESSAGE
-  local item
-  say "deploy failed: $1"
-  for item in "${STARTED[@]}"; do
-    say "$item logs (last lines):"
-    color_logs "${item%.*}" "${item#*.}" | sed 's/^/    /'
-    color_stop "${item%.*}" "${item#*.}" 0
-    log_deploy "${item%.*}" "$(state_get live "${item%.*}" version)" "${VERSIONS[${item%.*}]:-}" failed
-    run_hook on-failure "${item%.*}" "${item#*.}" "${VERSIONS[${item%.*}]:-}" || say "on-failure hook failed"
-  done
-  say "the live color was not touched"
-  exit "$EXIT_FAILED"
-}
-
-declare -A VERSIONS=()
-
-# deploy, rollback and switch share this: bring TARGET colors up, gate them,
-# switch nginx to them, then drain and stop (or keep) what was live.
-rollout() { # MODE(deploy|rollback|switch)
-  local mode=$1 app routes live target version old_version
-  declare -A target_of=() live_of=() choice=()
-  # Asked once: in compose mode each question to nginx is a docker call.
-  load_installed
-  switch_method >/dev/null
-  routes=$(proxy_routes "$INSTALLED_CONF" "$INSTALLED_LIVE")
-  # Before the first change: which compose runs (or that none does).
-  [[ -z $COMPOSE_PROBE ]] || compose_ready
-  if ((!DRY_RUN)); then converge_proxy "$routes"; fi
-  for app in "${SELECTED[@]}"; do
-    live=$(live_color "$app" "$routes")
-    live_of[$app]=$live
-    case $mode in
-      deploy) target=$(other_color "${live:-green}") ;;
-      rollback)
-        target=$(state_get previous "$app" color)
-        VERSIONS[$app]=$(state_get previous "$app" version)
-        [[ -n $target && $target != "$live" ]] || die "$app has no previous color to roll back to"
-        ;;
-      switch)
-        target=$SWITCH_TO
-        [[ $target != "$live" ]] || die "$app already routes to $target"
-        VERSIONS[$app]=$(state_get previous "$app" version)
-        ;;
-    esac
-    target_of[$app]=$target
-  done
-  # nginx routes every app: one that was never deployed has nothing to
-  # route to, so the first deploy must bring up every app.
-  for app in "${APPS[@]}"; do
-    if [[ -z ${target_of[$app]:-} && -z $(live_color "$app" "$routes") ]]; then
-      die "$app has never been deployed: deploy every app first (without --app)"
-    fi
-  done
-
-  if [[ $mode != switch ]]; then
-    run_hook before-deploy "${SELECTED[0]}" "${target_of[${SELECTED[0]}]}" "${VERSIONS[${SELECTED[0]}]}" ||
-      fail_deploy "the before-deploy hook failed"
-  fi
-  for app in "${SELECTED[@]}"; do
-    target=${target_of[$app]}
-    case $mode in
-      deploy)
-        say "$app: cleaning the idle color $target"
-        color_stop "$app" "$target" 0
-        say "$app: starting $target with version ${VERSIONS[$app]}"
-        color_start "$app" "$target" "${VERSIONS[$app]}"
-        ;;
-      rollback)
-        say "$app: resuming $target with version ${VERSIONS[$app]}"
-        color_resume "$app" "$target" "${VERSIONS[$app]}"
-        ;;
-      switch)
-        color_running "$app" "$target" || ((DRY_RUN)) || die "$app/$target is not running; deploy instead"
-        ;;
-    esac
-  done
-  for app in "${SELECTED[@]}"; do
-    say "$app: health gate on ${target_of[$app]} (${HEALTH_PATH[$app]}, every ${HEALTH_INTERVAL[$app]}s, deadline $((HEALTH_DEADLINE_MS[$app] / 1000))s)"
-    health_gate "$app" "${target_of[$app]}" || fail_deploy "$app/${target_of[$app]} never became healthy"
-    say "$app: ${target_of[$app]} is healthy"
-    run_hook after-healthy "$app" "${target_of[$app]}" "${VERSIONS[$app]}" || fail_deploy "the after-healthy hook failed"
-  done
-
-  for app in "${APPS[@]}"; do
-    choice[$app]=$(live_color "$app" "$routes")
-  done
-  for app in "${SELECTED[@]}"; do
-    choice[$app]=${target_of[$app]}
-  done
-  local pairs=()
-  for app in "${APPS[@]}"; do
-    pairs+=("$app=${choice[$app]}")
-  done
-  record_pending "${pairs[@]}"
-  SWITCHING=1
-  switch_proxy "${pairs[@]}" || fail_deploy "nginx refused the new conf; the previous conf is in place"
-  SWITCHED=1
-  for app in "${SELECTED[@]}"; do
-    old_version=$(state_get live "$app" version)
-    if ((!DRY_RUN)); then
-      state_set "$app" "${target_of[$app]}" "${VERSIONS[$app]}" "${live_of[$app]}" "$old_version"
-    fi
-    log_deploy "$app" "$old_version" "${VERSIONS[$app]}" ok
-    say "$app: live on ${target_of[$app]} (${VERSIONS[$app]}), was ${live_of[$app]:-nothing}"
-  done
-
-  if [[ $mode != switch ]]; then
-    local max_drain=0
-    for app in "${SELECTED[@]}"; do
-      ((APP_DRAIN_MS[$app] > max_drain)) && max_drain=${APP_DRAIN_MS[$app]}
-    done
-    local workers_gone=0
-    if ((RELOADED)); then
-      say "waiting for nginx's old workers to finish their requests"
-      if wait_old_workers "$max_drain" "$OLD_WORKERS" && [[ -n $OLD_WORKERS ]]; then
-        workers_gone=1
-      fi
-    fi
-    # Once the workers of before the switch are gone, so are the requests
-    # they had in flight to the old colors: only the new conf routes now.
-    for app in "${SELECTED[@]}"; do
-      if [[ -n ${live_of[$app]} ]] && ! ((workers_gone)); then
-        wait_color_idle "$app" "${live_of[$app]}" "${APP_DRAIN_MS[$app]}"
-      fi
-    done
-    for app in "${SELECTED[@]}"; do
-      [[ -n ${live_of[$app]} ]] || continue
-      say "$app: draining and stopping ${live_of[$app]}$( ((APP_KEEP_PREVIOUS[$app])) && printf ' (kept for rollback)')"
-      color_stop "$app" "${live_of[$app]}" "${APP_KEEP_PREVIOUS[$app]}"
-    done
-  fi
-  for app in "${SELECTED[@]}"; do
-    version=${VERSIONS[$app]}
-    run_hook after-switch "$app" "${target_of[$app]}" "$version" || say "the after-switch hook failed (the deploy itself succeeded)"
-  done
-  say "done: $mode of ${SELECTED[*]} in $((($(now_ms) - START_MS) / 1000))s"
-}
-
+# What nginx serves, asked of nginx itself, and what each color runs, asked
+# of the color. Exit 0 when nginx serves every app from a running, healthy
+# color; 1 otherwise.
 cmd_status() {
-  local app routes live color url code holder
+  local app routes installed live color url code holder version health down=0
   load_installed
   routes=$(proxy_routes "$INSTALLED_CONF" "$INSTALLED_LIVE")
-  printf 'project %s (proxy: %s, switching by %s)\n' "$PROJECT" "$PROXY_MODE" "$(switch_method)"
+  printf 'project %s (proxy: %s, switching by %s; nginx asked at %s)\n' "$PROJECT" "$PROXY_MODE" "$(switch_method)" "$VERIFY_BASE"
   for app in "${APPS[@]}"; do
-    live=$(live_color "$app" "$routes")
-    printf '%s: live %s %s; previous %s %s\n' "$app" "${live:-none}" "$(state_get live "$app" version)" \
+    installed=$(live_color "$app" "$routes")
+    live=$(routed_color "$app")
+    printf '%s: live %s %s; previous %s %s\n' "$app" "${live:-none}" "$(color_version "$app" "$live")" \
       "$(state_get previous "$app" color)" "$(state_get previous "$app" version)"
+    if [[ -z $live ]]; then
+      down=1
+      printf '  nginx serves no route of %s at %s (its installed conf says %s)\n' "$app" "$VERIFY_BASE" "${installed:-nothing}"
+    elif [[ $live != "$installed" ]]; then
+      printf '  nginx routes to %s, but its installed conf says %s\n' "$live" "${installed:-nothing}"
+    fi
     for color in blue green; do
-      local health="stopped"
+      health="stopped"
       if color_running "$app" "$color" 2>/dev/null; then
-        health="running"
+        version=$(color_version "$app" "$color")
+        health="running ${version:-(version unknown)}"
         for url in $(probe_urls "$app" "$color"); do
           if code=$(probe "$app" "$url"); then health="$health, healthy ($code)"; else health="$health, unhealthy ($code)"; fi
         done
       fi
+      [[ $color != "$live" || $health == *", healthy"* ]] || down=1
       printf '  %-5s %s\n' "$color" "$health"
     done
   done
   holder=$(lock_holder)
   printf 'lock: %s\n' "${holder:-free}"
+  return "$down"
 }
 
 # ---------------------------------------------------------------------------
@@ -1736,7 +2459,12 @@ main() {
   while (($#)); do
     case $1 in
       --dry-run) DRY_RUN=1 ;;
-      -h | --help | help) usage; exit 0 ;;
+      -h | --help) usage; exit 0 ;;
+      help)
+        # `help` alone or after a command, never a VERSION named help.
+        usage
+        exit 0
+        ;;
       --app)
         (($# >= 2)) || die "--app needs an app name"
         only=$2
@@ -1762,7 +2490,7 @@ main() {
     shift
   done
   [[ -n $COMMAND ]] || { usage >&2; exit "$EXIT_USAGE"; }
-  if [[ -n $version && ! $version =~ $VERSION_RE ]]; then
+  if [[ -n $version ]] && ! fits version "$version"; then
     die "VERSION '$version' is not a valid tag (it must match $VERSION_RE)"
   fi
   if [[ $COMMAND == switch && $SWITCH_TO != blue && $SWITCH_TO != green ]]; then
@@ -1785,7 +2513,7 @@ main() {
   trap cleanup_tmp EXIT
   preflight
   if [[ $COMMAND == status ]]; then
-    cmd_status
+    cmd_status || exit "$EXIT_FAILED"
     return 0
   fi
   if ((DRY_RUN)); then
