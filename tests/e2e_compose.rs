@@ -163,7 +163,7 @@ fn deploy_upgrade_and_roll_back(compose: Compose, proxy: Proxy, tag: &str) {
     };
     let status = stdout(&stack.deploy(&["status"]));
     assert!(
-        status.contains(&format!("switching by {method})")),
+        status.contains(&format!("switching by {method};")),
         "{status}"
     );
     let workers = stack.nginx_workers();
@@ -226,7 +226,10 @@ fn deploy_upgrade_and_roll_back(compose: Compose, proxy: Proxy, tag: &str) {
         status.contains("web: live green v2; previous blue boot3"),
         "{status}"
     );
-    assert!(status.contains("green running, healthy (200)"), "{status}");
+    assert!(
+        status.contains("green running v2, healthy (200)"),
+        "{status}"
+    );
     assert!(status.contains("blue  stopped"), "{status}");
     assert!(status.contains("lock: free"), "{status}");
     let log = std::fs::read_to_string(stack.path("state/deploys.log")).unwrap();
@@ -657,7 +660,10 @@ fn dry_run_changes_nothing(compose: Compose) {
     assert_eq!(stack.served_version(), "v1");
     let status = stdout(&stack.deploy(&["status"]));
     assert!(status.contains("web: live blue v1; previous  "), "{status}");
-    assert!(status.contains("blue  running, healthy (200)"), "{status}");
+    assert!(
+        status.contains("blue  running v1, healthy (200)"),
+        "{status}"
+    );
     assert!(status.contains("green stopped"), "{status}");
 }
 
@@ -675,7 +681,7 @@ fn compose_proxy_without_njs_switches_by_reload(compose: Compose) {
     );
     assert_eq!(code(&stack.deploy(&["deploy", "v1"])), Some(0));
     let status = stdout(&stack.deploy(&["status"]));
-    assert!(status.contains("switching by reload)"), "{status}");
+    assert!(status.contains("switching by reload;"), "{status}");
     let load = stack.load();
     for args in [&["deploy", "v2"][..], &["rollback"], &["deploy", "v3"]] {
         let workers = stack.nginx_workers();
@@ -764,7 +770,7 @@ fn a_replaced_nginx_container_routes_as_before(compose: Compose) {
         assert_eq!(stack.served_version(), "v2", "{method}");
         let status = stdout(&stack.deploy(&["status"]));
         assert!(
-            status.contains(&format!("switching by {method})")),
+            status.contains(&format!("switching by {method};")),
             "{status}"
         );
     }

@@ -30,8 +30,8 @@ pub struct App {
     pub health_status: u16,
     /// When set, the health endpoint answers 503 forever.
     pub unhealthy: bool,
-    /// A path that answers 500 (an app whose health says 200 while a real
-    /// page fails), for tests of deploy.sh's `verify`.
+    /// A request target (path and query) that answers 500: an app whose
+    /// health says 200 while a real page fails, for tests of `verify`.
     pub error_path: Option<String>,
 }
 
@@ -260,7 +260,7 @@ fn route(app: &App, method: &str, target: &str, posted: u64) -> Response {
             Response::new(503, "unhealthy\n")
         }
         "GET" | "HEAD" if path == app.health_path => Response::new(app.health_status, "ok\n"),
-        "GET" | "HEAD" if app.error_path.as_deref() == Some(path) => {
+        "GET" | "HEAD" if app.error_path.as_deref() == Some(target) => {
             Response::new(500, "broken page\n")
         }
         "GET" | "HEAD" if path == "/" => Response::new(200, version_body),

@@ -17,7 +17,7 @@ const USAGE: &str = "usage: gl-testapp [--listen ADDR | --port N] [--version V] 
 env twins: APP_LISTEN, PORT, APP_VERSION, APP_HEALTH_PATH, APP_HEALTH_STATUS,
            APP_BOOT_DELAY_MS, APP_BROKEN, APP_READY_FILE, APP_ERROR_PATH,
            APP_CRASH_AFTER_MS (flags win)
---error-path answers 500 on that path; --crash-after-ms exits (status 4)
+--error-path answers 500 on that request target (path and query); --crash-after-ms exits (status 4)
 that long after it starts serving, as a release that dies once live does.";
 
 /// Longest wait for in-flight requests after a stop signal.
