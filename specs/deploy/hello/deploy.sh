@@ -600,8 +600,14 @@ write_file() { # FILE TEXT
 # this script starts (9>&-), so a leftover app or nginx never holds it.
 # ---------------------------------------------------------------------------
 acquire_lock() {
+  local file
   private_dir "$STATE_DIR"
-  no_symlink "$STATE_DIR/lock"
+  # Checked before anything changes: a symlink found later could only stop
+  # a deploy half-way.
+  for file in "$STATE_DIR"/{lock,lock.holder,state,pending,deploys.log,run,logs,nginx} \
+    "$STATE_DIR"/{run,logs,nginx}/*; do
+    no_symlink "$file"
+  done
   exec 9>>"$STATE_DIR/lock"
   if ! flock -n 9; then
     local holder pid started
@@ -708,7 +714,7 @@ pending_version() { # APP COLOR
 log_deploy() { # APP FROM TO RESULT
   ((DRY_RUN)) && return 0
   who_runs >/dev/null
-  no_symlink "$STATE_DIR/deploys.log"
+  [[ ! -L $STATE_DIR/deploys.log ]] || { say "not appending to $STATE_DIR/deploys.log: it is a symlink" >&2; return 0; }
   printf '%s user=%s%s command=%s app=%s from=%s to=%s result=%s\n' \
     "$(utc_now)" "$WHO" "${SUDO_BY:+ sudo_user=$SUDO_BY}" "$COMMAND" "$1" "${2:--}" "${3:--}" "$4" \
     2>/dev/null >>"$STATE_DIR/deploys.log" || say "could not append to $STATE_DIR/deploys.log" >&2
