@@ -97,9 +97,39 @@ fn check_reports_an_altered_file_with_a_diff_and_the_fix() {
             .lines()
             .last()
             .unwrap()
-            .contains(&format!("greenlight build {spec}")),
+            .contains(&format!("run `greenlight build {spec}` to update")),
         "{stdout}"
     );
+}
+
+/// The fix `check` names is the command that fixes it: with the same
+/// templates directory and kit directory.
+#[test]
+fn check_names_the_fix_with_the_same_templates_and_kit_directory() {
+    let (dir, spec, kit) = built_copy();
+    let overrides = dir.path().join("my templates");
+    fs::create_dir_all(&overrides).unwrap();
+    fs::write(
+        overrides.join("PLAN.md.j2"),
+        "{{ header(\"\") }}\nOur plan.\n",
+    )
+    .unwrap();
+    let out = greenlight()
+        .arg("check")
+        .arg(&spec)
+        .arg("--templates")
+        .arg(&overrides)
+        .arg("-o")
+        .arg(&kit)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let fix = format!(
+        "run `greenlight build {spec} -o {kit} --templates '{}'` to update",
+        overrides.display()
+    );
+    assert!(stdout.lines().last().unwrap().contains(&fix), "{stdout}");
 }
 
 /// deploy.sh itself refuses a kit that is not all from one build, before it
@@ -133,7 +163,7 @@ fn check_reports_missing_and_leftover_files() {
     let (_dir, spec, kit) = built_copy();
     fs::remove_file(kit.join("PLAN.md")).unwrap();
     let mut manifest = fs::read_to_string(kit.join(".greenlight-files")).unwrap();
-    manifest.push_str("nginx/old.upstream.conf\n");
+    manifest.push_str(&format!("{}  nginx/old.upstream.conf\n", "0".repeat(64)));
     fs::write(kit.join(".greenlight-files"), manifest).unwrap();
     fs::write(
         kit.join("nginx/old.upstream.conf"),
@@ -258,6 +288,33 @@ fn template_overrides_replace_one_template_by_path() {
             .contains("set -Eeuo pipefail"),
         "other templates stay embedded"
     );
+}
+
+/// An override whose path matches no template (a typo, a missing `.j2`)
+/// would be silently ignored; it is an error that lists the real names.
+#[test]
+fn an_override_that_matches_no_template_is_an_error() {
+    let (_dir, spec, _) = built_copy();
+    let overrides = tempfile::tempdir().unwrap();
+    fs::create_dir_all(overrides.path().join("nginx")).unwrap();
+    fs::write(overrides.path().join("nginx/site.conf"), "# no .j2\n").unwrap();
+    for command in ["build", "check"] {
+        let out = greenlight()
+            .arg(command)
+            .arg(&spec)
+            .arg("--templates")
+            .arg(overrides.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("nginx/site.conf matches no template")
+                && stderr.contains("nginx/site.conf.j2")
+                && stderr.contains("deploy/core.sh.j2"),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]
