@@ -82,7 +82,7 @@ fn is_sha256(text: &str) -> bool {
 /// where NAME is lowercase letters, digits, `-` and inner dots, starting
 /// with a letter. No absolute path, `..`, empty part or other directory
 /// can match.
-pub fn is_generated_name(name: &str) -> bool {
+fn is_generated_name(name: &str) -> bool {
     let Some((dir, file)) = name.split_once('/') else {
         return matches!(name, "deploy.sh" | "PLAN.md");
     };

@@ -3,7 +3,7 @@
 //! in-memory [`Kit`], so `build` and `check` cannot disagree.
 
 mod kit_fs;
-pub mod manifest;
+mod manifest;
 
 use std::fmt::Write as _;
 use std::fs;
