@@ -160,7 +160,7 @@ fn nginx_refusing_the_new_conf_restores_the_old_one_without_reload() {
     let upstream = stack.kit.join("nginx/web-green.upstream.conf");
     let mut text = std::fs::read_to_string(&upstream).unwrap();
     text.push_str("this_is_not_a_directive;\n");
-    std::fs::write(&upstream, text).unwrap();
+    support::replace_kit_file(&stack.kit, "nginx/web-green.upstream.conf", &text);
     let load = stack.load();
     let out = stack.deploy(&["deploy", "v2"]);
     assert_eq!(out.status.code(), Some(1));

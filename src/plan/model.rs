@@ -10,7 +10,7 @@ pub struct Plan {
     pub generator: String,
     /// The spec's file name, for file headers.
     pub spec_file: String,
-    /// sha256 of the spec text, hex; deploy.sh checks every kit file carries it.
+    /// sha256 of the spec text, hex; recorded in the kit's manifest.
     pub spec_hash: String,
     /// Project name.
     pub project: String,

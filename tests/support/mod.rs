@@ -46,6 +46,30 @@ pub fn kit_in_tempdir(spec: &Utf8PathBuf) -> (tempfile::TempDir, greenlight::Loa
     (dir, loaded)
 }
 
+/// Replaces a kit file and its sha256 in the kit's manifest, as a build
+/// with a template override would: for a kit that deploy.sh accepts and
+/// something downstream (nginx -t) refuses.
+pub fn replace_kit_file(kit: &Path, file: &str, text: &str) {
+    use sha2::{Digest, Sha256};
+    std::fs::write(kit.join(file), text).unwrap();
+    let sum: String = Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let manifest = kit.join(".greenlight-files");
+    let listed = std::fs::read_to_string(&manifest).unwrap();
+    let suffix = format!("  {file}");
+    let rewritten: String = listed
+        .lines()
+        .map(|line| match line.strip_suffix(&suffix) {
+            Some(_) => format!("{sum}{suffix}\n"),
+            None => format!("{line}\n"),
+        })
+        .collect();
+    assert!(listed.contains(&suffix), "{file} is not in the manifest");
+    std::fs::write(manifest, rewritten).unwrap();
+}
+
 /// Whether a missing tool fails the test (CI sets GREENLIGHT_REQUIRE_TOOLS=1)
 /// or skips it with a printed reason.
 pub fn tool_available(tool: &str) -> bool {
