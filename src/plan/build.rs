@@ -833,6 +833,7 @@ fn proxy(
             value,
             port: l.port.value,
             ssl: l.ssl,
+            redirect: false,
         });
     }
     if listen.is_empty() {
@@ -847,29 +848,10 @@ fn proxy(
             value: "80".into(),
             port: 80,
             ssl: false,
+            redirect: false,
         });
     }
-    let tls = p.and_then(|p| p.tls.as_ref());
-    let any_ssl = listen.iter().any(|l| l.ssl);
-    match (tls, any_ssl) {
-        (Some(tls), false) => problems.push(
-            SpecError::new(
-                tls.span,
-                "`tls` is set but no `listen` has ssl=#true",
-                "unused certificate",
-            )
-            .help("add: listen 443 ssl=#true"),
-        ),
-        (None, true) => problems.push(
-            SpecError::new(
-                p.map_or(spec.top, |p| p.span),
-                "a listen has ssl=#true but there is no `tls`",
-                "missing tls",
-            )
-            .help("add: tls certificate=\"/etc/ssl/fullchain.pem\" key=\"/etc/ssl/privkey.pem\""),
-        ),
-        _ => {}
-    }
+    let tls = super::tls::tls(p, &mut listen, p.map_or(spec.top, |p| p.span), problems);
     if mode == ProxyMode::Compose {
         if let Some(conf_dir) = p.and_then(|p| p.conf_dir.as_ref()) {
             problems.push(
@@ -980,10 +962,8 @@ fn proxy(
         compose_project: format!("{project}-proxy"),
         listen,
         server_names: p.map(|p| p.server_names.clone()).unwrap_or_default(),
-        tls: tls.map(|t| Tls {
-            certificate: t.certificate.clone(),
-            key: t.key.clone(),
-        }),
+        tls,
+        trusted_proxies: p.map(|p| p.trusted_proxies.clone()).unwrap_or_default(),
         conf_dir: p
             .and_then(|p| p.conf_dir.as_ref())
             .map_or(DEFAULT_CONF_DIR.to_string(), |d| d.value.clone()),

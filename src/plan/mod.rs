@@ -4,6 +4,7 @@
 mod build;
 mod model;
 mod ports;
+mod tls;
 
 pub use build::build;
 pub use model::*;

@@ -253,8 +253,11 @@ pub struct Proxy {
     pub listen: Vec<Listen>,
     /// server_name values.
     pub server_names: Vec<String>,
-    /// TLS files.
+    /// TLS files and policy.
     pub tls: Option<Tls>,
+    /// Addresses and networks whose X-Forwarded-For nginx believes (its
+    /// realip module); empty: the client is the connection's peer.
+    pub trusted_proxies: Vec<String>,
     /// Where the site conf is installed (host/remote; compose: inside the container).
     pub conf_dir: String,
     /// File name of the installed site conf.
@@ -276,15 +279,24 @@ pub struct Listen {
     pub port: u16,
     /// TLS.
     pub ssl: bool,
+    /// A plain listen of a TLS proxy: served by its own server block, which
+    /// only redirects to https.
+    pub redirect: bool,
 }
 
-/// TLS files.
+/// TLS files, and what greenlight decides around them.
 #[derive(Debug, Serialize)]
 pub struct Tls {
     /// Certificate chain.
     pub certificate: String,
     /// Key.
     pub key: String,
+    /// The port https is served on (the first ssl listen): where plain
+    /// HTTP is redirected.
+    pub https_port: u16,
+    /// max-age of the Strict-Transport-Security header, seconds; None when
+    /// the spec turns it off.
+    pub hsts_max_age: Option<u32>,
 }
 
 /// A route.

@@ -3,12 +3,14 @@
 //! spec (names, ports, routes) live in [`crate::plan`].
 
 mod accessory;
+mod addresses;
 mod app;
 mod hooks;
 mod host;
 mod proxy;
 mod reader;
 mod suggest;
+mod tls;
 pub use suggest::unknown_help;
 pub mod values;
 
@@ -21,8 +23,9 @@ pub use accessory::AccessorySpec;
 pub use app::{AppSpec, HealthSpec, LimitsSpec, Runtime, SecretSpec, SidecarSpec, VolumeSpec};
 pub use hooks::HooksSpec;
 pub use host::HostSpec;
-pub use proxy::{ListenSpec, ProxyMode, ProxySpec, RouteSpec, TlsSpec};
+pub use proxy::{ListenSpec, ProxyMode, ProxySpec, RouteSpec};
 pub use reader::Spanned;
+pub use tls::{HstsSpec, TlsSpec};
 
 use crate::diagnostic::{Problems, SpecError, SpecReport};
 use reader::{check_nodes, NodeReader};

@@ -14,7 +14,8 @@ pub struct Invalid {
     pub help: String,
 }
 
-fn invalid(message: impl Into<String>, help: impl Into<String>) -> Invalid {
+/// An [`Invalid`] from its two parts.
+pub(crate) fn invalid(message: impl Into<String>, help: impl Into<String>) -> Invalid {
     Invalid {
         message: message.into(),
         help: help.into(),
