@@ -58,7 +58,7 @@ pub fn build(
         .collect();
     // All accessories share one compose file: their secrets are numbered across them.
     let mut next_secret = 0;
-    let accessories = spec
+    let accessories: Vec<Accessory> = spec
         .accessories
         .iter()
         .filter_map(|a| {
@@ -74,6 +74,7 @@ pub fn build(
             acc
         })
         .collect();
+    super::bind::check(spec, &hosts, &apps, &accessories, problems);
     let proxy = proxy(spec, &apps, proxy_mode, proxy_host, &mut ports, problems);
     let hooks = hooks(spec, problems);
 
@@ -206,10 +207,12 @@ fn hosts(spec: &Spec, problems: &mut Problems) -> Vec<Host> {
             .as_ref()
             .and_then(|d| docker_host_addr(&d.value))
             .unwrap_or_else(|| "127.0.0.1".to_string());
+        let bind = spec.docker_host_bind.as_ref().map(|b| b.value.clone());
         return vec![Host {
             name: LOCAL.into(),
             ssh: String::new(),
             ssh_port: 22,
+            bind: bind.or_else(|| spec::as_bind_address(&addr)),
             addr,
             local: true,
         }];
@@ -228,6 +231,7 @@ fn hosts(spec: &Spec, problems: &mut Problems) -> Vec<Host> {
                     .unwrap_or_default()
                     .to_string()
             };
+            let bind = h.bind.as_ref().map(|b| b.value.clone());
             Host {
                 name: h.name.value.clone(),
                 ssh: if local {
@@ -236,6 +240,7 @@ fn hosts(spec: &Spec, problems: &mut Problems) -> Vec<Host> {
                     h.address.value.clone()
                 },
                 ssh_port: h.ssh_port,
+                bind: bind.or_else(|| spec::as_bind_address(&addr)),
                 addr,
                 local,
             }
@@ -600,6 +605,14 @@ fn app(
             _ => Vec::new(),
         }
     };
+    let binds: Vec<Option<&String>> = app_hosts
+        .iter()
+        .map(|h| host_by_name(hosts, h).bind.as_ref())
+        .collect();
+    let bind = match binds.first() {
+        Some(Some(first)) if binds.iter().all(|b| *b == Some(*first)) => Some((*first).clone()),
+        _ => None,
+    };
     let colors = COLORS
         .iter()
         .enumerate()
@@ -608,6 +621,14 @@ fn app(
                 .host_ports
                 .as_ref()
                 .map(|hp| if i == 0 { hp.value.0 } else { hp.value.1 });
+            let published = match (runtime, host_port) {
+                (Runtime::Compose, Some(port)) => binds
+                    .iter()
+                    .flatten()
+                    .map(|b| format!("{b}:{port}"))
+                    .collect(),
+                _ => Vec::new(),
+            };
             let alias = format!("{name}-{color}");
             let servers = servers_of(i);
             let upstream = format!("{project}__{name}__{color}");
@@ -630,6 +651,7 @@ fn app(
             Color {
                 name: color,
                 host_port,
+                published,
                 compose_project: format!("{project}-{name}-{color}"),
                 compose_file: format!("compose/{name}-{color}.yml"),
                 upstream,
@@ -696,6 +718,7 @@ fn app(
             .collect(),
         entry_service,
         entry_port,
+        bind,
         selector,
         colors,
         name,
@@ -797,6 +820,7 @@ fn accessory(
         command: a.command.clone(),
         port: a.port.as_ref().map(|p| p.value),
         publish: a.publish,
+        bind: host_by_name(hosts, &host).bind.clone(),
         env: a.env.clone(),
         env_files: a.env_files.clone(),
         secrets: secrets(&a.secrets, first_secret),

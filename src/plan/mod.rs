@@ -1,6 +1,7 @@
 //! Spec → [`Plan`]: fills every default the language names and checks what
 //! needs the whole spec at once (names, hosts, ports, routes).
 
+mod bind;
 mod build;
 mod model;
 mod ports;

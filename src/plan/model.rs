@@ -49,6 +49,11 @@ pub struct Host {
     pub ssh_port: u16,
     /// Address used in URLs and upstreams (`127.0.0.1` for the local machine).
     pub addr: String,
+    /// The IP compose publishes container ports on there: `127.0.0.1` on
+    /// the machine that runs deploy.sh, else `bind=` or the address's IP
+    /// (None: a host reached by name, where nothing may be published).
+    /// Never every address: clients would reach the apps around nginx.
+    pub bind: Option<String>,
     /// True for the machine that runs deploy.sh.
     pub local: bool,
 }
@@ -107,6 +112,10 @@ pub struct App {
     pub entry_service: String,
     /// The container port traffic enters.
     pub entry_port: u16,
+    /// Compose: the address both colors' host ports are published on, when
+    /// it is the same on every host of the app; None when it differs, and
+    /// deploy.sh gives compose each host's as GREENLIGHT_BIND.
+    pub bind: Option<String>,
     /// The nginx variable (without `$`) that names the upstream of the live
     /// color; the site conf proxies to it.
     pub selector: String,
@@ -121,6 +130,9 @@ pub struct Color {
     pub name: &'static str,
     /// Host port, when the app publishes one.
     pub host_port: Option<u16>,
+    /// Compose: `BIND:PORT` per host of the app, where the host port is
+    /// published (for reviewers; the compose file says it as `app.bind`).
+    pub published: Vec<String>,
     /// Compose project name of this color.
     pub compose_project: String,
     /// Kit-relative compose file.
@@ -226,6 +238,8 @@ pub struct Accessory {
     pub port: Option<u16>,
     /// Publish the port on the host.
     pub publish: bool,
+    /// Where its host publishes ports (see [`Host::bind`]).
+    pub bind: Option<String>,
     /// Environment.
     pub env: Vec<(String, String)>,
     /// env files.
