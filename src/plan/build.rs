@@ -3,6 +3,7 @@
 use miette::SourceSpan;
 
 use super::model::*;
+use super::names;
 use super::ports::PortTable;
 use crate::diagnostic::{Problems, SpecError};
 use crate::spec::{self, AppSpec, ProxyMode, Runtime, Spanned, Spec};
@@ -587,8 +588,7 @@ fn app(
         None => (name.clone(), a.port.as_ref().map_or(0, |p| p.value)),
     };
 
-    let ident = |s: &str| s.replace('-', "_");
-    let selector = format!("gl_{}__{}", ident(project), ident(&name));
+    let selector = names::selector(project, &name);
     let servers_of = |i: usize| -> Vec<String> {
         let host_port = a
             .host_ports
@@ -631,7 +631,7 @@ fn app(
             };
             let alias = format!("{name}-{color}");
             let servers = servers_of(i);
-            let upstream = format!("{project}__{name}__{color}");
+            let upstream = names::upstream(project, &name, color);
             let route = match (proxy_mode, runtime) {
                 (ProxyMode::Compose, Runtime::Compose) => servers[0].clone(),
                 _ => upstream.clone(),
@@ -991,8 +991,8 @@ fn proxy(
         conf_dir: p
             .and_then(|p| p.conf_dir.as_ref())
             .map_or(DEFAULT_CONF_DIR.to_string(), |d| d.value.clone()),
-        site_conf_name: format!("greenlight-{project}.conf"),
-        js_module: format!("gl_{}", project.replace('-', "_")),
+        site_conf_name: names::site_conf(project),
+        js_module: names::js_module(project),
         routes,
         client_max_body_size: p.and_then(|p| p.client_max_body_size.clone()),
     }

@@ -4,6 +4,7 @@
 mod bind;
 mod build;
 mod model;
+mod names;
 mod ports;
 mod tls;
 
