@@ -95,6 +95,31 @@ fn committed_example_kits_are_up_to_date() {
     );
 }
 
+#[test]
+fn apps_and_accessories_publish_ports_on_one_address_not_all() {
+    let mut checked = 0;
+    for spec in example_specs() {
+        let (_, kit) = render(&spec);
+        for (path, content) in &kit {
+            // The proxy's ports are its `listen` lines: public on purpose.
+            if !path.as_str().starts_with("compose/") || path.as_str() == "compose/proxy.yml" {
+                continue;
+            }
+            for (service, address) in published_ports(content) {
+                assert!(
+                    is_one_address(&address),
+                    "{spec}: {path} publishes {service}'s port on every address ({address:?})"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked >= 4,
+        "the example kits publish app ports; checked {checked}"
+    );
+}
+
 /// A copy of the hello spec and its built kit in a temp dir.
 fn built_copy() -> (tempfile::TempDir, Utf8PathBuf, Utf8PathBuf) {
     let dir = tempfile::tempdir().unwrap();

@@ -49,6 +49,11 @@ pub struct Host {
     pub ssh_port: u16,
     /// Address used in URLs and upstreams (`127.0.0.1` for the local machine).
     pub addr: String,
+    /// The IP compose publishes container ports on there: `127.0.0.1` on
+    /// the machine that runs deploy.sh, else `bind=` or the address's IP
+    /// (None: a host reached by name, where nothing may be published).
+    /// Never every address: clients would reach the apps around nginx.
+    pub bind: Option<String>,
     /// True for the machine that runs deploy.sh.
     pub local: bool,
 }
@@ -116,6 +121,10 @@ pub struct App {
     pub entry_service: String,
     /// The container port traffic enters.
     pub entry_port: u16,
+    /// Compose: the address both colors' host ports are published on, when
+    /// it is the same on every host of the app; None when it differs, and
+    /// deploy.sh gives compose each host's as GREENLIGHT_BIND.
+    pub bind: Option<String>,
     /// The nginx variable (without `$`) that names the upstream of the live
     /// color; the site conf proxies to it.
     pub selector: String,
@@ -133,6 +142,9 @@ pub struct Color {
     pub name: &'static str,
     /// Host port, when the app publishes one.
     pub host_port: Option<u16>,
+    /// Compose: `BIND:PORT` per host of the app, where the host port is
+    /// published (for reviewers; the compose file says it as `app.bind`).
+    pub published: Vec<String>,
     /// Compose project name of this color.
     pub compose_project: String,
     /// Kit-relative compose file.
@@ -238,6 +250,8 @@ pub struct Accessory {
     pub port: Option<u16>,
     /// Publish the port on the host.
     pub publish: bool,
+    /// Where its host publishes ports (see [`Host::bind`]).
+    pub bind: Option<String>,
     /// Environment.
     pub env: Vec<(String, String)>,
     /// env files.
@@ -265,8 +279,11 @@ pub struct Proxy {
     pub listen: Vec<Listen>,
     /// server_name values.
     pub server_names: Vec<String>,
-    /// TLS files.
+    /// TLS files and policy.
     pub tls: Option<Tls>,
+    /// Addresses and networks whose X-Forwarded-For nginx believes (its
+    /// realip module); empty: the client is the connection's peer.
+    pub trusted_proxies: Vec<String>,
     /// Where the site conf is installed (host/remote; compose: inside the container).
     pub conf_dir: String,
     /// File name of the installed site conf.
@@ -303,15 +320,24 @@ pub struct Listen {
     pub port: u16,
     /// TLS.
     pub ssl: bool,
+    /// A plain listen of a TLS proxy: served by its own server block, which
+    /// only redirects to https.
+    pub redirect: bool,
 }
 
-/// TLS files.
+/// TLS files, and what greenlight decides around them.
 #[derive(Debug, Serialize)]
 pub struct Tls {
     /// Certificate chain.
     pub certificate: String,
     /// Key.
     pub key: String,
+    /// The port https is served on (the first ssl listen): where plain
+    /// HTTP is redirected.
+    pub https_port: u16,
+    /// max-age of the Strict-Transport-Security header, seconds; None when
+    /// the spec turns it off.
+    pub hsts_max_age: Option<u32>,
 }
 
 /// A route.

@@ -56,6 +56,7 @@ mod tests {
             ssh_port: 22,
             addr: addr.into(),
             local: false,
+            bind: None,
         }
     }
 
@@ -64,6 +65,7 @@ mod tests {
             value: value.into(),
             port,
             ssl,
+            redirect: false,
         }
     }
 

@@ -14,7 +14,8 @@ pub struct Invalid {
     pub help: String,
 }
 
-fn invalid(message: impl Into<String>, help: impl Into<String>) -> Invalid {
+/// An [`Invalid`] from its two parts.
+pub(crate) fn invalid(message: impl Into<String>, help: impl Into<String>) -> Invalid {
     Invalid {
         message: message.into(),
         help: help.into(),
@@ -77,9 +78,12 @@ pub fn no_colon(value: &str, what: &str) -> Result<(), Invalid> {
     }
 }
 
-/// Project, app, accessory, host and sidecar names: `[a-z][a-z0-9-]{0,39}`.
-/// They become compose project names, container labels, file names and nginx
-/// upstream names, so the grammar is the intersection of all of those.
+/// Project, app, accessory, host and sidecar names: `[a-z][a-z0-9-]{0,39}`,
+/// without `--` and not ending with `-`. They become compose project names,
+/// container labels, file names and nginx names, so the grammar is the
+/// intersection of all of those; nginx variables write `-` as `_` and join
+/// project and app with `__`, which a `--` inside a name would make
+/// ambiguous across the stacks sharing one nginx.
 pub fn name(value: &str, what: &str) -> Result<(), Invalid> {
     let help =
         "use 1 to 40 characters: a lowercase letter first, then lowercase letters, digits or `-`";
@@ -94,6 +98,12 @@ pub fn name(value: &str, what: &str) -> Result<(), Invalid> {
     }
     if value.ends_with('-') {
         return Err(invalid(format!("{what} `{value}` ends with `-`"), help));
+    }
+    if value.contains("--") {
+        return Err(invalid(
+            format!("{what} `{value}` contains `--`"),
+            "use single `-` between letters and digits: nginx names join project and app with `__` (each `-` written `_`), so `--` could make two stacks on one nginx share a name",
+        ));
     }
     Ok(())
 }

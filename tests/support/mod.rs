@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod nginx;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -259,6 +261,43 @@ impl Compose {
         match self {
             Compose::V1 => "1.",
             Compose::V2 => "2.",
+        }
+    }
+}
+
+/// Every `ports:` entry of a compose file's services, as (service, the
+/// host address it is published on, None when the entry names none and so
+/// publishes on every address).
+pub fn published_ports(compose_file: &str) -> Vec<(String, Option<String>)> {
+    use yaml_rust2::YamlLoader;
+    let docs = YamlLoader::load_from_str(compose_file).expect("compose file is YAML");
+    let mut found = Vec::new();
+    let Some(services) = docs[0]["services"].as_hash() else {
+        return found;
+    };
+    for (name, service) in services {
+        for entry in service["ports"].as_vec().into_iter().flatten() {
+            let text = entry.as_str().expect("ports in short syntax");
+            // HOST_IP:HOST_PORT:CONTAINER_PORT; the IP may hold `:` itself.
+            let parts: Vec<&str> = text.rsplitn(3, ':').collect();
+            let address = (parts.len() == 3).then(|| parts[2].to_string());
+            found.push((name.as_str().unwrap().to_string(), address));
+        }
+    }
+    found
+}
+
+/// Whether a published port's address keeps it off the public interfaces:
+/// an IP other than the unspecified one, or the per-host address deploy.sh
+/// passes to compose.
+pub fn is_one_address(address: &Option<String>) -> bool {
+    match address.as_deref() {
+        None | Some("") | Some("0.0.0.0") | Some("[::]") | Some("::") => false,
+        Some(a) => {
+            a.starts_with("${GREENLIGHT_BIND:?")
+                || a.trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok()
         }
     }
 }

@@ -44,6 +44,12 @@ declare -A HOST_SSH_PORT=(
   [was2]=22
   [lb]=22
 )
+# The IP each host publishes container ports on (GREENLIGHT_BIND for compose).
+declare -A HOST_BIND=(
+  [was1]=10.0.0.11
+  [was2]=10.0.0.12
+  [lb]=10.0.0.10
+)
 
 # Apps: runtime, hosts, default tag, health gate, drain.
 declare -A APP_RUNTIME=(
@@ -406,6 +412,7 @@ compose_on() {
   local cmd=("${COMPOSE_CMD[@]}" --project-name "$project" --project-directory "$KIT_DIR" --file "$KIT_DIR/$file" "$@")
   (
     export_secrets "$(secret_owner "$file")" index
+    export GREENLIGHT_BIND="${HOST_BIND[$host]}"
     if [[ -n $engine ]]; then
       DOCKER_HOST=$engine bounded "${cmd[@]}" 9>&-
     else

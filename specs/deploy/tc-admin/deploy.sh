@@ -40,6 +40,10 @@ declare -A HOST_SSH=(
 declare -A HOST_SSH_PORT=(
   [local]=22
 )
+# The IP each host publishes container ports on (GREENLIGHT_BIND for compose).
+declare -A HOST_BIND=(
+  [local]=127.0.0.1
+)
 
 # Apps: runtime, hosts, default tag, health gate, drain.
 declare -A APP_RUNTIME=(
@@ -404,6 +408,7 @@ compose_on() {
   local cmd=("${COMPOSE_CMD[@]}" --project-name "$project" --project-directory "$KIT_DIR" --file "$KIT_DIR/$file" "$@")
   (
     export_secrets "$(secret_owner "$file")" index
+    export GREENLIGHT_BIND="${HOST_BIND[$host]}"
     if [[ -n $engine ]]; then
       DOCKER_HOST=$engine bounded "${cmd[@]}" 9>&-
     else
