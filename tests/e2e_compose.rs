@@ -782,6 +782,58 @@ fn a_replaced_nginx_container_routes_as_before(compose: Compose) {
     stack.assert_no_leftovers("blue", Some("green"));
 }
 
+/// The faults of tests/e2e_faults.rs that reach the compose runtime, in
+/// sequence on one stack: after each, the exit code, `status` naming the
+/// version nginx serves (read from the containers' label), and no failed
+/// request. A verify path answering 500 and a crash inside the watch window
+/// switch back; a state dir refusing writes after the switch is reported
+/// as live; a lost state dir loses nothing.
+fn faults_after_the_switch_are_reported_as_nginx_serves(compose: Compose) {
+    let stack = ComposeStack::new(
+        "flt",
+        Options {
+            compose,
+            extra: "verify \"/?page=1\"\n    watch \"3s\"",
+            ..Options::default()
+        },
+    );
+    let truthful = |version: &str, context: &str| {
+        assert_eq!(stack.served_version(), version, "{context}");
+        let out = stack.deploy(&["status"]);
+        assert_eq!(code(&out), Some(0), "{context}: status");
+        let text = stdout(&out);
+        let live = text
+            .lines()
+            .find(|l| l.starts_with("web: live "))
+            .unwrap_or_default();
+        assert!(
+            live.split([' ', ';']).nth(3) == Some(version),
+            "{context}: status says {live}"
+        );
+    };
+    assert_eq!(code(&stack.deploy(&["deploy", "v1"])), Some(0));
+    let load = stack.load();
+    let out = stack.deploy(&["deploy", "page500"]);
+    assert_eq!(code(&out), Some(1));
+    assert!(stdout(&out).contains("switching back"), "{}", stdout(&out));
+    truthful("v1", "a verify path answering 500");
+    let out = stack.deploy(&["deploy", "crash2"]);
+    assert_eq!(code(&out), Some(1));
+    assert!(stdout(&out).contains("watch window"), "{}", stdout(&out));
+    truthful("v1", "a crash in the watch window");
+    let state = stack.path("state/state");
+    std::fs::remove_file(&state).unwrap();
+    std::fs::create_dir_all(state.join("blocked")).unwrap();
+    let out = stack.deploy(&["deploy", "v2"]);
+    assert_eq!(code(&out), Some(0));
+    truthful("v2", "a state dir refusing writes after the switch");
+    std::fs::remove_dir_all(stack.path("state")).unwrap();
+    assert_eq!(code(&stack.deploy(&["deploy", "v3"])), Some(0));
+    truthful("v3", "a lost state dir");
+    load.finish()
+        .assert_no_failures("faults after the switch, compose");
+}
+
 /// One `#[test]` per scenario and compose version.
 macro_rules! scenarios {
     ($module:ident, $compose:expr, [$($scenario:ident),* $(,)?]) => {
@@ -819,4 +871,5 @@ both_composes!(
     compose_proxy_without_njs_switches_by_reload,
     a_stopped_color_never_breaks_nginx,
     a_replaced_nginx_container_routes_as_before,
+    faults_after_the_switch_are_reported_as_nginx_serves,
 );

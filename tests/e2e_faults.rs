@@ -379,6 +379,84 @@ fn messages_name_the_real_cause(njs: bool) {
     next_deploy_loses_nothing(&stack, "v2", "messages");
 }
 
+/// deploy.sh terminated in its first moments (30 tries, 0 to 58 ms after
+/// it starts): it ends by the signal, never by a parse error or an
+/// unexpected failure, leaves no empty pid file and no process running, and
+/// the next deploy converges.
+fn a_deploy_terminated_at_once_leaves_nothing_behind(njs: bool) {
+    let stack = stack(njs, AppOptions::default());
+    assert_eq!(stack.deploy(&["deploy", "v1"]).status.code(), Some(0));
+    for i in 0..30u64 {
+        let mut deploy = stack
+            .deploy_cmd(&["deploy", &format!("t{i}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(i * 2));
+        Command::new("kill")
+            .args(["-TERM", &deploy.id().to_string()])
+            .status()
+            .unwrap();
+        let started = Instant::now();
+        while deploy.try_wait().unwrap().is_none() {
+            assert!(started.elapsed() < Duration::from_secs(20), "try {i} hangs");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = deploy.wait_with_output().unwrap();
+        let said = text(&out);
+        assert!(
+            matches!(out.status.code(), None | Some(143)),
+            "try {i}: exit {:?}\n{said}",
+            out.status.code()
+        );
+        assert!(!said.contains("unexpected"), "try {i}: {said}");
+        if let Ok(pid) = fs::read_to_string(stack.path("state/run/web-green.pid")) {
+            assert!(!pid.trim().is_empty(), "try {i}: an empty pid file");
+        }
+        let lingering = Instant::now();
+        while listening(stack.port("green")) {
+            // Stopped by the signal handler: SIGTERM, then the app drains.
+            assert!(
+                lingering.elapsed() < Duration::from_secs(5),
+                "try {i}: the started color still runs"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    assert_truthful(&stack, "v1", "deploys terminated at once");
+    next_deploy_loses_nothing(&stack, "v2", "deploys terminated at once");
+}
+
+/// Switching by reload, the old color waits for nginx's old workers (a slow
+/// request in flight); the new color crashing meanwhile is noticed before
+/// the old one is stopped: nginx goes back to it.
+fn a_crash_while_the_old_color_drains_switches_back(njs: bool) {
+    let stack = stack(njs, AppOptions::default());
+    assert_eq!(stack.deploy(&["deploy", "v1"]).status.code(), Some(0));
+    stack.version_env("v2", "APP_CRASH_AFTER_MS=1000\n");
+    let slow = Command::new("curl")
+        .args(["-s", "--max-time", "20"])
+        .arg(format!(
+            "http://127.0.0.1:{}/slow?ms=4000",
+            stack.proxy_port
+        ))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let load = stack.load();
+    let out = stack.deploy(&["deploy", "v2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("switching back"), "{}", text(&out));
+    let answer = slow.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&answer.stdout).trim(), "version=v1");
+    load.finish()
+        .assert_no_failures("a crash while the old color drains");
+    assert_truthful(&stack, "v1", "crash while the old color drains");
+    next_deploy_loses_nothing(&stack, "v3", "crash while the old color drains");
+}
+
 /// One `#[test]` per scenario and switching method.
 macro_rules! both_methods {
     ($($scenario:ident),* $(,)?) => {
@@ -416,4 +494,13 @@ both_methods!(
     a_crash_in_the_watch_window_switches_back,
     versions_are_read_from_the_colors,
     messages_name_the_real_cause,
+    a_deploy_terminated_at_once_leaves_nothing_behind,
 );
+
+/// Only switching by reload waits for the old color's requests before
+/// stopping it (with njs on a host the old color drains after SIGTERM).
+#[test]
+fn reload_a_crash_while_the_old_color_drains_switches_back() {
+    let Some(_serial) = ready() else { return };
+    a_crash_while_the_old_color_drains_switches_back(false);
+}

@@ -42,6 +42,8 @@ pub const VERSIONS: &[(&str, &[(&str, &str)])] = &[
     ("boot1b", &[("APP_BOOT_DELAY_MS", "1000")]),
     ("bad1", &[("APP_BROKEN", "unhealthy")]),
     ("bad2", &[("APP_BROKEN", "exit-at-boot")]),
+    ("page500", &[("APP_ERROR_PATH", "/?page=1")]),
+    ("crash2", &[("APP_CRASH_AFTER_MS", "2000")]),
 ];
 
 /// Whether the Docker Engine answers `docker info`; like
@@ -362,6 +364,8 @@ pub struct Options {
     /// Proxy mode compose: whether the nginx image loads the njs module
     /// (deploy.sh then switches without a reload).
     pub njs: bool,
+    /// More lines for the app block (e.g. `verify "/x"`).
+    pub extra: &'static str,
 }
 
 impl Default for Options {
@@ -373,6 +377,7 @@ impl Default for Options {
             drain: "10s",
             keep_previous: true,
             njs: true,
+            extra: "",
         }
     }
 }
@@ -481,6 +486,7 @@ app "web" {{
     }}
     drain "{drain}"
     keep-previous {keep}
+    {extra}
 }}
 accessory "cache" {{
     image "{APP_IMAGE}:acc"
@@ -497,6 +503,7 @@ accessory "cache" {{
             literal = serde_json::to_string(LITERAL).unwrap(),
             health = options.health,
             drain = options.drain,
+            extra = options.extra,
             keep = if options.keep_previous {
                 "#true"
             } else {

@@ -2358,6 +2358,12 @@ retire_old_colors() {
     say "$app: draining and stopping ${LIVE[$app]}$( ((APP_KEEP_PREVIOUS[$app])) && printf ' (kept for rollback)')"
     color_stop "$app" "${LIVE[$app]}" "${APP_KEEP_PREVIOUS[$app]}"
   done
+  # Too late to switch back, never too late to say so.
+  for app in "${SELECTED[@]}"; do
+    if [[ -n ${LIVE[$app]} ]] && ! ((DRY_RUN)) && ! color_running "$app" "${TARGET[$app]}"; then
+      fail_after_switch "$app/${TARGET[$app]} stopped running while ${LIVE[$app]} drained"
+    fi
+  done
 }
 
 # Before any switch: stops what this run started (a resumed color is kept),
@@ -2388,7 +2394,10 @@ fail_after_switch() { # MESSAGE
   read_routes
   for app in "${SELECTED[@]}"; do
     now=$(routed_color "$app")
-    if [[ $now == "${TARGET[$app]}" ]]; then
+    if [[ $now == "${TARGET[$app]}" ]] && ! color_running "$app" "$now"; then
+      say "$app: nginx routes to ${TARGET[$app]}, which does not run: $app is down until the next deploy"
+      log_deploy "$app" "${LIVE_VERSION[$app]}" "${VERSIONS[$app]}" down
+    elif [[ $now == "${TARGET[$app]}" ]]; then
       say "$app: nginx routes to ${TARGET[$app]}: the new version ${VERSIONS[$app]} is live (${LIVE[$app]:-nothing} still runs)"
       state_set "$app" "${TARGET[$app]}" "${VERSIONS[$app]}" "${LIVE[$app]}" "${LIVE_VERSION[$app]:--}" || true
       log_deploy "$app" "${LIVE_VERSION[$app]}" "${VERSIONS[$app]}" "live-with-errors"
@@ -2526,6 +2535,8 @@ main() {
   done
 
   trap cleanup_tmp EXIT
+  trap 'on_signal INT' INT
+  trap 'on_signal TERM' TERM
   preflight
   if [[ $COMMAND == status ]]; then
     cmd_status || exit "$EXIT_FAILED"
@@ -2536,8 +2547,6 @@ main() {
   else
     acquire_lock
   fi
-  trap 'on_signal INT' INT
-  trap 'on_signal TERM' TERM
   if [[ $USES_COMPOSE == 1 || $PROXY_MODE == compose ]]; then
     if ((DRY_RUN)); then
       run docker_on "$PROXY_HOST" network create "$NETWORK"
