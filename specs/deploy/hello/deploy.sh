@@ -6,7 +6,9 @@
 # Run ./deploy.sh --help for the commands. Read PLAN.md for what it does.
 set -Eeuo pipefail
 shopt -s inherit_errexit
-trap 'printf "deploy.sh: unexpected failure at line %s (exit %s)\n" "$LINENO" "$?" >&2' ERR
+# Said by deploy.sh itself only: a subshell cut off when deploy.sh exits
+# (a pipe closed under it) is no failure of its own.
+trap 'status=$?; ((BASHPID != $$)) || printf "deploy.sh: unexpected failure at line %s (exit %s)\n" "$LINENO" "$status" >&2' ERR
 shopt -u patsub_replacement 2>/dev/null || true
 export LC_ALL=C
 # Every file deploy.sh creates is private unless it says otherwise (the
@@ -184,10 +186,7 @@ readonly EXIT_FAILED=1 EXIT_USAGE=2 EXIT_LOCKED=75
 DRY_RUN=0
 COMPOSE_CMD=()
 STARTED=()
-SWITCHED=0
-SWITCHING=0
 RELOADED=0
-TMP_FILES=()
 
 usage() {
   cat <<EOF
@@ -327,17 +326,16 @@ run_quiet() {
   fi
 }
 
+# Temporary files live in one private directory per run, removed when the
+# run ends (new_tmp runs in command substitutions: a list of files kept in
+# a variable would be lost there).
+RUN_TMP=""
 cleanup_tmp() {
-  if ((${#TMP_FILES[@]})); then
-    rm -f -- "${TMP_FILES[@]}"
-  fi
+  [[ -z $RUN_TMP ]] || rm -rf -- "$RUN_TMP"
 }
 
 new_tmp() {
-  local file
-  file=$(mktemp "${TMPDIR:-/tmp}/greenlight-$PROJECT.XXXXXX")
-  TMP_FILES+=("$file")
-  printf '%s' "$file"
+  mktemp "$RUN_TMP/tmp.XXXXXX"
 }
 
 # ---------------------------------------------------------------------------
@@ -1302,6 +1300,7 @@ color_healthy_now() { # APP COLOR
 color_start() { # APP COLOR VERSION
   local app=$1 color=$2 version=$3 host
   STARTED+=("$app.$color")
+  progress started "$app" "$color"
   for host in ${APP_HOSTS[$app]}; do
     if [[ ${APP_RUNTIME[$app]} == process ]]; then
       process_start "$app" "$color" "$version"
@@ -1317,6 +1316,7 @@ color_start() { # APP COLOR VERSION
 color_resume() { # APP COLOR VERSION
   local app=$1 color=$2 version=$3 host
   STARTED+=("$app.$color")
+  progress started "$app" "$color"
   for host in ${APP_HOSTS[$app]}; do
     if [[ ${APP_RUNTIME[$app]} == process ]]; then
       process_start "$app" "$color" "$version"
@@ -2179,6 +2179,7 @@ leave_a_dead_live_color() { # APP
   local pairs
   mapfile -t pairs < <(routes_with "$app=$other")
   record_pending "${pairs[@]}"
+  progress switching
   switch_proxy "${pairs[@]}" || die "could not switch $app to $other: $SWITCH_ERROR" "$EXIT_FAILED"
   verify_switch "$app=$other" || die "nginx does not serve $app from $other after switching to it" "$EXIT_FAILED"
   ROUTES=$(proxy_routes "$INSTALLED_CONF" "$INSTALLED_LIVE")
@@ -2269,9 +2270,8 @@ switch_to_targets() {
   done
   mapfile -t pairs < <(routes_with "${selected[@]}")
   record_pending "${pairs[@]}"
-  SWITCHING=1
+  progress switching
   switch_proxy "${pairs[@]}" || fail_after_switch "$SWITCH_ERROR"
-  SWITCHED=1
   if ! verify_switch "${selected[@]}"; then
     switch_back
     fail_after_switch "nginx does not serve the new color; switched back"
@@ -2418,17 +2418,57 @@ fail_after_switch() { # MESSAGE
 # ---------------------------------------------------------------------------
 # Commands.
 # ---------------------------------------------------------------------------
+# The deploy itself runs in a worker process, and this shell only waits for
+# it. bash can run a signal's trap while it is parsing a command
+# substitution and then fail on the trap's own text (seen here: exit 2,
+# "trap: unexpected EOF while looking for matching `)'", with a half-written
+# pid file), so a signal is handled only here, where bash sits idle in
+# `wait`: the worker is killed with SIGKILL, with what it runs in the
+# foreground (its own process group), and the colors it started are stopped
+# unless the switch had begun, which it records in PROGRESS.
+WORKER=""
+PROGRESS=""
+run_worker() {
+  PROGRESS=$(new_tmp)
+  trap 'on_signal INT' INT
+  trap 'on_signal TERM' TERM
+  set -m
+  (
+    set +m
+    trap - INT TERM EXIT
+    work
+  ) &
+  WORKER=$!
+  set +m
+  local rc=0
+  wait "$WORKER" || rc=$?
+  exit "$rc"
+}
+
+# What the worker records for the signal handler: "started APP COLOR"
+# before a color starts, "switching" before nginx is touched.
+progress() {
+  [[ -z $PROGRESS ]] || printf '%s\n' "$*" >>"$PROGRESS"
+}
+
 on_signal() {
-  local signal=$1 item
-  trap - INT TERM
+  local signal=$1 what app color switching=0 keep=0
+  trap '' INT TERM
   say "interrupted by SIG$signal"
+  if [[ -n $WORKER ]]; then
+    kill -KILL -- "-$WORKER" 2>/dev/null || kill -KILL -- "$WORKER" 2>/dev/null || true
+    wait "$WORKER" 2>/dev/null || true
+  fi
+  grep -qx switching -- "$PROGRESS" 2>/dev/null && switching=1
+  [[ $COMMAND == rollback ]] && keep=1
   # Once the switch has begun the new color may be live: stop nothing, the
-  # next deploy converges from what the proxy routes to.
-  if ! ((SWITCHED || SWITCHING)); then
-    for item in "${STARTED[@]}"; do
-      say "stopping ${item%.*}/${item#*.}, which never took traffic"
-      color_stop "${item%.*}" "${item#*.}" 0 || true
-    done
+  # next deploy converges from what nginx routes to.
+  if ! ((switching)); then
+    while read -r what app color; do
+      if [[ $what != started ]] || ! fits label "$app" || ! fits color "$color"; then continue; fi
+      say "stopping $app/$color, which never took traffic"
+      color_stop "$app" "$color" "$keep" || true
+    done <"$PROGRESS"
   fi
   [[ $signal == INT ]] && exit 130
   exit 143
@@ -2534,9 +2574,8 @@ main() {
     done
   done
 
+  RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/greenlight-$PROJECT.XXXXXX")
   trap cleanup_tmp EXIT
-  trap 'on_signal INT' INT
-  trap 'on_signal TERM' TERM
   preflight
   if [[ $COMMAND == status ]]; then
     cmd_status || exit "$EXIT_FAILED"
@@ -2544,9 +2583,16 @@ main() {
   fi
   if ((DRY_RUN)); then
     say "dry run of $COMMAND: nothing will be changed"
+    work
   else
     acquire_lock
+    run_worker
   fi
+}
+
+# Prepares what every app shares (network, accessories, a compose nginx),
+# then runs the command.
+work() {
   if [[ $USES_COMPOSE == 1 || $PROXY_MODE == compose ]]; then
     if ((DRY_RUN)); then
       run docker_on "$PROXY_HOST" network create "$NETWORK"
