@@ -423,14 +423,16 @@ compose_on() {
 # GREENLIGHT_COMPOSE=v1|v2 picks one. Containers are found by project and
 # labels, never by name, so either works. Asking v2 starts its plugin
 # (about 0.1 s), so find_compose only starts the question in the background
-# and compose_ready takes the answer, before compose is first needed and
-# before a deploy changes anything.
+# (its answer lands in the run's dir, for whichever process asks) and
+# compose_ready takes the answer, before compose is first needed and before
+# a deploy changes anything.
 COMPOSE_PROBE=""
 find_compose() {
   case ${GREENLIGHT_COMPOSE:-auto} in
     v2 | auto)
-      "${DOCKER_CMD[@]}" compose version >/dev/null 2>&1 9>&- &
-      COMPOSE_PROBE=$!
+      COMPOSE_PROBE="$RUN_TMP/compose-v2"
+      { "${DOCKER_CMD[@]}" compose version >/dev/null 2>&1 && printf 'yes' >"$COMPOSE_PROBE.tmp" ||
+        printf 'no' >"$COMPOSE_PROBE.tmp"; mv -f -- "$COMPOSE_PROBE.tmp" "$COMPOSE_PROBE"; } 9>&- &
       ;;
     v1)
       need docker-compose "GREENLIGHT_COMPOSE=v1"
@@ -440,11 +442,15 @@ find_compose() {
   esac
 }
 
-# Sets COMPOSE_CMD from find_compose's question (in the main shell: it
-# waits for a child of it).
+# Sets COMPOSE_CMD from find_compose's answer (waited for, at most 10 s).
 compose_ready() {
   ((${#COMPOSE_CMD[@]})) && return 0
-  if wait "$COMPOSE_PROBE"; then
+  local deadline=$(($(now_ms) + 10000)) answer=""
+  while [[ ! -f $COMPOSE_PROBE ]] && (($(now_ms) < deadline)); do
+    sleep 0.01 9>&-
+  done
+  answer=$(cat -- "$COMPOSE_PROBE" 2>/dev/null) || true
+  if [[ $answer == yes ]]; then
     COMPOSE_CMD=("${DOCKER_CMD[@]}" compose)
   elif [[ ${GREENLIGHT_COMPOSE:-auto} == v2 ]]; then
     die "GREENLIGHT_COMPOSE=v2, but '${DOCKER_CMD[*]} compose version' fails"
