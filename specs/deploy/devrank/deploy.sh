@@ -264,6 +264,9 @@ who_runs() {
 say() {
   local elapsed=$(($(now_ms) - START_MS))
   printf '[%4d.%03ds] %s\n' "$((elapsed / 1000))" "$((elapsed % 1000))" "$*"
+  # Each step says what it does: the worker checks there that deploy.sh
+  # still runs (see run_worker).
+  [[ -z $PARENT_STARTED ]] || parent_alive || abandon KILL
 }
 
 die() {
@@ -2429,55 +2432,93 @@ fail_after_switch() { # MESSAGE
 # substitution and then fail on the trap's own text (seen here: exit 2,
 # "trap: unexpected EOF while looking for matching `)'", with a half-written
 # pid file), so a signal is handled only here, where bash sits idle in
-# `wait`: the worker is killed with SIGKILL, with what it runs in the
-# foreground (its own process group), and the colors it started are stopped
-# unless the switch had begun, which it records in PROGRESS.
+# `wait`: the worker (which ignores INT and TERM) is killed with SIGKILL,
+# with what it runs in the foreground, and the colors it started are
+# stopped unless the switch had begun, which it records in PROGRESS. A
+# worker whose parent is gone (SIGKILL) does the same at its next step.
 WORKER=""
 PROGRESS=""
+PARENT_STARTED=""
 run_worker() {
   PROGRESS=$(new_tmp)
+  PARENT_STARTED=$(start_time "$$")
   trap 'on_signal INT' INT
   trap 'on_signal TERM' TERM
-  set -m
   (
-    set +m
-    trap - INT TERM EXIT
+    trap '' INT TERM
+    trap - EXIT
     work
   ) &
   WORKER=$!
-  set +m
   local rc=0
   wait "$WORKER" || rc=$?
   exit "$rc"
 }
 
 # What the worker records for the signal handler: "started APP COLOR"
-# before a color starts, "switching" before nginx is touched.
+# before a color starts, "switching" before nginx is touched. A worker
+# whose parent was killed stops here, as the parent would have.
 progress() {
-  [[ -z $PROGRESS ]] || printf '%s\n' "$*" >>"$PROGRESS"
+  [[ -n $PROGRESS ]] || return 0
+  parent_alive || abandon KILL
+  printf '%s\n' "$*" >>"$PROGRESS"
+}
+
+# True while deploy.sh's first process lives (always, outside a worker).
+parent_alive() {
+  [[ -z $PARENT_STARTED || $BASHPID == "$$" ]] && return 0
+  local stat fields
+  read -r stat 2>/dev/null <"/proc/$$/stat" || return 1
+  read -r -a fields <<<"${stat##*) }"
+  [[ ${fields[19]} == "$PARENT_STARTED" ]]
+}
+
+# The worker's processes in deploy.sh's session, deepest first (a started
+# app has its own session: it is a color, stopped as one).
+worker_processes() { # PID
+  local child session children
+  children=$(cat /proc/"$1"/task/*/children 2>/dev/null) || true
+  for child in $children; do
+    fits pid "$child" || continue
+    worker_processes "$child"
+    session=$(session_of "$child") || continue
+    [[ $session == "$(session_of "$$")" ]] && printf '%s\n' "$child"
+  done
+  return 0
 }
 
 on_signal() {
-  local signal=$1 what app color switching=0 keep=0
   trap '' INT TERM
-  say "interrupted by SIG$signal"
+  say "interrupted by SIG$1"
   if [[ -n $WORKER ]]; then
-    kill -KILL -- "-$WORKER" 2>/dev/null || kill -KILL -- "$WORKER" 2>/dev/null || true
+    # shellcheck disable=SC2046 # one pid per word
+    kill -KILL $(worker_processes "$WORKER") "$WORKER" 2>/dev/null || true
     wait "$WORKER" 2>/dev/null || true
   fi
-  grep -qx switching -- "$PROGRESS" 2>/dev/null && switching=1
+  abandon "$1"
+}
+
+# Stops the colors this run started, unless the switch began: then nginx
+# may route to them, and the next deploy converges from what nginx says.
+abandon() { # SIGNAL
+  local what app color keep=0
+  PARENT_STARTED=""
   [[ $COMMAND == rollback ]] && keep=1
-  # Once the switch has begun the new color may be live: stop nothing, the
-  # next deploy converges from what nginx routes to.
-  if ! ((switching)); then
+  if [[ $BASHPID != "$$" ]]; then
+    # Whoever read deploy.sh's output may be gone with it.
+    trap '' PIPE
+    say "deploy.sh was killed; the worker stops what it started"
+  fi
+  if ! grep -qx switching -- "$PROGRESS" 2>/dev/null; then
     while read -r what app color; do
       if [[ $what != started ]] || ! fits label "$app" || ! fits color "$color"; then continue; fi
       say "stopping $app/$color, which never took traffic"
       color_stop "$app" "$color" "$keep" || true
     done <"$PROGRESS"
   fi
-  [[ $signal == INT ]] && exit 130
-  exit 143
+  [[ $1 == INT ]] && exit 130
+  [[ $1 == TERM ]] && exit 143
+  exit 137
 }
 
 # What nginx serves, asked of nginx itself, and what each color runs, asked
