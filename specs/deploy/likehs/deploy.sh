@@ -264,9 +264,6 @@ who_runs() {
 say() {
   local elapsed=$(($(now_ms) - START_MS))
   printf '[%4d.%03ds] %s\n' "$((elapsed / 1000))" "$((elapsed % 1000))" "$*"
-  # Each step says what it does: the worker checks there that deploy.sh
-  # still runs (see run_worker).
-  [[ -z $PARENT_STARTED ]] || parent_alive || abandon KILL
 }
 
 die() {
@@ -2309,18 +2306,25 @@ switch_back() {
 # With `watch`, the new colors must stay up and healthy for that long after
 # the switch, while the old ones still run; else nginx is switched back.
 watch_new_colors() {
-  local app until=0 now url code
+  local app until=0 now url code running restarts
+  declare -A restarts_before=()
   for app in "${SELECTED[@]}"; do
     ((APP_WATCH_MS[$app] > 0 && $(now_ms) + APP_WATCH_MS[$app] > until)) && until=$(($(now_ms) + APP_WATCH_MS[$app]))
   done
   ((until && !DRY_RUN)) || return 0
+  for app in "${SELECTED[@]}"; do
+    read -r _ restarts <<<"$(color_state "$app" "${TARGET[$app]}")"
+    restarts_before[$app]=$restarts
+  done
   say "watching the new colors for $(((until - $(now_ms) + 999) / 1000))s before stopping the old ones"
   while now=$(now_ms) && ((now < until)); do
     for app in "${SELECTED[@]}"; do
       ((APP_WATCH_MS[$app] > 0)) || continue
-      if ! color_running "$app" "${TARGET[$app]}"; then
+      # A crash counts even when docker's restart policy brought it back.
+      read -r running restarts <<<"$(color_state "$app" "${TARGET[$app]}")"
+      if ! ((running)) || ((restarts > restarts_before[$app])); then
         switch_back
-        fail_after_switch "$app/${TARGET[$app]} stopped running during the watch window; switched back"
+        fail_after_switch "$app/${TARGET[$app]} stopped running (or crashed and was restarted) during the watch window; switched back"
       fi
       for url in $(probe_urls "$app" "${TARGET[$app]}"); do
         if ! code=$(probe "$app" "$url"); then
@@ -2434,14 +2438,18 @@ fail_after_switch() { # MESSAGE
 # pid file), so a signal is handled only here, where bash sits idle in
 # `wait`: the worker (which ignores INT and TERM) is killed with SIGKILL,
 # with what it runs in the foreground, and the colors it started are
-# stopped unless the switch had begun, which it records in PROGRESS. A
-# worker whose parent is gone (SIGKILL) does the same at its next step.
+# stopped unless the switch had begun, which it records in PROGRESS. If
+# this shell itself is killed (SIGKILL), a watchdog does the same within
+# 0.2 s.
 WORKER=""
 PROGRESS=""
 PARENT_STARTED=""
+SESSION=""
 run_worker() {
+  local watchdog rc=0
   PROGRESS=$(new_tmp)
   PARENT_STARTED=$(start_time "$$")
+  SESSION=$(session_of "$$")
   trap 'on_signal INT' INT
   trap 'on_signal TERM' TERM
   (
@@ -2450,39 +2458,54 @@ run_worker() {
     work
   ) &
   WORKER=$!
-  local rc=0
+  (
+    trap '' INT TERM
+    trap - EXIT
+    watch_parent
+  ) &
+  watchdog=$!
   wait "$WORKER" || rc=$?
+  kill -KILL "$watchdog" 2>/dev/null || true
   exit "$rc"
 }
 
 # What the worker records for the signal handler: "started APP COLOR"
-# before a color starts, "switching" before nginx is touched. A worker
-# whose parent was killed stops here, as the parent would have.
+# before a color starts, "switching" before nginx is touched.
 progress() {
-  [[ -n $PROGRESS ]] || return 0
-  parent_alive || abandon KILL
-  printf '%s\n' "$*" >>"$PROGRESS"
+  [[ -z $PROGRESS ]] || printf '%s\n' "$*" >>"$PROGRESS"
 }
 
-# True while deploy.sh's first process lives (always, outside a worker).
+# The watchdog: while the worker runs, deploy.sh's first process must live;
+# when it is gone (SIGKILL), the worker is stopped as a signal would.
+watch_parent() {
+  while alive "$WORKER"; do
+    if ! parent_alive; then
+      kill_worker
+      abandon KILL
+    fi
+    sleep 0.2 9>&-
+  done
+}
+
+# True while deploy.sh's first process lives.
 parent_alive() {
-  [[ -z $PARENT_STARTED || $BASHPID == "$$" ]] && return 0
-  local stat fields
-  read -r stat 2>/dev/null <"/proc/$$/stat" || return 1
-  read -r -a fields <<<"${stat##*) }"
-  [[ ${fields[19]} == "$PARENT_STARTED" ]]
+  [[ $(start_time "$$" 2>/dev/null) == "$PARENT_STARTED" ]]
 }
 
-# The worker's processes in deploy.sh's session, deepest first (a started
-# app has its own session: it is a color, stopped as one).
+# Kills the worker and what it runs in deploy.sh's session, deepest first
+# (a started app has its own session: it is a color, stopped as one).
+kill_worker() {
+  # shellcheck disable=SC2046 # one pid per word
+  kill -KILL $(worker_processes "$WORKER") "$WORKER" 2>/dev/null || true
+}
+
 worker_processes() { # PID
-  local child session children
+  local child children
   children=$(cat /proc/"$1"/task/*/children 2>/dev/null) || true
   for child in $children; do
     fits pid "$child" || continue
     worker_processes "$child"
-    session=$(session_of "$child") || continue
-    [[ $session == "$(session_of "$$")" ]] && printf '%s\n' "$child"
+    [[ $(session_of "$child") == "$SESSION" ]] && printf '%s\n' "$child"
   done
   return 0
 }
@@ -2491,8 +2514,7 @@ on_signal() {
   trap '' INT TERM
   say "interrupted by SIG$1"
   if [[ -n $WORKER ]]; then
-    # shellcheck disable=SC2046 # one pid per word
-    kill -KILL $(worker_processes "$WORKER") "$WORKER" 2>/dev/null || true
+    kill_worker
     wait "$WORKER" 2>/dev/null || true
   fi
   abandon "$1"
@@ -2502,12 +2524,11 @@ on_signal() {
 # may route to them, and the next deploy converges from what nginx says.
 abandon() { # SIGNAL
   local what app color keep=0
-  PARENT_STARTED=""
   [[ $COMMAND == rollback ]] && keep=1
   if [[ $BASHPID != "$$" ]]; then
     # Whoever read deploy.sh's output may be gone with it.
     trap '' PIPE
-    say "deploy.sh was killed; the worker stops what it started"
+    say "deploy.sh was killed; stopping what it started"
   fi
   if ! grep -qx switching -- "$PROGRESS" 2>/dev/null; then
     while read -r what app color; do
