@@ -19,6 +19,8 @@ mod compose_harness;
 #[allow(dead_code)]
 #[path = "support/harness.rs"]
 mod harness;
+#[path = "support/registry.rs"]
+mod registry;
 mod support;
 
 use std::sync::Mutex;
@@ -782,6 +784,57 @@ fn a_replaced_nginx_container_routes_as_before(compose: Compose) {
     stack.assert_no_leftovers("blue", Some("green"));
 }
 
+/// A digest as VERSION (issue #9, item 9). The test image gets a digest by a
+/// push to a registry on loopback, which is stopped again before the
+/// deploy: the engine resolves `repo@sha256:…` from its own store, with no
+/// registry. Under load: deploy v1 by tag, then v2 by its digest (the
+/// container runs exactly that reference and reports the digest as its
+/// version), then a rollback to v1; zero failed requests.
+fn a_digest_version_deploys_that_image(compose: Compose) {
+    if !support::tool_available("docker-registry") {
+        return;
+    }
+    images();
+    let mut registry = registry::LocalRegistry::start();
+    let v1 = registry.tag(&format!("{APP_IMAGE}:v1"));
+    let v2 = registry.tag(&format!("{APP_IMAGE}:v2"));
+    let digest = registry.push(&v2);
+    registry.stop();
+    let repo = v1.rsplit_once(':').unwrap().0.to_string();
+    let stack = ComposeStack::new(
+        "dig",
+        Options {
+            compose,
+            app_image: Some(repo.clone()),
+            ..Options::default()
+        },
+    );
+    assert_eq!(code(&stack.deploy(&["deploy", "v1"])), Some(0));
+    let load = stack.load();
+    let out = stack.deploy(&["deploy", &digest]);
+    assert_eq!(code(&out), Some(0));
+    assert_eq!(stack.served_version(), "v2");
+    let green = stack.color_ids("green", false);
+    assert_eq!(green.len(), 1, "one container for web/green");
+    assert_eq!(
+        stack.inspect(
+            &green[0],
+            "{{.Config.Image}} {{index .Config.Labels \"greenlight.version\"}}"
+        ),
+        format!("{repo}@{digest} {digest}")
+    );
+    let status = stdout(&stack.deploy(&["status"]));
+    assert!(
+        status.contains(&format!("web: live green {digest}; previous blue v1")),
+        "{status}"
+    );
+    assert_eq!(code(&stack.deploy(&["rollback"])), Some(0));
+    assert_eq!(stack.served_version(), "v1");
+    load.finish()
+        .assert_no_failures("deploy by digest and roll back");
+    stack.assert_no_leftovers("blue", Some("green"));
+}
+
 /// One `#[test]` per scenario and compose version.
 macro_rules! scenarios {
     ($module:ident, $compose:expr, [$($scenario:ident),* $(,)?]) => {
@@ -819,4 +872,5 @@ both_composes!(
     compose_proxy_without_njs_switches_by_reload,
     a_stopped_color_never_breaks_nginx,
     a_replaced_nginx_container_routes_as_before,
+    a_digest_version_deploys_that_image,
 );

@@ -13,7 +13,10 @@ const DEFAULT_INTERVAL_MS: u64 = 1_000;
 const DEFAULT_TIMEOUT_MS: u64 = 2_000;
 const DEFAULT_DEADLINE_MS: u64 = 120_000;
 const DEFAULT_DRAIN_MS: u64 = 30_000;
-const DEFAULT_PROXY_IMAGE: &str = "nginx:stable";
+/// A pinned nginx release, not a floating `stable` or `latest`: the same kit
+/// runs the same nginx until someone changes it in review. (A digest would pin
+/// it further, but one cannot be looked up without reaching a registry.)
+const DEFAULT_PROXY_IMAGE: &str = "nginx:1.27.5";
 const DEFAULT_CONF_DIR: &str = "/etc/nginx/conf.d";
 /// Name of the implicit host when a spec names none.
 const LOCAL: &str = "local";
@@ -672,16 +675,30 @@ fn app(
         .collect();
 
     let drain_ms = a.drain.as_ref().map_or(DEFAULT_DRAIN_MS, |d| d.value.0);
+    let image = a
+        .image
+        .as_ref()
+        .map(|i| i.value.clone())
+        .unwrap_or_default();
+    let sidecars: Vec<Sidecar> = a.sidecars.iter().map(sidecar).collect();
+    let image_ref = pinned(&image);
+    let mut version_images: Vec<String> = Vec::new();
+    if runtime == Runtime::Compose && image_ref.is_none() {
+        version_images.push(image.clone());
+    }
+    for s in sidecars.iter().filter(|s| s.image_ref.is_none()) {
+        if !version_images.contains(&s.image) {
+            version_images.push(s.image.clone());
+        }
+    }
     Some(App {
         runtime: match runtime {
             Runtime::Compose => "compose",
             Runtime::Process => "process",
         },
-        image: a
-            .image
-            .as_ref()
-            .map(|i| i.value.clone())
-            .unwrap_or_default(),
+        image,
+        image_ref,
+        version_images,
         tag: a.tag.clone().unwrap_or_else(|| "latest".into()),
         port: a.port.as_ref().map_or(0, |p| p.value),
         hosts: app_hosts,
@@ -706,24 +723,7 @@ fn app(
         user: a.user.as_ref().map(|u| u.value.clone()),
         verify: a.verify.as_ref().map(|v| v.value.clone()),
         watch_ms: a.watch.as_ref().map_or(0, |w| w.value.0),
-        sidecars: a
-            .sidecars
-            .iter()
-            .map(|s| Sidecar {
-                name: s.name.value.clone(),
-                image: s
-                    .image
-                    .as_ref()
-                    .map(|i| i.value.clone())
-                    .unwrap_or_default(),
-                tag: s.tag.clone(),
-                port: s.port.as_ref().map(|p| p.value),
-                volumes_from_app: s.volumes_from_app,
-                env: s.env.clone(),
-                volumes: volumes(&s.volumes),
-                command: s.command.clone(),
-            })
-            .collect(),
+        sidecars,
         entry_service,
         entry_port,
         verify_var: names::verify_var(&selector),
@@ -732,6 +732,32 @@ fn app(
         colors,
         name,
     })
+}
+
+/// The image reference as written when the spec pins it by digest.
+fn pinned(image: &str) -> Option<String> {
+    spec::values::split_digest(image)
+        .1
+        .map(|_| image.to_string())
+}
+
+fn sidecar(s: &spec::SidecarSpec) -> Sidecar {
+    let image = s
+        .image
+        .as_ref()
+        .map(|i| i.value.clone())
+        .unwrap_or_default();
+    let image_ref = pinned(&image).or_else(|| s.tag.as_ref().map(|t| format!("{image}:{t}")));
+    Sidecar {
+        name: s.name.value.clone(),
+        image_ref,
+        image,
+        port: s.port.as_ref().map(|p| p.value),
+        volumes_from_app: s.volumes_from_app,
+        env: s.env.clone(),
+        volumes: volumes(&s.volumes),
+        command: s.command.clone(),
+    }
 }
 
 /// How nginx reaches a host: loopback when nginx runs on it, else its address.

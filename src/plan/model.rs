@@ -68,8 +68,18 @@ pub struct App {
     pub name: String,
     /// `compose` or `process`.
     pub runtime: &'static str,
-    /// Image repository (compose).
+    /// Image repository (compose), or the whole reference when the spec
+    /// pins it by digest.
     pub image: String,
+    /// The whole image reference when it does not follow the deploy's
+    /// version (pinned by digest in the spec); None: `image` at the version
+    /// deploy.sh is given.
+    pub image_ref: Option<String>,
+    /// The image repositories that follow the deploy's version: the app's
+    /// (unless pinned) and its sidecars' without a tag or digest of their
+    /// own. A digest given as the version names one image's content, so
+    /// deploy.sh takes one only when these are one repository.
+    pub version_images: Vec<String>,
     /// Tag used when deploy is given no version.
     pub tag: String,
     /// Port inside the container (compose).
@@ -221,10 +231,11 @@ pub struct Health {
 pub struct Sidecar {
     /// Name (compose service name).
     pub name: String,
-    /// Image without tag.
+    /// Image without tag, or pinned by digest.
     pub image: String,
-    /// Own tag, or none to follow the deploy's version.
-    pub tag: Option<String>,
+    /// The whole image reference when it does not follow the deploy's
+    /// version (its own tag, or a digest); None: `image` at that version.
+    pub image_ref: Option<String>,
     /// Container port.
     pub port: Option<u16>,
     /// Mount the app's volumes.

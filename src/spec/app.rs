@@ -70,7 +70,7 @@ pub struct SidecarSpec {
     pub name: Spanned<String>,
     /// Traffic for the app enters here.
     pub entry: bool,
-    /// Image without tag.
+    /// Image without tag, or pinned by digest (`repo@sha256:…`).
     pub image: Option<Spanned<String>>,
     /// Own tag; the deploy's version when absent.
     pub tag: Option<String>,
@@ -93,7 +93,7 @@ pub struct AppSpec {
     pub name: Spanned<String>,
     /// compose (default) or process.
     pub runtime: Spanned<Runtime>,
-    /// Image repository without tag (compose).
+    /// Image repository without tag, or pinned by digest (compose).
     pub image: Option<Spanned<String>>,
     /// Default tag (compose).
     pub tag: Option<String>,
@@ -243,7 +243,7 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                 }
             }
             "image" => app.image = image_node(problems, &r, false),
-            "tag" => app.tag = tag_node(problems, &r),
+            "tag" => app.tag = tag_node(problems, &r).map(|t| t.value),
             "port" => app.port = port_node(problems, &r, &[], "port 8080"),
             "host-ports" => {
                 r.shape(
@@ -464,7 +464,9 @@ pub(super) fn check_env_and_secrets(
     }
 }
 
-/// `image "repo"`; `with_tag` allows `repo:tag` (accessories).
+/// `image "repo"`; `with_tag` allows `repo:tag` (accessories, the proxy).
+/// Either may be pinned to one content by a digest, `repo@sha256:…` (and
+/// `repo:tag@sha256:…` where a tag is allowed), kept as written.
 pub(super) fn image_node(
     problems: &mut Problems,
     r: &NodeReader,
@@ -478,7 +480,13 @@ pub(super) fn image_node(
     r.shape(problems, 1, 1, &[], usage);
     r.no_children(problems);
     let image = r.string_arg(problems, 0)?;
-    let (repository, tag) = values::split_image(&image.value);
+    let (name, digest) = values::split_digest(&image.value);
+    if let Some(digest) = digest {
+        if !check(problems, image.span, values::digest(digest)) {
+            return None;
+        }
+    }
+    let (repository, tag) = values::split_image(name);
     if let Some(tag) = tag {
         if !with_tag {
             if !check(problems, image.span, values::image_repository(repository)) {
@@ -500,11 +508,11 @@ pub(super) fn image_node(
     check(problems, image.span, values::image_repository(repository)).then_some(image)
 }
 
-fn tag_node(problems: &mut Problems, r: &NodeReader) -> Option<String> {
+fn tag_node(problems: &mut Problems, r: &NodeReader) -> Option<Spanned<String>> {
     r.shape(problems, 1, 1, &[], "tag \"latest\"");
     r.no_children(problems);
     let tag = r.string_arg(problems, 0)?;
-    check(problems, tag.span, values::tag(&tag.value)).then_some(tag.value)
+    check(problems, tag.span, values::tag(&tag.value)).then_some(tag)
 }
 
 /// `port N` with the properties in `props` allowed.
@@ -710,11 +718,12 @@ fn sidecar_node(problems: &mut Problems, r: &NodeReader) -> Option<SidecarSpec> 
         command: Vec::new(),
     };
     let children: Vec<&KdlNode> = r.children(problems, SIDECAR_NODES, SIDECAR_ONCE);
+    let mut tag = None;
     for node in children {
         let c = NodeReader::new(node);
         match node.name().value() {
             "image" => sidecar.image = image_node(problems, &c, false),
-            "tag" => sidecar.tag = tag_node(problems, &c),
+            "tag" => tag = tag_node(problems, &c),
             "port" => sidecar.port = port_node(problems, &c, &[], "port 80"),
             "volumes-from-app" => {
                 c.shape(problems, 1, 1, &[], "volumes-from-app #true");
@@ -737,5 +746,21 @@ fn sidecar_node(problems: &mut Problems, r: &NodeReader) -> Option<SidecarSpec> 
         );
         return None;
     }
+    let pinned = sidecar
+        .image
+        .as_ref()
+        .filter(|i| values::split_digest(&i.value).1.is_some());
+    if let (Some(image), Some(tag)) = (pinned, &tag) {
+        problems.push(
+            SpecError::new(
+                tag.span,
+                "a sidecar pinned by digest takes no `tag`",
+                "tag here",
+            )
+            .also(image.span, "pinned here")
+            .help("the digest names the image's content: remove `tag`, or pin no digest"),
+        );
+    }
+    sidecar.tag = tag.map(|t| t.value);
     Some(sidecar)
 }

@@ -55,6 +55,12 @@ declare -A APP_HOSTS=(
 declare -A APP_TAG=(
   [api]=latest
 )
+# The image repositories that follow the deploy's version ("": none, a
+# process or an image pinned in the spec): a digest as VERSION names one of
+# them.
+declare -A APP_VERSION_IMAGES=(
+  [api]=devrank/api
+)
 declare -A APP_KEEP_PREVIOUS=(
   [api]=1
 )
@@ -204,7 +210,8 @@ Commands:
   --dry-run COMMAND              print every command that would change something; change nothing
   --help                         this text
 
-VERSION must match $VERSION_RE.
+VERSION is a tag (matching $VERSION_RE) or a digest (sha256: and 64
+lowercase hex digits), which deploys IMAGE@sha256:... instead of IMAGE:TAG.
 
 Environment (the variables marked * name programs deploy.sh executes, as
 root when it runs as root: set them only from a trusted source):
@@ -286,7 +293,7 @@ declare -A GRAMMAR=(
   [state]='^(created|running|paused|restarting|removing|exited|dead)$'
   [label]='^[A-Za-z0-9][A-Za-z0-9_.-]*$'
   [role]='^(entry|app|sidecar|proxy|)$'
-  [version]='^[A-Za-z0-9_][A-Za-z0-9_.-]*$'
+  [version]='^[A-Za-z0-9_][A-Za-z0-9_.-]*$|^sha256:[0-9a-f]+$'
   [color]='^(blue|green)$'
   [pid]='^[1-9][0-9]*$'
   [ticks]='^[0-9]+$'
@@ -296,8 +303,10 @@ declare -A GRAMMAR=(
   [user]='^[A-Za-z0-9._@-]+$'
 )
 declare -A GRAMMAR_MAX=([id]=64 [label]=128 [version]=128 [pid]=10 [ticks]=20 [count]=9 [ip]=39 [path]=4096 [user]=64)
+# A version is a tag or a digest: sha256: and exactly 64 hex digits.
 fits() { # KIND VALUE
-  [[ $2 =~ ${GRAMMAR[$1]} ]] && ((${#2} <= ${GRAMMAR_MAX[$1]:-64})) && { [[ $1 != id ]] || ((${#2} >= 12)); }
+  [[ $2 =~ ${GRAMMAR[$1]} ]] && ((${#2} <= ${GRAMMAR_MAX[$1]:-64})) && { [[ $1 != id ]] || ((${#2} >= 12)); } &&
+    { [[ $1 != version || $2 != sha256:* ]] || ((${#2} == 71)); }
 }
 
 # Says, once per kind, that a value read back was ignored (shown quoted).
@@ -1058,6 +1067,13 @@ process_owns_port() { # APP COLOR
 compose_file() { printf 'compose/%s-%s.yml' "$1" "$2"; }
 compose_project() { printf '%s-%s-%s' "$PROJECT" "$1" "$2"; }
 
+# What follows the repository in the reference of an image that follows the
+# version (GREENLIGHT_VERSION_REF of the compose files): `:TAG`, or
+# `@sha256:...` for a digest.
+version_ref() { # VERSION
+  if [[ $1 == sha256:* ]]; then printf '@%s' "$1"; else printf ':%s' "$1"; fi
+}
+
 compose_color() { # HOST APP COLOR ARGS...
   local host=$1 app=$2 color=$3
   shift 3
@@ -1308,7 +1324,7 @@ color_start() { # APP COLOR VERSION
     else
       ensure_volumes "$host" "$app"
       touch_project "$(compose_project "$app" "$color")"
-      GREENLIGHT_VERSION=$version run compose_color "$host" "$app" "$color" up -d --force-recreate --remove-orphans 9>&-
+      GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") run compose_color "$host" "$app" "$color" up -d --force-recreate --remove-orphans 9>&-
     fi
   done
 }
@@ -1327,10 +1343,10 @@ color_resume() { # APP COLOR VERSION
     kept=$(project_containers "$host" "$project")
     touch_project "$project"
     if [[ -n $kept ]]; then
-      GREENLIGHT_VERSION=$version run compose_color "$host" "$app" "$color" start 9>&-
+      GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") run compose_color "$host" "$app" "$color" start 9>&-
     else
       ensure_volumes "$host" "$app"
-      GREENLIGHT_VERSION=$version run compose_color "$host" "$app" "$color" up -d 9>&-
+      GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") run compose_color "$host" "$app" "$color" up -d 9>&-
     fi
   done
 }
@@ -2465,6 +2481,24 @@ cmd_status() {
 # ---------------------------------------------------------------------------
 # Arguments.
 # ---------------------------------------------------------------------------
+# A digest names the content of one image: it is taken as VERSION only when
+# every image that follows the version, over the apps deployed, is of one
+# repository (exit 2 before anything happens otherwise).
+digest_fits() { # APP...
+  local app repo repos=()
+  for app; do
+    [[ ${APP_RUNTIME[$app]} != process ]] ||
+      die "VERSION is a digest, but $app is a process app, which has no image: give a tag"
+    [[ -n ${APP_VERSION_IMAGES[$app]} ]] ||
+      die "VERSION is a digest, but $app's image is pinned in the spec: give a tag (the version then only names the release)"
+    for repo in ${APP_VERSION_IMAGES[$app]}; do
+      [[ " ${repos[*]} " == *" $repo "* ]] || repos+=("$repo")
+    done
+  done
+  ((${#repos[@]} == 1)) ||
+    die "VERSION is a digest, which names one image, but it would go to ${repos[*]}: deploy one app with --app, give sidecars a tag of their own, or give a tag"
+}
+
 COMMAND=""
 SELECTED=()
 SELECTED_HOSTS=()
@@ -2506,7 +2540,7 @@ main() {
   done
   [[ -n $COMMAND ]] || { usage >&2; exit "$EXIT_USAGE"; }
   if [[ -n $version ]] && ! fits version "$version"; then
-    die "VERSION '$version' is not a valid tag (it must match $VERSION_RE)"
+    die "VERSION '$version' is neither a tag (matching $VERSION_RE) nor a digest (sha256: and 64 lowercase hex digits)"
   fi
   if [[ $COMMAND == switch && $SWITCH_TO != blue && $SWITCH_TO != green ]]; then
     die "switch takes blue or green"
@@ -2516,6 +2550,9 @@ main() {
     SELECTED=("$only")
   else
     SELECTED=("${APPS[@]}")
+  fi
+  if [[ $version == sha256:* ]]; then
+    digest_fits "${SELECTED[@]}"
   fi
   local app host
   for app in "${SELECTED[@]}"; do
