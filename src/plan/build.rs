@@ -132,6 +132,8 @@ pub fn build(
         project,
         hosts,
         docker_host: spec.docker_host.as_ref().map(|d| d.value.clone()),
+        docker_tls_dir: spec.docker_host_tls_dir.clone(),
+        docker_insecure: spec.docker_host_insecure,
         apps,
         accessories,
         proxy,

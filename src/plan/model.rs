@@ -22,6 +22,13 @@ pub struct Plan {
     pub hosts: Vec<Host>,
     /// Remote docker engine, if any.
     pub docker_host: Option<String>,
+    /// The directory with the client certificate and CA for a tcp:// engine
+    /// (deploy.sh passes DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to every
+    /// docker and compose call to it); None without TLS.
+    pub docker_tls_dir: Option<String>,
+    /// A tcp:// engine reached without TLS on purpose (`insecure=#true`):
+    /// PLAN.md warns about it at the top.
+    pub docker_insecure: bool,
     /// Apps in spec order.
     pub apps: Vec<App>,
     /// Accessories in spec order.

@@ -476,7 +476,7 @@ pub fn host_address(value: &str) -> Result<(), Invalid> {
 /// A docker engine address: `tcp://host:port`, `ssh://[user@]host[:port]` or `unix:///path`.
 pub fn docker_host(value: &str) -> Result<(), Invalid> {
     let help =
-        "write \"tcp://10.0.0.7:2375\", \"ssh://user@host\" or \"unix:///var/run/docker.sock\"";
+        "write \"tcp://10.0.0.7:2376\", \"ssh://user@host\" or \"unix:///var/run/docker.sock\"";
     let bad = || {
         invalid(
             format!("`{}` is not a docker engine address", value.escape_debug()),

@@ -21,6 +21,9 @@ readonly PROJECT=hello
 readonly DEFAULT_STATE_DIR=/var/lib/greenlight/hello
 readonly NETWORK=greenlight-hello
 readonly DOCKER_ENGINE=''
+# The engine's TLS client certificate and CA ("": none), passed to every
+# docker and compose call to it as DOCKER_CERT_PATH, with DOCKER_TLS_VERIFY=1.
+readonly DOCKER_ENGINE_TLS_DIR=''
 readonly USES_COMPOSE=1
 readonly USES_PROCESS=0
 readonly USES_SSH=0
@@ -402,7 +405,8 @@ docker_on() {
   shift
   engine=$(docker_host_of "$host")
   if [[ -n $engine ]]; then
-    DOCKER_HOST=$engine bounded "${DOCKER_CMD[@]}" "$@" 9>&-
+    DOCKER_HOST=$engine DOCKER_TLS_VERIFY=${DOCKER_ENGINE_TLS_DIR:+1} DOCKER_CERT_PATH=$DOCKER_ENGINE_TLS_DIR \
+      bounded "${DOCKER_CMD[@]}" "$@" 9>&-
   else
     bounded "${DOCKER_CMD[@]}" "$@" 9>&-
   fi
@@ -417,7 +421,8 @@ compose_on() {
     export_secrets "$(secret_owner "$file")" index
     export GREENLIGHT_BIND="${HOST_BIND[$host]}"
     if [[ -n $engine ]]; then
-      DOCKER_HOST=$engine bounded "${cmd[@]}" 9>&-
+      DOCKER_HOST=$engine DOCKER_TLS_VERIFY=${DOCKER_ENGINE_TLS_DIR:+1} DOCKER_CERT_PATH=$DOCKER_ENGINE_TLS_DIR \
+        bounded "${cmd[@]}" 9>&-
     else
       bounded "${cmd[@]}" 9>&-
     fi
