@@ -835,6 +835,65 @@ fn a_digest_version_deploys_that_image(compose: Compose) {
     stack.assert_no_leftovers("blue", Some("green"));
 }
 
+/// A secret as a file (issue #9, item 8): compose mounts it read-only at
+/// /run/secrets/KEY from this machine, with the file's exact bytes (its path
+/// holds a `$` and a space), and its value is in no environment: `docker
+/// inspect` of the container shows neither the value nor the key.
+fn a_secret_file_reaches_the_container_as_a_file_only(compose: Compose) {
+    let stack = ComposeStack::new(
+        "sec",
+        Options {
+            compose,
+            app_extra: "    secret \"DB_PASSWORD\" from-file=\"{dir}/keys/db $pass\" as=\"file\"\n"
+                .into(),
+            ..Options::default()
+        },
+    );
+    let value = "s3cret-FILE-value\n";
+    let file = stack.path("keys/db $pass");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, value).unwrap();
+    std::fs::set_permissions(
+        &file,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
+    )
+    .unwrap();
+    for (version, color) in [("v1", "blue"), ("v2", "green")] {
+        assert_eq!(code(&stack.deploy(&["deploy", version])), Some(0));
+        assert_eq!(stack.served_version(), version);
+        let ids = stack.color_ids(color, false);
+        assert_eq!(ids.len(), 1, "one container for web/{color}");
+        let read = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("docker cp \"$1\" - | tar -xO")
+            .arg("sh")
+            .arg(format!("{}:/run/secrets/DB_PASSWORD", ids[0]))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&read.stdout),
+            value,
+            "the file in {color}: {}",
+            String::from_utf8_lossy(&read.stderr)
+        );
+        let mounts = stack.inspect(
+            &ids[0],
+            "{{range .Mounts}}{{.Type}} {{.Source}} {{.Destination}} {{.RW}};{{end}}",
+        );
+        assert!(
+            mounts.contains(&format!(
+                "bind {} /run/secrets/DB_PASSWORD false;",
+                file.display()
+            )),
+            "{mounts}"
+        );
+        let inspect = docker_ok(&["inspect", &ids[0]]);
+        assert!(!inspect.contains("s3cret-FILE-value"), "{inspect}");
+        let env = stack.inspect(&ids[0], "{{json .Config.Env}}");
+        assert!(!env.contains("DB_PASSWORD"), "{env}");
+    }
+}
+
 /// One `#[test]` per scenario and compose version.
 macro_rules! scenarios {
     ($module:ident, $compose:expr, [$($scenario:ident),* $(,)?]) => {
@@ -873,4 +932,5 @@ both_composes!(
     a_stopped_color_never_breaks_nginx,
     a_replaced_nginx_container_routes_as_before,
     a_digest_version_deploys_that_image,
+    a_secret_file_reaches_the_container_as_a_file_only,
 );

@@ -5,6 +5,7 @@ use miette::SourceSpan;
 use super::model::*;
 use super::names;
 use super::ports::PortTable;
+use super::secrets::{check_files, remote_engine, secrets};
 use crate::diagnostic::{Problems, SpecError};
 use crate::spec::{self, AppSpec, ProxyMode, Runtime, Spanned, Spec};
 
@@ -66,6 +67,14 @@ pub fn build(
         .accessories
         .iter()
         .filter_map(|a| {
+            // Accessories run on this machine's host (else an error below):
+            // only a docker-host can put their engine elsewhere.
+            check_files(
+                &a.secrets,
+                false,
+                remote_engine(spec, None).as_deref(),
+                problems,
+            );
             let acc = accessory(
                 a,
                 &hosts,
@@ -303,18 +312,6 @@ fn unknown_host(name: &Spanned<String>, hosts: &[Host]) -> SpecError {
     .help(crate::spec::unknown_help(&name.value, &names))
 }
 
-/// Secrets numbered from `first`, in spec order.
-fn secrets(list: &[spec::SecretSpec], first: usize) -> Vec<Secret> {
-    list.iter()
-        .enumerate()
-        .map(|(i, s)| Secret {
-            key: s.key.value.clone(),
-            from_file: s.from_file.clone(),
-            index: first + i,
-        })
-        .collect()
-}
-
 /// The named volumes (not host paths) among an app's and its sidecars'
 /// volumes, each once, in order.
 fn shared_volumes(a: &spec::AppSpec) -> Vec<String> {
@@ -530,8 +527,15 @@ fn app(
             .help("list its hosts with `hosts \"was1\"`"),
         );
     }
+    let remote_host = app_hosts.iter().find(|h| !host_by_name(hosts, h).local);
+    check_files(
+        &a.secrets,
+        runtime == Runtime::Process,
+        remote_engine(spec, remote_host.map(String::as_str)).as_deref(),
+        problems,
+    );
     if runtime == Runtime::Process {
-        if let Some(remote) = app_hosts.iter().find(|h| !host_by_name(hosts, h).local) {
+        if let Some(remote) = remote_host {
             problems.push(
                 SpecError::new(a.runtime.span, format!("the process runtime runs on the local machine only; host `{remote}` is remote"), "process runtime")
                     .help("run deploy.sh on that host, or use runtime \"compose\" for remote hosts"),
@@ -706,7 +710,7 @@ fn app(
         hosts: app_hosts,
         env: a.env.clone(),
         env_files: a.env_files.clone(),
-        secrets: secrets(&a.secrets, 0),
+        secrets: secrets(&a.secrets, 0, &name),
         volumes: volumes(&a.volumes),
         shared_volumes: shared_volumes(a),
         memory: a.limits.memory.clone(),
@@ -860,7 +864,7 @@ fn accessory(
         bind: host_by_name(hosts, &host).bind.clone(),
         env: a.env.clone(),
         env_files: a.env_files.clone(),
-        secrets: secrets(&a.secrets, first_secret),
+        secrets: secrets(&a.secrets, first_secret, &a.name.value),
         volumes: volumes(&a.volumes),
         host,
     })

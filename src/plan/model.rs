@@ -190,19 +190,26 @@ pub struct Color {
     pub probe_bases: Vec<String>,
 }
 
-/// An environment variable whose value deploy.sh reads from a file on the
-/// deploy machine. Only the key and the file's path reach the kit: compose
-/// files refer to `${GREENLIGHT_SECRET_<index>}`, which deploy.sh sets in the
-/// environment of the compose command alone; a process gets the key in its
-/// environment.
+/// A value deploy.sh reads from a file on the deploy machine. Only the key
+/// and the file's path reach the kit: compose files refer to
+/// `${GREENLIGHT_SECRET_<index>}`, which deploy.sh sets in the environment
+/// of the compose command alone; a process gets the key in its environment.
+/// With `as_file`, compose mounts the file read-only at /run/secrets/KEY
+/// instead, and the value is in no environment (`docker inspect` shows none).
 #[derive(Debug, Serialize, Clone)]
 pub struct Secret {
-    /// The environment variable name inside the app.
+    /// The environment variable name inside the app (the file's name in
+    /// /run/secrets with `as_file`).
     pub key: String,
     /// Absolute path of the file holding the value.
     pub from_file: String,
     /// Number of the `GREENLIGHT_SECRET_<index>` variable, unique within one compose file.
     pub index: usize,
+    /// Reaches the container as a file, not an environment variable.
+    pub as_file: bool,
+    /// The compose secret's name, `OWNER-KEY`: unique within a compose file
+    /// (names have no `_`, keys no `-`).
+    pub compose_name: String,
 }
 
 /// A volume mount.

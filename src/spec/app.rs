@@ -27,14 +27,18 @@ pub struct VolumeSpec {
     pub read_only: bool,
 }
 
-/// `secret "KEY" from-file="/run/secrets/x"`: an environment variable whose
-/// value is read on the deploy machine at deploy time, never written into the kit.
+/// `secret "KEY" from-file="/run/secrets/x" as="env|file"`: a value read on
+/// the deploy machine at deploy time, never written into the kit; it reaches
+/// the app as the environment variable KEY, or (`as="file"`, containers
+/// only) as the file /run/secrets/KEY, which `docker inspect` does not show.
 #[derive(Debug, Clone)]
 pub struct SecretSpec {
-    /// The environment variable name.
+    /// The environment variable name (with `as="file"`, the file's name).
     pub key: Spanned<String>,
     /// Absolute path of the file holding the value, on the machine that runs deploy.sh.
     pub from_file: String,
+    /// Where `as="file"` is written; None: the secret is an environment variable.
+    pub as_file: Option<SourceSpan>,
 }
 
 /// `limits memory="700m" cpus=1.8`
@@ -396,10 +400,27 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
     name.map(|_| app)
 }
 
-/// `secret "KEY" from-file="/run/secrets/key"`
+/// `secret "KEY" from-file="/run/secrets/key" as="env|file"`
 pub(super) fn secret_node(problems: &mut Problems, r: &NodeReader) -> Option<SecretSpec> {
     let usage = "secret \"DB_PASSWORD\" from-file=\"/run/secrets/db\"";
-    r.shape(problems, 1, 1, &["from-file"], usage);
+    r.shape(problems, 1, 1, &["from-file", "as"], usage);
+    let as_file = match r.string_prop(problems, "as") {
+        Some(how) if how.value == "file" => Some(Some(how.span)),
+        Some(how) if how.value == "env" => Some(None),
+        Some(how) => {
+            problems.push(
+                SpecError::new(
+                    how.span,
+                    format!("unknown as=\"{}\"", how.value.escape_debug()),
+                    "env or file",
+                )
+                .help("as=\"env\" (the default) sets the environment variable; as=\"file\" mounts the file at /run/secrets/KEY"),
+            );
+            None
+        }
+        None if r.has_prop("as") => None,
+        None => Some(None),
+    };
     r.no_children(problems);
     let key = r.string_arg(problems, 0)?;
     let key_ok = check(problems, key.span, values::env_key(&key.value));
@@ -423,9 +444,11 @@ pub(super) fn secret_node(problems: &mut Problems, r: &NodeReader) -> Option<Sec
         file.span,
         values::path(&file.value, "from-file", true),
     );
+    let as_file = as_file?;
     (key_ok && file_ok).then_some(SecretSpec {
         key,
         from_file: file.value,
+        as_file,
     })
 }
 

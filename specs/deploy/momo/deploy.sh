@@ -164,7 +164,9 @@ start_env() {
 # Secrets of each app (".accessories": of the accessories) as KEY INDEX FILE
 # triples. Each FILE is read on this machine when a command needs it and only
 # reaches the app's environment: a process gets KEY, compose reads
-# GREENLIGHT_SECRET_INDEX from its own environment. No value is in the kit.
+# GREENLIGHT_SECRET_INDEX from its own environment. INDEX "file": compose
+# mounts FILE into the container itself, and deploy.sh never reads it. No
+# value is in the kit.
 secret_files() {
   case $1 in
     *) SECRETS=() ;;
@@ -571,11 +573,13 @@ check_secrets() { # OWNER...
 }
 
 # Exports an owner's secrets into the calling subshell: under their own names
-# (for a process) or as GREENLIGHT_SECRET_INDEX (what the compose file reads).
+# (for a process) or as GREENLIGHT_SECRET_INDEX (what the compose file reads);
+# a secret compose mounts as a file (INDEX "file") is not read at all.
 export_secrets() { # OWNER key|index
   local i name value
   secret_files "$1"
   for ((i = 0; i < ${#SECRETS[@]}; i += 3)); do
+    [[ ${SECRETS[i + 1]} != file ]] || continue
     value=$(<"${SECRETS[i + 2]}") || die "cannot read the secret file ${SECRETS[i + 2]}"
     if [[ $2 == key ]]; then name=${SECRETS[i]}; else name=GREENLIGHT_SECRET_${SECRETS[i + 1]}; fi
     export "$name=$value"
