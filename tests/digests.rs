@@ -326,3 +326,43 @@ app "worker" {{
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A digest is a version wherever deploy.sh reads one back: a state line
+/// with one is used, one with 63 hex digits is ignored (said, not used).
+#[test]
+fn a_digest_version_is_read_back_from_the_state_file() {
+    let fakes = Fakes::new();
+    let spec = format!(
+        "greenlight 1\nproject \"one\"\napp \"web\" {{\n    image \"ghcr.io/acme/web\"\n    port 8080\n    host-ports blue=18081 green=18082\n    health \"/healthz\"\n}}\n{}",
+        HOST_PROXY.replace("ROUTES", "")
+    );
+    let (kit, _) = kit_of(&spec);
+    let state = fakes.dir.path().join("state");
+    fs::create_dir_all(&state).unwrap();
+    fs::set_permissions(&state, fs::Permissions::from_mode(0o700)).unwrap();
+    let good = digest('c');
+    let short = &good[..70];
+    for (version, shown) in [(good.as_str(), true), (short, false)] {
+        fs::write(
+            state.join("state"),
+            format!("live web blue v1\nprevious web green {version}\n"),
+        )
+        .unwrap();
+        let out = fakes.deploy(kit.path(), &["status"]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            text.contains(&format!("previous green {version}")),
+            shown,
+            "{version}: {text}"
+        );
+        assert_eq!(
+            text.contains("ignored the state file that is not a valid state line"),
+            !shown,
+            "{version}: {text}"
+        );
+    }
+}
