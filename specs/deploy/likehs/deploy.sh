@@ -22,7 +22,10 @@ umask 077
 readonly PROJECT=likehs
 readonly DEFAULT_STATE_DIR=/var/lib/greenlight/likehs
 readonly NETWORK=greenlight-likehs
-readonly DOCKER_ENGINE=tcp://10.0.0.7:2375
+readonly DOCKER_ENGINE=tcp://10.0.0.7:2376
+# The engine's TLS client certificate and CA ("": none), passed to every
+# docker and compose call to it as DOCKER_CERT_PATH, with DOCKER_TLS_VERIFY=1.
+readonly DOCKER_ENGINE_TLS_DIR=/etc/greenlight/docker-certs
 readonly USES_COMPOSE=1
 readonly USES_PROCESS=0
 readonly USES_SSH=0
@@ -56,6 +59,12 @@ declare -A APP_HOSTS=(
 )
 declare -A APP_TAG=(
   [likehs]=3f9c2ab
+)
+# The image repositories that follow the deploy's version ("": none, a
+# process or an image pinned in the spec): a digest as VERSION names one of
+# them.
+declare -A APP_VERSION_IMAGES=(
+  [likehs]='xxx/likehs-app xxx/likehs-nginx'
 )
 declare -A APP_KEEP_PREVIOUS=(
   [likehs]=1
@@ -151,7 +160,9 @@ start_env() {
 # Secrets of each app (".accessories": of the accessories) as KEY INDEX FILE
 # triples. Each FILE is read on this machine when a command needs it and only
 # reaches the app's environment: a process gets KEY, compose reads
-# GREENLIGHT_SECRET_INDEX from its own environment. No value is in the kit.
+# GREENLIGHT_SECRET_INDEX from its own environment. INDEX "file": compose
+# mounts FILE into the container itself, and deploy.sh never reads it. No
+# value is in the kit.
 secret_files() {
   case $1 in
     *) SECRETS=() ;;
@@ -203,7 +214,8 @@ Commands:
   --dry-run COMMAND              print every command that would change something; change nothing
   --help                         this text
 
-VERSION must match $VERSION_RE.
+VERSION is a tag (matching $VERSION_RE) or a digest (sha256: and 64
+lowercase hex digits), which deploys IMAGE@sha256:... instead of IMAGE:TAG.
 
 Environment (the variables marked * name programs deploy.sh executes, as
 root when it runs as root: set them only from a trusted source):
@@ -285,7 +297,7 @@ declare -A GRAMMAR=(
   [state]='^(created|running|paused|restarting|removing|exited|dead)$'
   [label]='^[A-Za-z0-9][A-Za-z0-9_.-]*$'
   [role]='^(entry|app|sidecar|proxy|)$'
-  [version]='^[A-Za-z0-9_][A-Za-z0-9_.-]*$'
+  [version]='^[A-Za-z0-9_][A-Za-z0-9_.-]*$|^sha256:[0-9a-f]+$'
   [color]='^(blue|green)$'
   [pid]='^[1-9][0-9]*$'
   [ticks]='^[0-9]+$'
@@ -295,8 +307,10 @@ declare -A GRAMMAR=(
   [user]='^[A-Za-z0-9._@-]+$'
 )
 declare -A GRAMMAR_MAX=([id]=64 [label]=128 [version]=128 [pid]=10 [ticks]=20 [count]=9 [ip]=39 [path]=4096 [user]=64)
+# A version is a tag or a digest: sha256: and exactly 64 hex digits.
 fits() { # KIND VALUE
-  [[ $2 =~ ${GRAMMAR[$1]} ]] && ((${#2} <= ${GRAMMAR_MAX[$1]:-64})) && { [[ $1 != id ]] || ((${#2} >= 12)); }
+  [[ $2 =~ ${GRAMMAR[$1]} ]] && ((${#2} <= ${GRAMMAR_MAX[$1]:-64})) && { [[ $1 != id ]] || ((${#2} >= 12)); } &&
+    { [[ $1 != version || $2 != sha256:* ]] || ((${#2} == 71)); }
 }
 
 # Says, once per kind, that a value read back was ignored (shown quoted).
@@ -391,7 +405,8 @@ docker_on() {
   shift
   engine=$(docker_host_of "$host")
   if [[ -n $engine ]]; then
-    DOCKER_HOST=$engine bounded "${DOCKER_CMD[@]}" "$@" 9>&-
+    DOCKER_HOST=$engine DOCKER_TLS_VERIFY=${DOCKER_ENGINE_TLS_DIR:+1} DOCKER_CERT_PATH=$DOCKER_ENGINE_TLS_DIR \
+      bounded "${DOCKER_CMD[@]}" "$@" 9>&-
   else
     bounded "${DOCKER_CMD[@]}" "$@" 9>&-
   fi
@@ -406,7 +421,8 @@ compose_on() {
     export_secrets "$(secret_owner "$file")" index
     export GREENLIGHT_BIND="${HOST_BIND[$host]}"
     if [[ -n $engine ]]; then
-      DOCKER_HOST=$engine bounded "${cmd[@]}" 9>&-
+      DOCKER_HOST=$engine DOCKER_TLS_VERIFY=${DOCKER_ENGINE_TLS_DIR:+1} DOCKER_CERT_PATH=$DOCKER_ENGINE_TLS_DIR \
+        bounded "${cmd[@]}" 9>&-
     else
       bounded "${cmd[@]}" 9>&-
     fi
@@ -555,11 +571,13 @@ check_secrets() { # OWNER...
 }
 
 # Exports an owner's secrets into the calling subshell: under their own names
-# (for a process) or as GREENLIGHT_SECRET_INDEX (what the compose file reads).
+# (for a process) or as GREENLIGHT_SECRET_INDEX (what the compose file reads);
+# a secret compose mounts as a file (INDEX "file") is not read at all.
 export_secrets() { # OWNER key|index
   local i name value
   secret_files "$1"
   for ((i = 0; i < ${#SECRETS[@]}; i += 3)); do
+    [[ ${SECRETS[i + 1]} != file ]] || continue
     value=$(<"${SECRETS[i + 2]}") || die "cannot read the secret file ${SECRETS[i + 2]}"
     if [[ $2 == key ]]; then name=${SECRETS[i]}; else name=GREENLIGHT_SECRET_${SECRETS[i + 1]}; fi
     export "$name=$value"
@@ -1062,6 +1080,13 @@ process_owns_port() { # APP COLOR
 compose_file() { printf 'compose/%s-%s.yml' "$1" "$2"; }
 compose_project() { printf '%s-%s-%s' "$PROJECT" "$1" "$2"; }
 
+# What follows the repository in the reference of an image that follows the
+# version (GREENLIGHT_VERSION_REF of the compose files): `:TAG`, or
+# `@sha256:...` for a digest.
+version_ref() { # VERSION
+  if [[ $1 == sha256:* ]]; then printf '@%s' "$1"; else printf ':%s' "$1"; fi
+}
+
 compose_color() { # HOST APP COLOR ARGS...
   local host=$1 app=$2 color=$3
   shift 3
@@ -1313,7 +1338,7 @@ color_start() { # APP COLOR VERSION
     else
       ensure_volumes "$host" "$app"
       touch_project "$(compose_project "$app" "$color")"
-      GREENLIGHT_VERSION=$version run compose_color "$host" "$app" "$color" up -d --force-recreate --remove-orphans 9>&-
+      GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") run compose_color "$host" "$app" "$color" up -d --force-recreate --remove-orphans 9>&-
     fi
   done
 }
@@ -1333,10 +1358,10 @@ color_resume() { # APP COLOR VERSION
     kept=$(project_containers "$host" "$project")
     touch_project "$project"
     if [[ -n $kept ]]; then
-      GREENLIGHT_VERSION=$version run compose_color "$host" "$app" "$color" start 9>&-
+      GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") run compose_color "$host" "$app" "$color" start 9>&-
     else
       ensure_volumes "$host" "$app"
-      GREENLIGHT_VERSION=$version run compose_color "$host" "$app" "$color" up -d 9>&-
+      GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") run compose_color "$host" "$app" "$color" up -d 9>&-
     fi
   done
 }
@@ -2582,6 +2607,24 @@ cmd_status() {
 # ---------------------------------------------------------------------------
 # Arguments.
 # ---------------------------------------------------------------------------
+# A digest names the content of one image: it is taken as VERSION only when
+# every image that follows the version, over the apps deployed, is of one
+# repository (exit 2 before anything happens otherwise).
+digest_fits() { # APP...
+  local app repo repos=()
+  for app; do
+    [[ ${APP_RUNTIME[$app]} != process ]] ||
+      die "VERSION is a digest, but $app is a process app, which has no image: give a tag"
+    [[ -n ${APP_VERSION_IMAGES[$app]} ]] ||
+      die "VERSION is a digest, but $app's image is pinned in the spec: give a tag (the version then only names the release)"
+    for repo in ${APP_VERSION_IMAGES[$app]}; do
+      [[ " ${repos[*]} " == *" $repo "* ]] || repos+=("$repo")
+    done
+  done
+  ((${#repos[@]} == 1)) ||
+    die "VERSION is a digest, which names one image, but it would go to ${repos[*]}: deploy one app with --app, give sidecars a tag of their own, or give a tag"
+}
+
 COMMAND=""
 SELECTED=()
 SELECTED_HOSTS=()
@@ -2623,7 +2666,7 @@ main() {
   done
   [[ -n $COMMAND ]] || { usage >&2; exit "$EXIT_USAGE"; }
   if [[ -n $version ]] && ! fits version "$version"; then
-    die "VERSION '$version' is not a valid tag (it must match $VERSION_RE)"
+    die "VERSION '$version' is neither a tag (matching $VERSION_RE) nor a digest (sha256: and 64 lowercase hex digits)"
   fi
   if [[ $COMMAND == switch && $SWITCH_TO != blue && $SWITCH_TO != green ]]; then
     die "switch takes blue or green"
@@ -2633,6 +2676,9 @@ main() {
     SELECTED=("$only")
   else
     SELECTED=("${APPS[@]}")
+  fi
+  if [[ $version == sha256:* ]]; then
+    digest_fits "${SELECTED[@]}"
   fi
   local app host
   for app in "${SELECTED[@]}"; do
