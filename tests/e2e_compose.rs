@@ -16,7 +16,6 @@
 
 #[path = "support/compose_harness.rs"]
 mod compose_harness;
-#[allow(dead_code)]
 #[path = "support/harness.rs"]
 mod harness;
 #[path = "support/registry.rs"]

@@ -5,7 +5,6 @@
 //! deploy, under four lanes of load, loses nothing.
 
 #[path = "support/harness.rs"]
-#[allow(dead_code)]
 mod harness;
 mod support;
 
