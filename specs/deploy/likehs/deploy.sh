@@ -102,6 +102,9 @@ declare -A HEALTH_EXPECT=(
 declare -A HEALTH_INTERVAL=(
   [likehs]=1
 )
+declare -A HEALTH_INTERVAL_MS=(
+  [likehs]=1000
+)
 declare -A HEALTH_TIMEOUT=(
   [likehs]=2
 )
@@ -245,12 +248,27 @@ EOF
 # ---------------------------------------------------------------------------
 # Output: one line per step, with the time since the start.
 # ---------------------------------------------------------------------------
-now_ms() {
-  local t=${EPOCHREALTIME/./}
-  printf '%s' "$((t / 1000))"
-}
-START_MS=$(now_ms)
+# Now in ms is $((${EPOCHREALTIME/./} / 1000)) wherever it is needed: a
+# function would cost a subshell each time, in loops that poll.
+START_MS=$((${EPOCHREALTIME/./} / 1000))
 readonly START_MS
+
+# Sleeps without starting a process: a read with a timeout on a fifo that
+# nothing writes (opened once per process, on fd 7).
+NAP_FD=""
+nap() { # SECONDS
+  if [[ $NAP_FD != "$BASHPID" ]]; then
+    local fifo
+    fifo=$(mktemp -u "$RUN_TMP/nap.XXXXXX")
+    if ! { mkfifo -m 0600 "$fifo" && exec 7<>"$fifo"; } 2>/dev/null; then
+      sleep "$1"
+      return 0
+    fi
+    rm -f -- "$fifo"
+    NAP_FD=$BASHPID
+  fi
+  read -r -t "$1" -u 7 _ || true
+}
 
 # Now, in UTC (ISO 8601), without starting a date process.
 utc_now() {
@@ -274,7 +292,7 @@ who_runs() {
 }
 
 say() {
-  local elapsed=$(($(now_ms) - START_MS))
+  local elapsed=$(($((${EPOCHREALTIME/./} / 1000)) - START_MS))
   printf '[%4d.%03ds] %s\n' "$((elapsed / 1000))" "$((elapsed % 1000))" "$*"
 }
 
@@ -367,7 +385,7 @@ CALL_DEADLINE_MS=0
 bounded() { # COMMAND...
   local limit_ms=$((CALL_TIMEOUT_S * 1000)) left rc=0
   if ((CALL_DEADLINE_MS)); then
-    left=$((CALL_DEADLINE_MS - $(now_ms)))
+    left=$((CALL_DEADLINE_MS - $((${EPOCHREALTIME/./} / 1000))))
     ((left < limit_ms)) && limit_ms=$left
     ((limit_ms > 0)) || return 124
   fi
@@ -455,9 +473,9 @@ find_compose() {
 # Sets COMPOSE_CMD from find_compose's answer (waited for, at most 10 s).
 compose_ready() {
   ((${#COMPOSE_CMD[@]})) && return 0
-  local deadline=$(($(now_ms) + 10000)) answer=""
-  while [[ ! -f $COMPOSE_PROBE ]] && (($(now_ms) < deadline)); do
-    sleep 0.01 9>&-
+  local deadline=$(($((${EPOCHREALTIME/./} / 1000)) + 10000)) answer=""
+  while [[ ! -f $COMPOSE_PROBE ]] && (($((${EPOCHREALTIME/./} / 1000)) < deadline)); do
+    nap 0.01
   done
   answer=$(cat -- "$COMPOSE_PROBE" 2>/dev/null) || true
   if [[ $answer == yes ]]; then
@@ -795,7 +813,7 @@ pid_file() { printf '%s/run/%s-%s.pid' "$STATE_DIR" "$1" "$2"; }
 proc_fields() {
   local stat
   fits pid "$1" || return 1
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
   printf '%s' "${stat##*) }"
 }
 
@@ -855,6 +873,9 @@ color_mark() { printf '%s/%s/%s' "$PROJECT" "$1" "$2"; }
 # namespace).
 port_listeners() { # PORT
   local line pids found
+  # Without -p first: naming the processes scans every process (~40 ms),
+  # and a port about to be used is usually free.
+  [[ -n $(ss -Htln "sport = :$1" 2>/dev/null) ]] || return 0
   while IFS= read -r line; do
     found=0
     pids=$line
@@ -936,9 +957,9 @@ stop_session() { # PID APP
   local pid=$1 deadline
   run kill -TERM -- "-$pid" 2>/dev/null || run kill -TERM -- "$pid" 2>/dev/null || true
   ((DRY_RUN)) && return 0
-  deadline=$(($(now_ms) + APP_DRAIN_MS[$2]))
-  while alive "$pid" && (($(now_ms) < deadline)); do
-    sleep 0.02 9>&-
+  deadline=$(($((${EPOCHREALTIME/./} / 1000)) + APP_DRAIN_MS[$2]))
+  while alive "$pid" && (($((${EPOCHREALTIME/./} / 1000)) < deadline)); do
+    nap 0.02
   done
   if alive "$pid"; then
     say "$2: pid $pid did not stop within its drain; sending SIGKILL"
@@ -1056,21 +1077,41 @@ marked_listener() { # APP COLOR
 
 # True when the color's port is answered by the color's own process (its
 # session) and nothing else: the health gate's last word, so that a stray
-# process on the port never passes for the new version.
+# process on the port never passes for the new version. Each listening
+# socket on the port (from /proc/net/tcp*) must be an open file of a
+# process of the color's session (one `find` over their fd links; `ss -p`
+# would scan every process).
 process_owns_port() { # APP COLOR
-  local app=$1 color=$2 leader pid port owned=0
+  local app=$1 color=$2 leader port inode inodes pids found
   port=${COLOR_PORT[$app.$color]}
   leader=$(process_pid "$app" "$color")
   [[ -n $leader ]] || return 1
-  while IFS= read -r pid; do
-    if [[ $pid != "?" && $(session_of "$pid") == "$leader" ]]; then
-      owned=1
-    else
-      say "$app/$color: port $port is answered by pid $pid ($(command_of "$pid")), not by the process this deploy started"
+  inodes=$(awk -v port="$(printf ':%04X' "$port")" \
+    '$4 == "0A" && substr($2, length($2) - 4) == port { print $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null) || true
+  [[ -n $inodes ]] || return 1
+  pids=("$leader")
+  mapfile -t -O 1 pids < <(session_descendants "$leader")
+  for inode in $inodes; do
+    [[ $inode =~ ^[0-9]+$ ]] || return 1
+    found=$(find "${pids[@]/#//proc/}" -maxdepth 2 -path '*/fd/*' -lname "socket:\[$inode\]" -print -quit 2>/dev/null) || true
+    if [[ -z $found ]]; then
+      say "$app/$color: port $port is answered by a process this deploy did not start: $(ss -Htlnp "sport = :$port" 2>/dev/null | tr -c '[:print:]' ' ' | head -c 300)"
       return 1
     fi
-  done < <(port_listeners "$port")
-  ((owned))
+  done
+}
+
+# The descendants of a process that are in its session.
+session_descendants() { # PID
+  local child children
+  children=$(cat /proc/"$1"/task/*/children 2>/dev/null) || true
+  for child in $children; do
+    fits pid "$child" || continue
+    [[ $(session_of "$child") == "$1" ]] || continue
+    printf '%s\n' "$child"
+    session_descendants "$child"
+  done
+  return 0
 }
 
 # ---------------------------------------------------------------------------
@@ -1188,7 +1229,7 @@ compose_state() { # HOST APP COLOR
 # HOST_PROC; elsewhere it returns at once and the app drains on SIGTERM.
 wait_color_idle() { # APP COLOR MAX_MS
   local app=$1 color=$2 deadline host id state role entries pids=() port busy
-  deadline=$(($(now_ms) + $3))
+  deadline=$(($((${EPOCHREALTIME/./} / 1000)) + $3))
   ((DRY_RUN)) && return 0
   [[ $PROXY_MODE == compose && ${APP_RUNTIME[$app]} == compose ]] || return 0
   for host in ${APP_HOSTS[$app]}; do
@@ -1210,7 +1251,7 @@ wait_color_idle() { # APP COLOR MAX_MS
     fi
   done
   port=$(printf ':%04X' "${ENTRY_PORT[$app]}")
-  while (($(now_ms) < deadline)); do
+  while (($((${EPOCHREALTIME/./} / 1000)) < deadline)); do
     busy=0
     for id in "${pids[@]}"; do
       # /proc/PID/net/tcp and tcp6: field 2 is the local address, field 4
@@ -1221,7 +1262,7 @@ wait_color_idle() { # APP COLOR MAX_MS
       fi
     done
     ((busy)) || return 0
-    sleep 0.1 9>&-
+    nap 0.1
   done
   say "$app/$color still has requests in flight after $(($3 / 1000))s; stopping it anyway"
 }
@@ -1442,14 +1483,14 @@ probe() { # APP URL
   local app=$1 url=$2 code max left
   max=${HEALTH_TIMEOUT[$app]}
   if ((CALL_DEADLINE_MS)); then
-    left=$((CALL_DEADLINE_MS - $(now_ms)))
+    left=$((CALL_DEADLINE_MS - $((${EPOCHREALTIME/./} / 1000))))
     ((left > 0)) || { printf '000'; return 1; }
     ((left < HEALTH_TIMEOUT_MS[$app])) && max=$((left / 1000)).$(printf '%03d' $((left % 1000)))
   fi
   code=$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time "$max" -- "$url${HEALTH_PATH[$app]}" 9>&- 2>/dev/null) || true
   [[ $code =~ ^[0-9]{3}$ ]] || code=000
   printf '%s' "$code"
-  if ((CALL_DEADLINE_MS && $(now_ms) > CALL_DEADLINE_MS)); then
+  if ((CALL_DEADLINE_MS && $((${EPOCHREALTIME/./} / 1000)) > CALL_DEADLINE_MS)); then
     return 1
   elif ((HEALTH_EXPECT[$app])); then
     [[ $code == "${HEALTH_EXPECT[$app]}" ]]
@@ -1466,7 +1507,7 @@ health_gate() { # APP COLOR
     printf '  [dry-run] wait until %s/%s answers %s\n' "$app" "$color" "${HEALTH_PATH[$app]}"
     return 0
   fi
-  deadline=$(($(now_ms) + HEALTH_DEADLINE_MS[$app]))
+  deadline=$(($((${EPOCHREALTIME/./} / 1000)) + HEALTH_DEADLINE_MS[$app]))
   # Every docker call and probe of the gate ends by its deadline.
   CALL_DEADLINE_MS=$deadline
   health_rounds "$app" "$color" "$deadline" || passed=$?
@@ -1482,7 +1523,9 @@ health_rounds() { # APP COLOR DEADLINE
   declare -A streak=()
   read -r _ restarts <<<"$(color_state "$app" "$color")"
   local urls=() running now_restarts
+  local round_start
   while :; do
+    round_start=$((${EPOCHREALTIME/./} / 1000))
     all=1
     # Found once: a color's addresses stay as long as it runs.
     ((${#urls[@]})) || mapfile -t urls < <(probe_urls "$app" "$color")
@@ -1515,9 +1558,11 @@ health_rounds() { # APP COLOR DEADLINE
       last="${last:-the color crashed}"
       break
     fi
-    (($(now_ms) + ${HEALTH_INTERVAL[$app]%.*} < deadline)) || break
-    sleep "${HEALTH_INTERVAL[$app]}" 9>&-
-    (($(now_ms) < deadline)) || break
+    # One round per interval: the probes' own time counts.
+    local wait_ms=$((round_start + HEALTH_INTERVAL_MS[$app] - ${EPOCHREALTIME/./} / 1000))
+    (($((${EPOCHREALTIME/./} / 1000)) + wait_ms < deadline)) || break
+    ((wait_ms <= 0)) || nap "$((wait_ms / 1000)).$(printf '%03d' $((wait_ms % 1000)))"
+    (($((${EPOCHREALTIME/./} / 1000)) < deadline)) || break
   done
   say "health gate failed for $app/$color: ${last:-no address to probe}"
   return 1
@@ -1884,12 +1929,12 @@ install_and_reload() { # NEW BACKUP OLD_LIVE
 wait_new_workers() {
   local deadline pid
   ((DRY_RUN)) && return 0
-  deadline=$(($(now_ms) + 3000))
-  while (($(now_ms) < deadline)); do
+  deadline=$(($((${EPOCHREALTIME/./} / 1000)) + 3000))
+  while (($((${EPOCHREALTIME/./} / 1000)) < deadline)); do
     for pid in $(nginx_workers 2>/dev/null); do
       [[ " ${OLD_WORKERS//$'\n'/ } " == *" $pid "* ]] || return 0
     done
-    sleep 0.02 9>&-
+    nap 0.02
   done
   say "nginx started no new workers within 3 s of the reload" >&2
 }
@@ -1984,7 +2029,7 @@ top_master_is_init() {
 # wait for the workers that existed before the reload (bounded) before
 # stopping the color they were talking to. True when they all exited.
 wait_old_workers() { # MAX_MS OLD_PIDS
-  local deadline=$(($(now_ms) + $1)) pid busy visible=0 workers pause=0.1
+  local deadline=$(($((${EPOCHREALTIME/./} / 1000)) + $1)) pid busy visible=0 workers pause=0.1
   ((DRY_RUN)) && return 0
   if [[ $PROXY_MODE == compose && -z $(docker_host_of "$PROXY_HOST") ]]; then
     # docker top gives the engine's pids: when HOST_PROC shows them as
@@ -1995,7 +2040,7 @@ wait_old_workers() { # MAX_MS OLD_PIDS
     done
     ((visible)) && pause=0.02
   fi
-  while (($(now_ms) < deadline)); do
+  while (($((${EPOCHREALTIME/./} / 1000)) < deadline)); do
     busy=0
     if ((visible)); then
       for pid in $2; do
@@ -2012,7 +2057,7 @@ wait_old_workers() { # MAX_MS OLD_PIDS
       done
     fi
     ((busy)) || return 0
-    sleep "$pause" 9>&-
+    nap "$pause"
   done
   say "old nginx workers still busy after $(($1 / 1000))s; stopping the old color anyway"
   return 1
@@ -2071,10 +2116,10 @@ routed_color() { # APP
 verify_switch() { # APP=COLOR...
   local deadline
   ((DRY_RUN)) && { printf '  [dry-run] ask nginx at %s which color each route reaches\n' "$VERIFY_BASE"; return 0; }
-  deadline=$(($(now_ms) + 2000))
+  deadline=$(($((${EPOCHREALTIME/./} / 1000)) + 2000))
   while ! verify_routes "$@" >/dev/null; do
-    (($(now_ms) < deadline)) || { verify_routes "$@"; return 1; }
-    sleep 0.1 9>&-
+    (($((${EPOCHREALTIME/./} / 1000)) < deadline)) || { verify_routes "$@"; return 1; }
+    nap 0.1
   done
   say "verify: nginx routes ${*//=/ to } (asked at $VERIFY_BASE)"
 }
@@ -2136,7 +2181,7 @@ rollout() { # MODE(deploy|rollback|switch)
   for app in "${SELECTED[@]}"; do
     run_hook after-switch "$app" "${TARGET[$app]}" "${VERSIONS[$app]}" || say "the after-switch hook failed (the deploy itself succeeded)"
   done
-  say "done: $MODE of ${SELECTED[*]} in $((($(now_ms) - START_MS) / 1000))s"
+  say "done: $MODE of ${SELECTED[*]} in $((($((${EPOCHREALTIME/./} / 1000)) - START_MS) / 1000))s"
 }
 
 # What nginx has installed, and the routes it makes nginx follow. Asked
@@ -2334,15 +2379,15 @@ watch_new_colors() {
   local app until=0 now url code running restarts
   declare -A restarts_before=()
   for app in "${SELECTED[@]}"; do
-    ((APP_WATCH_MS[$app] > 0 && $(now_ms) + APP_WATCH_MS[$app] > until)) && until=$(($(now_ms) + APP_WATCH_MS[$app]))
+    ((APP_WATCH_MS[$app] > 0 && $((${EPOCHREALTIME/./} / 1000)) + APP_WATCH_MS[$app] > until)) && until=$(($((${EPOCHREALTIME/./} / 1000)) + APP_WATCH_MS[$app]))
   done
   ((until && !DRY_RUN)) || return 0
   for app in "${SELECTED[@]}"; do
     read -r _ restarts <<<"$(color_state "$app" "${TARGET[$app]}")"
     restarts_before[$app]=$restarts
   done
-  say "watching the new colors for $(((until - $(now_ms) + 999) / 1000))s before stopping the old ones"
-  while now=$(now_ms) && ((now < until)); do
+  say "watching the new colors for $(((until - $((${EPOCHREALTIME/./} / 1000)) + 999) / 1000))s before stopping the old ones"
+  while now=$((${EPOCHREALTIME/./} / 1000)) && ((now < until)); do
     for app in "${SELECTED[@]}"; do
       ((APP_WATCH_MS[$app] > 0)) || continue
       # A crash counts even when docker's restart policy brought it back.
@@ -2358,7 +2403,7 @@ watch_new_colors() {
         fi
       done
     done
-    sleep "${HEALTH_INTERVAL[${SELECTED[0]}]}" 9>&-
+    nap "${HEALTH_INTERVAL[${SELECTED[0]}]}"
   done
   say "the new colors stayed healthy through the watch window"
 }
@@ -2489,6 +2534,8 @@ run_worker() {
     watch_parent
   ) &
   watchdog=$!
+  # Killed below when the worker is done; bash says nothing of it.
+  disown "$watchdog"
   wait "$WORKER" || rc=$?
   kill -KILL "$watchdog" 2>/dev/null || true
   exit "$rc"
@@ -2508,7 +2555,7 @@ watch_parent() {
       kill_worker
       abandon KILL
     fi
-    sleep 0.2 9>&-
+    nap 0.2
   done
 }
 
