@@ -1,7 +1,10 @@
 //! Shared helpers for the integration tests: the example specs, kits rendered
-//! into temporary directories, and external tools that are required in CI.
+//! into temporary directories, external tools that are required in CI, and
+//! (`images`) the docker images the end-to-end tests deploy.
 
 #![allow(dead_code)] // each test binary uses a different subset
+
+pub mod images;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
