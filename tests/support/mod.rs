@@ -57,13 +57,20 @@ pub fn tool_available(tool: &str) -> bool {
         .arg(format!("command -v {tool}"))
         .output()
         .is_ok_and(|o| o.status.success());
-    if !found {
+    required(found, &format!("{tool} is not installed"))
+}
+
+/// Returns `ok`; when false, prints why the test skips (`missing` says what
+/// is missing), or panics when GREENLIGHT_REQUIRE_TOOLS=1, so that CI never
+/// passes a test that did not run.
+pub fn required(ok: bool, missing: &str) -> bool {
+    if !ok {
         if std::env::var("GREENLIGHT_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
-            panic!("{tool} is required (GREENLIGHT_REQUIRE_TOOLS=1) but not installed");
+            panic!("{missing}, and GREENLIGHT_REQUIRE_TOOLS=1 makes that a failure");
         }
-        eprintln!("SKIPPED: {tool} is not installed; set GREENLIGHT_REQUIRE_TOOLS=1 to make this a failure");
+        eprintln!("SKIPPED: {missing}; set GREENLIGHT_REQUIRE_TOOLS=1 to make this a failure");
     }
-    found
+    ok
 }
 
 /// Runs a command, returning (success, combined output).
