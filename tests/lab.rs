@@ -30,7 +30,12 @@ fn lab(names: &[&str]) -> Option<Lab> {
 /// The docker CLI of this machine with no engine setting of its own.
 fn docker_cli() -> Command {
     let mut cmd = Command::new("docker");
-    for var in ["DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"] {
+    for var in [
+        "DOCKER_HOST",
+        "DOCKER_CONTEXT",
+        "DOCKER_TLS_VERIFY",
+        "DOCKER_CERT_PATH",
+    ] {
         cmd.env_remove(var);
     }
     cmd
@@ -49,9 +54,26 @@ fn every_host_answers_over_ssh_and_its_engine_over_ssh_and_tls() {
     let Some(lab) = lab(&["web1", "web2", "lb"]) else {
         return;
     };
+    // Nothing on the lab network has a way off the machine.
+    let out = docker_cli()
+        .args([
+            "network",
+            "inspect",
+            "--format",
+            "{{.Internal}}",
+            lab::NETWORK,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_ok(out, "docker network inspect"), "true");
     for host in lab.hosts() {
         let name = host.name();
         assert_eq!(host.ssh_ok("hostname").trim(), name);
+        // PID 1 is tini, and it reaps an orphan that exits.
+        let zombies = host.ssh_ok(
+            "(sleep 0.2 &); sleep 1; echo $(ps -o comm= -p 1) $(ps -eo stat= | grep -c '^Z')",
+        );
+        assert_eq!(zombies.trim(), "tini 0", "PID 1 and zombies on {name}");
         // The user's own ssh setup plays no part: plain ssh with the lab's
         // config file, by name and by address.
         for dest in [name.to_string(), host.ssh_destination()] {
@@ -104,12 +126,22 @@ fn every_host_answers_over_ssh_and_its_engine_over_ssh_and_tls() {
         };
         assert!(curl(true).status.success(), "{}", text(&curl(true)));
         let refused = curl(false);
-        assert!(!refused.status.success(), "{url} answered without a client cert");
+        assert!(
+            !refused.status.success(),
+            "{url} answered without a client cert"
+        );
         // Both composes, on the host.
-        let composes = host.ssh_ok("docker-compose version --short && docker compose version --short");
-        let majors: Vec<char> = composes.lines().filter_map(|l| l.trim().chars().next()).collect();
+        let composes =
+            host.ssh_ok("docker-compose version --short && docker compose version --short");
+        let majors: Vec<char> = composes
+            .lines()
+            .filter_map(|l| l.trim().chars().next())
+            .collect();
         assert_eq!(majors, ['1', '2'], "compose v1 then v2:\n{composes}");
-        eprintln!("{name}: engine {version}, compose {}", composes.replace('\n', " "));
+        eprintln!(
+            "{name}: engine {version}, compose {}",
+            composes.replace('\n', " ")
+        );
     }
     // An unauthenticated engine, on demand.
     let web2 = lab.host("web2");
@@ -152,7 +184,9 @@ fn an_image_sent_without_a_registry_runs_and_answers_over_the_lab_network() {
     };
     assert_eq!(answer, "version=v1", "from the test process");
     // From another host, by name.
-    let answer = lab.host("lb").ssh_ok("curl -sS --max-time 2 http://web1:8080/");
+    let answer = lab
+        .host("lb")
+        .ssh_ok("curl -sS --max-time 2 http://web1:8080/");
     assert_eq!(answer.trim(), "version=v1", "from lb");
     lab.down();
 }
@@ -173,7 +207,10 @@ fn nginx_runs_with_njs_and_the_stock_default_site_also_after_a_reboot() {
         conf.contains("load_module modules/ngx_http_js_module.so;"),
         "njs is not loaded:\n{conf}"
     );
-    assert!(conf.contains("listen 80 default_server;"), "no stock default site:\n{conf}");
+    assert!(
+        conf.contains("listen 80 default_server;"),
+        "no stock default site:\n{conf}"
+    );
     let welcome = || {
         let out = Command::new("curl")
             .args(["-sS", "--max-time", "2"])
@@ -185,7 +222,10 @@ fn nginx_runs_with_njs_and_the_stock_default_site_also_after_a_reboot() {
     assert!(welcome().contains("Welcome to nginx!"));
     lb.stop();
     lb.start();
-    assert!(welcome().contains("Welcome to nginx!"), "nginx after a reboot");
+    assert!(
+        welcome().contains("Welcome to nginx!"),
+        "nginx after a reboot"
+    );
     lab.down();
 }
 
@@ -218,7 +258,8 @@ fn a_host_stopped_frozen_or_disconnected_fails_ssh_within_seconds_and_comes_back
     let (web1, web2) = (lab.host("web1"), lab.host("web2"));
     // What a host has on disk survives a power cut.
     web2.docker_ok(&["network", "create", "kept"]);
-    let faults: [(&str, fn(&lab::Host), fn(&lab::Host)); 3] = [
+    type Action = fn(&lab::Host);
+    let faults: [(&str, Action, Action); 3] = [
         ("stopped", lab::Host::stop, lab::Host::start),
         ("frozen", lab::Host::pause, lab::Host::unpause),
         ("disconnected", lab::Host::disconnect, lab::Host::connect),
@@ -228,9 +269,15 @@ fn a_host_stopped_frozen_or_disconnected_fails_ssh_within_seconds_and_comes_back
         let started = Instant::now();
         let out = web2.ssh("true");
         let elapsed = started.elapsed();
-        eprintln!("ssh to web2 {what}: failed after {elapsed:?}: {}", text(&out).trim());
+        eprintln!(
+            "ssh to web2 {what}: failed after {elapsed:?}: {}",
+            text(&out).trim()
+        );
         assert!(!out.status.success(), "ssh to web2 {what} succeeded");
-        assert!(elapsed < Duration::from_secs(6), "ssh to web2 {what} took {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_secs(6),
+            "ssh to web2 {what} took {elapsed:?}"
+        );
         web1.ssh_ok("true");
         repair(web2);
         web2.ssh_ok("docker network inspect kept >/dev/null");

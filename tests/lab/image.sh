@@ -9,8 +9,9 @@
 #   host  host/Dockerfile on top of it: the lab's init, sshd and dockerd
 #         config (seconds).
 # Cache dir: $GREENLIGHT_LAB_CACHE, else /var/cache/greenlight-lab for root,
-# else ~/.cache/greenlight-lab. `image.sh --cached` builds nothing and exits
-# 0 when no debootstrap run is needed, 1 otherwise.
+# else ~/.cache/greenlight-lab. Build nothing with `image.sh --cached`
+# (exits 0 when no debootstrap run is needed, 1 otherwise) and
+# `image.sh --cache-dir` (prints the cache dir).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 ci=$here/../../.ci
@@ -21,12 +22,20 @@ elif ((EUID == 0)); then
 else
   cache=${XDG_CACHE_HOME:-$HOME/.cache}/greenlight-lab
 fi
+if [[ ${1:-} == --cache-dir ]]; then
+  echo "$cache"
+  exit
+fi
 read -r archive suite < <("$ci/debian-archive")
 hash() { sha256sum | cut -c1-16; }
 base_key=$({ echo "$suite"; cat "$here/rootfs.sh" "$ci/compose-v2"; } | hash)
 base=greenlight-lab/base:$base_key
 tarball=$cache/base-$base_key.tar.gz
-image=greenlight-lab/host:$({ echo "$base_key"; cat "$here/image.sh" "$here"/host/*; } | hash)
+image=greenlight-lab/host:$({
+  echo "$base_key"
+  cat "$here/image.sh"
+  cd "$here/host" && find . -type f -print0 | sort -z | xargs -0 sha256sum
+} | hash)
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
 

@@ -204,13 +204,26 @@ impl Host {
     /// Pulls the host's network cable: it keeps running, but nothing
     /// reaches it and it reaches nothing.
     pub fn disconnect(&self) {
-        self.machine(&["network", "disconnect", "--force", NETWORK, &self.container()]);
+        self.machine(&[
+            "network",
+            "disconnect",
+            "--force",
+            NETWORK,
+            &self.container(),
+        ]);
     }
 
     /// Plugs the cable back in, with the same address.
     pub fn connect(&self) {
         let ip = self.address.to_string();
-        self.machine(&["network", "connect", "--ip", &ip, NETWORK, &self.container()]);
+        self.machine(&[
+            "network",
+            "connect",
+            "--ip",
+            &ip,
+            NETWORK,
+            &self.container(),
+        ]);
     }
 
     /// The host's container on this machine's engine.

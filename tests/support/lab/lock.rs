@@ -32,7 +32,9 @@ impl MachineLock {
         let fd = file.as_raw_fd();
         // SAFETY: flock on a descriptor this function owns.
         if unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            eprintln!("lab: waiting for {PATH}: another test (maybe in another worktree) has the lab");
+            eprintln!(
+                "lab: waiting for {PATH}: another test (maybe in another worktree) has the lab"
+            );
             // SAFETY: as above.
             let locked = unsafe { libc::flock(fd, libc::LOCK_EX) };
             assert_eq!(

@@ -84,12 +84,17 @@ impl Lab {
     pub fn available() -> bool {
         // SAFETY: geteuid has no preconditions.
         let root = unsafe { libc::geteuid() } == 0;
-        support::required(root, "the lab needs root (it sets routes and runs debootstrap)")
-            && ["docker", "ssh", "ssh-keygen", "openssl", "ip", "sha256sum"]
-                .into_iter()
-                .all(support::tool_available)
+        support::required(
+            root,
+            "the lab needs root (it sets routes and runs debootstrap)",
+        ) && ["docker", "ssh", "ssh-keygen", "openssl", "ip", "sha256sum"]
+            .into_iter()
+            .all(support::tool_available)
             && support::images::engine_available()
-            && (image_script().arg("--cached").status().is_ok_and(|s| s.success())
+            && (image_script()
+                .arg("--cached")
+                .status()
+                .is_ok_and(|s| s.success())
                 || support::tool_available("debootstrap"))
     }
 
@@ -140,7 +145,10 @@ impl Lab {
             LABEL,
             NETWORK,
         ]);
-        assert!(ok, "lab: cannot create the network {NETWORK} ({SUBNET}):\n{out}");
+        assert!(
+            ok,
+            "lab: cannot create the network {NETWORK} ({SUBNET}):\n{out}"
+        );
         lab.hosts = names
             .iter()
             .zip(FIRST_HOST..)
@@ -266,7 +274,10 @@ fn teardown() -> Vec<String> {
             .is_ok_and(|o| !o.stdout.is_empty())
     };
     if route() {
-        let _ = Command::new("ip").args(["route", "del"]).args(ROUTE).output();
+        let _ = Command::new("ip")
+            .args(["route", "del"])
+            .args(ROUTE)
+            .output();
     }
     let mut left: Vec<String> = containers()
         .into_iter()
