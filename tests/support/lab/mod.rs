@@ -267,11 +267,21 @@ fn teardown() -> Vec<String> {
         docker_quiet(&["network", "rm", NETWORK]);
     }
     let route = || {
-        Command::new("ip")
-            .args(["route", "show"])
-            .args(ROUTE)
+        let out = Command::new("ip")
+            .args([
+                "route",
+                "show",
+                "exact",
+                SUBNET,
+                "type",
+                "unreachable",
+                "metric",
+            ])
+            .arg(ROUTE[3])
             .output()
-            .is_ok_and(|o| !o.stdout.is_empty())
+            .unwrap_or_else(|e| panic!("lab: cannot run ip: {e}"));
+        assert!(out.status.success(), "lab: ip route show: {}", text(&out));
+        !out.stdout.is_empty()
     };
     if route() {
         let _ = Command::new("ip")
