@@ -58,6 +58,8 @@ pub const NETWORK: &str = "greenlight-lab";
 /// The label of every lab container and network, by which leftovers are
 /// found.
 const LABEL: &str = "greenlight.lab";
+/// How the name of a lab's dir (in the temp dir) starts.
+const DIR_PREFIX: &str = "greenlight-lab-";
 /// The host part of the first host's address.
 const FIRST_HOST: u8 = 11;
 /// The route that keeps lab traffic on the machine: behind the network's own
@@ -121,9 +123,10 @@ impl Lab {
         if !left.is_empty() {
             panic!("lab: cannot remove what an earlier lab left: {left:?}");
         }
+        remove_stale_dirs();
         let mut lab = Lab {
             dir: tempfile::Builder::new()
-                .prefix("greenlight-lab-")
+                .prefix(DIR_PREFIX)
                 .tempdir()
                 .unwrap(),
             hosts: Vec::new(),
@@ -300,6 +303,19 @@ fn teardown() -> Vec<String> {
         left.push(format!("route {}", ROUTE.join(" ")));
     }
     left
+}
+
+/// Removes the dirs of labs whose test was killed before its teardown
+/// (only called with the lock held, so no live lab has one).
+fn remove_stale_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(DIR_PREFIX) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// tests/lab/image.sh (prints the host image, building it when needed).
