@@ -34,6 +34,7 @@ fn main() {
         health: "interval \"50ms\"\n        timeout \"1s\"\n        deadline \"3s\"",
         drain: "10s",
         keep_previous: true,
+        extra: "",
     });
     assert_eq!(
         stack.deploy(&["deploy", "v0"]).status.code(),

@@ -12,7 +12,7 @@ pub mod plan;
 pub mod render;
 pub mod spec;
 
-pub use load::{load, load_text, LoadError, Loaded};
+pub use load::{load, load_scoped, load_text, LoadError, Loaded, OutputScope};
 
 /// Renders the complete kit for a loaded spec, manifest included: exactly
 /// what `build` writes and `check` compares.
@@ -21,5 +21,5 @@ pub fn kit(
     templates: render::TemplateSource,
 ) -> Result<render::Kit, minijinja::Error> {
     let kit = render::render(plan, templates)?;
-    Ok(emit::with_manifest(kit, &plan.generator))
+    Ok(emit::with_manifest(kit, plan))
 }

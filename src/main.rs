@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use clap::{Parser, Subcommand};
-use greenlight::render::TemplateSource;
-use greenlight::{emit, load, render, Loaded};
+use greenlight::render::{shell_quote, TemplateSource};
+use greenlight::{emit, load_scoped, render, Loaded, OutputScope};
 use miette::Diagnostic;
 
 /// Compile a KDL blue/green deployment spec into a reviewable deploy kit
@@ -16,11 +16,16 @@ use miette::Diagnostic;
 #[derive(Parser)]
 #[command(name = "greenlight", version, about, long_about = None)]
 #[command(
-    after_help = "Exit status: 0 ok, 1 the kit on disk differs from the spec (check), 2 spec or usage error.\nNO_COLOR disables colour in diagnostics."
+    after_help = "Exit status: 0 ok, 1 the kit on disk differs from the spec (check), 2 spec or usage error.\nA kit file or directory that is a symbolic link (or a pipe, socket or device) is an error: build and check never read, write or remove through one.\nNO_COLOR disables colour in diagnostics."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Let a spec's `output` lead outside the git repository that holds the
+    /// spec (by default it must stay inside, so that a spec from a pull
+    /// request cannot make build write elsewhere; -o DIR is taken as given).
+    #[arg(long, global = true)]
+    allow_output_outside: bool,
 }
 
 #[derive(Subcommand)]
@@ -30,10 +35,10 @@ enum Command {
         /// Spec files.
         #[arg(required = true)]
         specs: Vec<Utf8PathBuf>,
-        /// Kit directory (default: the spec's `output`, else deploy/<project> beside the spec).
+        /// Kit directory, taken as given (default: the spec's `output`, else deploy/<project> beside the spec; either must stay inside the spec's repository).
         #[arg(short, long)]
         output: Option<Utf8PathBuf>,
-        /// Directory of template overrides, by path relative to templates/ (e.g. nginx/site.conf.j2).
+        /// Directory of template overrides, by path relative to templates/ (e.g. nginx/site.conf.j2); a file matching no template is an error.
         #[arg(long)]
         templates: Option<Utf8PathBuf>,
     },
@@ -74,22 +79,37 @@ enum Outcome {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let scope = if cli.allow_output_outside {
+        OutputScope::Anywhere
+    } else {
+        OutputScope::Repository
+    };
     let outcome = match cli.command {
         Command::Build {
             specs,
             output,
             templates,
-        } => each_spec(&specs, output.as_deref(), |spec, loaded| {
-            build(spec, loaded, TemplateSource::new(templates.as_deref()))
+        } => with_templates(templates.as_deref(), |source| {
+            each_spec(&specs, output.as_deref(), scope, |spec, loaded| {
+                build(spec, loaded, source)
+            })
         }),
         Command::Check {
             specs,
             output,
             templates,
-        } => each_spec(&specs, output.as_deref(), |spec, loaded| {
-            check(spec, loaded, TemplateSource::new(templates.as_deref()))
+        } => with_templates(templates.as_deref(), |source| {
+            each_spec(&specs, output.as_deref(), scope, |spec, loaded| {
+                let fix = fix_command(
+                    spec,
+                    output.as_deref(),
+                    templates.as_deref(),
+                    cli.allow_output_outside,
+                );
+                check(spec, loaded, source, &fix)
+            })
         }),
-        Command::Validate { specs } => each_spec(&specs, None, |spec, loaded| {
+        Command::Validate { specs } => each_spec(&specs, None, scope, |spec, loaded| {
             println!(
                 "{spec}: ok ({} app(s), {} host(s))",
                 loaded.plan.apps.len(),
@@ -97,20 +117,19 @@ fn main() -> ExitCode {
             );
             Outcome::Ok
         }),
-        Command::Explain { spec, templates } => each_spec(
-            std::slice::from_ref(&spec),
-            None,
-            |_, loaded| match render::explain(
-                &loaded.plan,
-                TemplateSource::new(templates.as_deref()),
-            ) {
-                Ok(text) => {
-                    print!("{text}");
-                    Outcome::Ok
-                }
-                Err(e) => template_failure(&e),
-            },
-        ),
+        Command::Explain { spec, templates } => {
+            with_templates(templates.as_deref(), |source| {
+                each_spec(std::slice::from_ref(&spec), None, scope, |_, loaded| {
+                    match render::explain(&loaded.plan, source.clone()) {
+                        Ok(text) => {
+                            print!("{text}");
+                            Outcome::Ok
+                        }
+                        Err(e) => template_failure(&e),
+                    }
+                })
+            })
+        }
     };
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,
@@ -119,11 +138,27 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs `action` with the templates, overridden from `dir` if given; a
+/// templates directory that cannot be used fails before any spec is read.
+fn with_templates(
+    dir: Option<&Utf8Path>,
+    action: impl FnOnce(&TemplateSource) -> Outcome,
+) -> Outcome {
+    match TemplateSource::new(dir) {
+        Ok(source) => action(&source),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Outcome::Failed
+        }
+    }
+}
+
 /// Loads each spec and runs `action` on it; the worst outcome wins. Every spec
 /// is processed even after one fails, so all problems are shown at once.
 fn each_spec(
     specs: &[Utf8PathBuf],
     output: Option<&Utf8Path>,
+    scope: OutputScope,
     mut action: impl FnMut(&Utf8Path, &Loaded) -> Outcome,
 ) -> Outcome {
     if output.is_some() && specs.len() > 1 {
@@ -132,7 +167,7 @@ fn each_spec(
     }
     let mut worst = Outcome::Ok;
     for spec in specs {
-        let outcome = match load(spec, output) {
+        let outcome = match load_scoped(spec, output, scope) {
             Ok(loaded) => action(spec, &loaded),
             Err(error) => {
                 report(&error);
@@ -148,13 +183,20 @@ fn each_spec(
     worst
 }
 
-fn build(spec: &Utf8Path, loaded: &Loaded, templates: TemplateSource) -> Outcome {
-    let kit = match greenlight::kit(&loaded.plan, templates) {
+fn build(spec: &Utf8Path, loaded: &Loaded, templates: &TemplateSource) -> Outcome {
+    let kit = match greenlight::kit(&loaded.plan, templates.clone()) {
         Ok(kit) => kit,
         Err(e) => return template_failure(&e),
     };
     match emit::write(&kit, &loaded.output) {
         Ok(summary) => {
+            for line in &summary.ignored {
+                eprintln!(
+                    "warning: {}: `{}` is not a file greenlight generates; left alone",
+                    loaded.output.join(emit::MANIFEST),
+                    line.escape_debug()
+                );
+            }
             println!(
                 "{spec}: wrote {} ({} file(s), {} changed, {} removed)",
                 loaded.output,
@@ -174,12 +216,22 @@ fn build(spec: &Utf8Path, loaded: &Loaded, templates: TemplateSource) -> Outcome
     }
 }
 
-fn check(spec: &Utf8Path, loaded: &Loaded, templates: TemplateSource) -> Outcome {
-    let kit = match greenlight::kit(&loaded.plan, templates) {
+/// `fix` is the command that brings the kit up to date, for the last line.
+fn check(spec: &Utf8Path, loaded: &Loaded, templates: &TemplateSource, fix: &str) -> Outcome {
+    let kit = match greenlight::kit(&loaded.plan, templates.clone()) {
         Ok(kit) => kit,
         Err(e) => return template_failure(&e),
     };
-    let drift = emit::check(&kit, &loaded.output);
+    let drift = match emit::check(&kit, &loaded.output) {
+        Ok(drift) => drift,
+        Err(e) => {
+            eprintln!(
+                "error: {spec}: cannot check the kit in {}: {e}",
+                loaded.output
+            );
+            return Outcome::Failed;
+        }
+    };
     if drift.is_empty() {
         println!(
             "{spec}: {} is up to date ({} files)",
@@ -192,11 +244,32 @@ fn check(spec: &Utf8Path, loaded: &Loaded, templates: TemplateSource) -> Outcome
         print!("{}", d.describe());
     }
     println!(
-        "{spec}: {} file(s) in {} differ from the spec; run `greenlight build {spec}` to update the kit",
+        "{spec}: {} file(s) in {} differ from the spec; run `{fix}` to update the kit",
         drift.len(),
         loaded.output
     );
     Outcome::Drift
+}
+
+/// The build command that brings a kit `check` found stale up to date: the
+/// same spec, kit directory, templates and output scope, quoted for a shell.
+fn fix_command(
+    spec: &Utf8Path,
+    output: Option<&Utf8Path>,
+    templates: Option<&Utf8Path>,
+    allow_output_outside: bool,
+) -> String {
+    let mut words = vec!["greenlight build".to_string(), shell_quote(spec.as_str())];
+    if let Some(dir) = output {
+        words.extend(["-o".to_string(), shell_quote(dir.as_str())]);
+    }
+    if let Some(dir) = templates {
+        words.extend(["--templates".to_string(), shell_quote(dir.as_str())]);
+    }
+    if allow_output_outside {
+        words.push("--allow-output-outside".to_string());
+    }
+    words.join(" ")
 }
 
 fn template_failure(error: &minijinja::Error) -> Outcome {

@@ -201,3 +201,127 @@ fn an_empty_file_is_a_spec_error_not_a_panic() {
     );
     assert!(rendered.contains("empty.kdl:1:1"), "{rendered}");
 }
+
+/// A spec from a pull request cannot send its kit out of the repository:
+/// `output` is resolved (symlinks included) and must stay inside the git
+/// work tree that holds the spec, or the spec's own directory outside one.
+/// `--allow-output-outside` and `-o DIR` are the command line's own choice.
+#[test]
+fn output_outside_the_repository_is_refused_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::create_dir_all(repo.join("specs")).unwrap();
+    let spec = repo.join("specs/shop.kdl");
+    let write_spec = |output: Option<&str>| {
+        let line = output.map_or(String::new(), |o| format!("output \"{o}\"\n"));
+        std::fs::write(
+            &spec,
+            format!("greenlight 1\nproject \"shop\"\n{line}app \"web\" {{\n    image \"ghcr.io/acme/web\"\n    port 8080\n    health \"/healthz\"\n}}\n"),
+        )
+        .unwrap();
+    };
+    let greenlight = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_greenlight"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("the greenlight binary runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let spec_arg = spec.to_str().unwrap();
+
+    write_spec(Some("../../../../tmp/x"));
+    for command in ["validate", "build", "check"] {
+        let (code, text) = greenlight(&[command, spec_arg]);
+        assert_eq!(code, Some(2), "{command}: {text}");
+        assert!(
+            text.contains(
+                "output `../../../../tmp/x` is outside the repository that holds the spec"
+            ) && text.contains("shop.kdl:3:8")
+                && text.contains("--allow-output-outside"),
+            "{command}: {text}"
+        );
+    }
+
+    // Inside the repository, beside the specs: fine.
+    write_spec(Some("../kits/shop"));
+    let (code, text) = greenlight(&["build", spec_arg]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(repo.join("kits/shop/deploy.sh").is_file());
+
+    // Out of the repository: only when asked for.
+    write_spec(Some("../../outside-kit"));
+    let (code, text) = greenlight(&["build", spec_arg]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(!dir.path().join("outside-kit").exists());
+    let (code, text) = greenlight(&["build", spec_arg, "--allow-output-outside"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(dir.path().join("outside-kit/deploy.sh").is_file());
+    let given = dir.path().join("given-kit");
+    let (code, text) = greenlight(&["build", spec_arg, "-o", given.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(given.join("deploy.sh").is_file());
+
+    // A symlink in the repository that leads out of it, for `output` and
+    // for the default kit directory deploy/<project>.
+    std::os::unix::fs::symlink(dir.path(), repo.join("specs/out")).unwrap();
+    write_spec(Some("out/linked-kit"));
+    let (code, text) = greenlight(&["build", spec_arg]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("output `out/linked-kit` is outside"),
+        "{text}"
+    );
+    assert!(!dir.path().join("linked-kit").exists());
+    std::os::unix::fs::symlink(dir.path(), repo.join("specs/deploy")).unwrap();
+    write_spec(None);
+    let (code, text) = greenlight(&["build", spec_arg]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("the kit directory deploy/shop is outside the repository")
+            && text.contains("shop.kdl:2:9"),
+        "{text}"
+    );
+    assert!(!dir.path().join("shop").exists());
+
+    // A directory of specs that is a link out of the repository: the
+    // repository is still the one the spec's path is in.
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::copy(&spec, elsewhere.join("shop.kdl")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, repo.join("linked")).unwrap();
+    let linked = repo.join("linked/shop.kdl");
+    let (code, text) = greenlight(&["build", linked.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(!elsewhere.join("deploy").exists());
+
+    // No repository: the spec's directory is the limit. A `.git` file (a
+    // worktree's) marks a repository as a directory does.
+    let plain = dir.path().join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    let lone = plain.join("lone.kdl");
+    std::fs::write(
+        &lone,
+        std::fs::read_to_string(&spec).unwrap().replacen(
+            "greenlight 1\n",
+            "greenlight 1\noutput \"../x\"\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let (code, text) = greenlight(&["validate", lone.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("output `../x` is outside the spec's directory"),
+        "{text}"
+    );
+    std::fs::write(dir.path().join(".git"), "gitdir: /elsewhere\n").unwrap();
+    let (code, text) = greenlight(&["validate", lone.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{text}");
+}

@@ -163,7 +163,7 @@ fn deploy_upgrade_and_roll_back(compose: Compose, proxy: Proxy, tag: &str) {
     };
     let status = stdout(&stack.deploy(&["status"]));
     assert!(
-        status.contains(&format!("switching by {method})")),
+        status.contains(&format!("switching by {method};")),
         "{status}"
     );
     let workers = stack.nginx_workers();
@@ -226,7 +226,10 @@ fn deploy_upgrade_and_roll_back(compose: Compose, proxy: Proxy, tag: &str) {
         status.contains("web: live green v2; previous blue boot3"),
         "{status}"
     );
-    assert!(status.contains("green running, healthy (200)"), "{status}");
+    assert!(
+        status.contains("green running v2, healthy (200)"),
+        "{status}"
+    );
     assert!(status.contains("blue  stopped"), "{status}");
     assert!(status.contains("lock: free"), "{status}");
     let log = std::fs::read_to_string(stack.path("state/deploys.log")).unwrap();
@@ -268,6 +271,31 @@ fn broken_release_never_takes_traffic(compose: Compose, proxy: Proxy, tag: &str)
     assert_eq!(code(&stack.deploy(&["deploy", "v1"])), Some(0));
     let conf_before = stack.site_conf();
     assert!(conf_before.is_some());
+    // A container on the engine with the stack's labels and a compose
+    // service label that is a GNU sed program running a shell (`e`): the
+    // failed deploy prints the idle color's logs by service, and must
+    // neither run it nor use the container.
+    let payload_marker = stack.path("markers/label-payload-ran");
+    let hostile = docker_ok(&[
+        "run",
+        "-d",
+        "--label",
+        &format!("greenlight.project={}", stack.project),
+        "--label",
+        &format!(
+            "com.docker.compose.project={}",
+            stack.color_project("green")
+        ),
+        "--label",
+        &format!(
+            "com.docker.compose.service=x/;e touch {};#",
+            payload_marker.display()
+        ),
+        &format!("{APP_IMAGE}:v1"),
+        "--listen",
+        "0.0.0.0:8080",
+    ]);
+    let hostile = hostile.trim().to_string();
     let load = stack.load();
     for version in ["bad1", "bad2"] {
         let started = Instant::now();
@@ -286,7 +314,10 @@ fn broken_release_never_takes_traffic(compose: Compose, proxy: Proxy, tag: &str)
             "{version}: the proxy conf changed"
         );
         assert!(
-            stack.color_ids("green", true).is_empty(),
+            stack
+                .color_ids("green", true)
+                .iter()
+                .all(|id| hostile.starts_with(id.as_str())),
             "{version}: the idle color must be stopped and removed"
         );
         assert!(
@@ -311,8 +342,17 @@ fn broken_release_never_takes_traffic(compose: Compose, proxy: Proxy, tag: &str)
                 "{text}"
             );
         }
-        stack.assert_no_leftovers("blue", None);
+        assert!(
+            !payload_marker.exists(),
+            "{version}: a docker label ran as code"
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("that is not a valid docker listing"),
+            "{version}: the hostile container must be named as ignored: {text}"
+        );
     }
+    docker_ok(&["rm", "--force", "--volumes", &hostile]);
+    stack.assert_no_leftovers("blue", None);
     load.finish()
         .assert_no_failures(&format!("{tag}: two broken releases"));
 }
@@ -470,7 +510,7 @@ fn nginx_refusing_the_new_conf_restores_the_old_one_without_reload(compose: Comp
     let upstream = stack.kit.join("nginx/web-green.upstream.conf");
     let mut text = std::fs::read_to_string(&upstream).unwrap();
     text.push_str("this_is_not_a_directive;\n");
-    std::fs::write(&upstream, text).unwrap();
+    support::replace_kit_file(&stack.kit, "nginx/web-green.upstream.conf", &text);
     let load = stack.load();
     let out = stack.deploy(&["deploy", "v2"]);
     assert_eq!(code(&out), Some(1));
@@ -620,7 +660,10 @@ fn dry_run_changes_nothing(compose: Compose) {
     assert_eq!(stack.served_version(), "v1");
     let status = stdout(&stack.deploy(&["status"]));
     assert!(status.contains("web: live blue v1; previous  "), "{status}");
-    assert!(status.contains("blue  running, healthy (200)"), "{status}");
+    assert!(
+        status.contains("blue  running v1, healthy (200)"),
+        "{status}"
+    );
     assert!(status.contains("green stopped"), "{status}");
 }
 
@@ -638,7 +681,7 @@ fn compose_proxy_without_njs_switches_by_reload(compose: Compose) {
     );
     assert_eq!(code(&stack.deploy(&["deploy", "v1"])), Some(0));
     let status = stdout(&stack.deploy(&["status"]));
-    assert!(status.contains("switching by reload)"), "{status}");
+    assert!(status.contains("switching by reload;"), "{status}");
     let load = stack.load();
     for args in [&["deploy", "v2"][..], &["rollback"], &["deploy", "v3"]] {
         let workers = stack.nginx_workers();
@@ -727,7 +770,7 @@ fn a_replaced_nginx_container_routes_as_before(compose: Compose) {
         assert_eq!(stack.served_version(), "v2", "{method}");
         let status = stdout(&stack.deploy(&["status"]));
         assert!(
-            status.contains(&format!("switching by {method})")),
+            status.contains(&format!("switching by {method};")),
             "{status}"
         );
     }
@@ -737,6 +780,58 @@ fn a_replaced_nginx_container_routes_as_before(compose: Compose) {
     load.finish()
         .assert_no_failures("a deploy by reload after nginx was replaced");
     stack.assert_no_leftovers("blue", Some("green"));
+}
+
+/// The faults of tests/e2e_faults.rs that reach the compose runtime, in
+/// sequence on one stack: after each, the exit code, `status` naming the
+/// version nginx serves (read from the containers' label), and no failed
+/// request. A verify path answering 500 and a crash inside the watch window
+/// switch back; a state dir refusing writes after the switch is reported
+/// as live; a lost state dir loses nothing.
+fn faults_after_the_switch_are_reported_as_nginx_serves(compose: Compose) {
+    let stack = ComposeStack::new(
+        "flt",
+        Options {
+            compose,
+            extra: "verify \"/?page=1\"\n    watch \"3s\"",
+            ..Options::default()
+        },
+    );
+    let truthful = |version: &str, context: &str| {
+        assert_eq!(stack.served_version(), version, "{context}");
+        let out = stack.deploy(&["status"]);
+        assert_eq!(code(&out), Some(0), "{context}: status");
+        let text = stdout(&out);
+        let live = text
+            .lines()
+            .find(|l| l.starts_with("web: live "))
+            .unwrap_or_default();
+        assert!(
+            live.split([' ', ';']).nth(3) == Some(version),
+            "{context}: status says {live}"
+        );
+    };
+    assert_eq!(code(&stack.deploy(&["deploy", "v1"])), Some(0));
+    let load = stack.load();
+    let out = stack.deploy(&["deploy", "page500"]);
+    assert_eq!(code(&out), Some(1));
+    assert!(stdout(&out).contains("switching back"), "{}", stdout(&out));
+    truthful("v1", "a verify path answering 500");
+    let out = stack.deploy(&["deploy", "crash2"]);
+    assert_eq!(code(&out), Some(1));
+    assert!(stdout(&out).contains("watch window"), "{}", stdout(&out));
+    truthful("v1", "a crash in the watch window");
+    let state = stack.path("state/state");
+    std::fs::remove_file(&state).unwrap();
+    std::fs::create_dir_all(state.join("blocked")).unwrap();
+    let out = stack.deploy(&["deploy", "v2"]);
+    assert_eq!(code(&out), Some(0));
+    truthful("v2", "a state dir refusing writes after the switch");
+    std::fs::remove_dir_all(stack.path("state")).unwrap();
+    assert_eq!(code(&stack.deploy(&["deploy", "v3"])), Some(0));
+    truthful("v3", "a lost state dir");
+    load.finish()
+        .assert_no_failures("faults after the switch, compose");
 }
 
 /// One `#[test]` per scenario and compose version.
@@ -776,4 +871,5 @@ both_composes!(
     compose_proxy_without_njs_switches_by_reload,
     a_stopped_color_never_breaks_nginx,
     a_replaced_nginx_container_routes_as_before,
+    faults_after_the_switch_are_reported_as_nginx_serves,
 );

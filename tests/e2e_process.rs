@@ -60,7 +60,10 @@ fn deploys_upgrade_and_roll_back_without_a_failed_request() {
         status.contains("web: live green v2; previous blue v3"),
         "{status}"
     );
-    assert!(status.contains("green running, healthy (200)"), "{status}");
+    assert!(
+        status.contains("green running v2, healthy (200)"),
+        "{status}"
+    );
     let log = std::fs::read_to_string(stack.path("state/deploys.log")).unwrap();
     assert_eq!(
         log.lines().filter(|l| l.contains("result=ok")).count(),
@@ -157,7 +160,7 @@ fn nginx_refusing_the_new_conf_restores_the_old_one_without_reload() {
     let upstream = stack.kit.join("nginx/web-green.upstream.conf");
     let mut text = std::fs::read_to_string(&upstream).unwrap();
     text.push_str("this_is_not_a_directive;\n");
-    std::fs::write(&upstream, text).unwrap();
+    support::replace_kit_file(&stack.kit, "nginx/web-green.upstream.conf", &text);
     let load = stack.load();
     let out = stack.deploy(&["deploy", "v2"]);
     assert_eq!(out.status.code(), Some(1));

@@ -63,6 +63,7 @@ proxy {
     client-max-body-size {size}
     conf-dir {conf_dir}
     route {route} app={app}
+    trusted-proxies {trusted_proxy}
 }
 hooks {
     before-deploy {hook}
@@ -118,6 +119,7 @@ fn defaults() -> BTreeMap<&'static str, String> {
         ("server_name", "example.com"),
         ("size", "10m"),
         ("conf_dir", "/etc/nginx/conf.d"),
+        ("trusted_proxy", "10.0.0.0/8"),
         ("route", "/"),
         ("hook", "@R@ @D@/hook.args {version}"),
         ("failure_hook", "@R@ @D@/failure.args {version}"),
@@ -558,6 +560,27 @@ fn cases() -> Vec<Case> {
             "listen",
             "0.0.0.0:80 ssl",
             Refused("not a listen address"),
+        ),
+        case(
+            "trusted-proxy-directive",
+            Process,
+            "trusted_proxy",
+            "10.0.0.0/8; real_ip_header X-Evil",
+            Refused("not an address or network"),
+        ),
+        case(
+            "trusted-proxy-variable",
+            Process,
+            "trusted_proxy",
+            "$http_x_evil",
+            Refused("not an address or network"),
+        ),
+        case(
+            "trusted-proxy-everyone",
+            Process,
+            "trusted_proxy",
+            "0.0.0.0/0",
+            Refused("trusts every address"),
         ),
         case(
             "route-semicolon",

@@ -3,7 +3,8 @@
 //! secrets, routes, both runtimes and every proxy mode. Every kit must build
 //! deterministically, and its files must pass their linters: `bash -n` and
 //! `shellcheck --severity=style`, `nginx -t` in Debian's stock nginx.conf,
-//! and `docker-compose config`.
+//! and `docker-compose config`; and no app or accessory port may be
+//! published on every address.
 //!
 //! 20 cases by default (PROPTEST_CASES overrides it); the linters are
 //! required tools in CI.
@@ -335,6 +336,20 @@ fn check(s: &SpecGen) -> Result<(), TestCaseError> {
         .output();
     let (ok, output) = run(Command::new("bash").arg("-n").arg(&script));
     prop_assert!(ok, "bash -n:\n{}\n{}", output, text);
+    for (path, content) in kit.iter().filter(|(p, _)| p.as_str().ends_with(".yml")) {
+        if path.as_str() == "compose/proxy.yml" {
+            continue;
+        }
+        for (service, address) in support::published_ports(content) {
+            prop_assert!(
+                support::is_one_address(&address),
+                "{} publishes {}'s port on every address:\n{}",
+                path,
+                service,
+                text
+            );
+        }
+    }
     let mut compose_checks = Vec::new();
     for path in kit.keys().filter(|p| p.as_str().ends_with(".yml")) {
         // One color of each app is enough: the other differs in names only.

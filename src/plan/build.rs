@@ -3,6 +3,7 @@
 use miette::SourceSpan;
 
 use super::model::*;
+use super::names;
 use super::ports::PortTable;
 use crate::diagnostic::{Problems, SpecError};
 use crate::spec::{self, AppSpec, ProxyMode, Runtime, Spanned, Spec};
@@ -58,7 +59,7 @@ pub fn build(
         .collect();
     // All accessories share one compose file: their secrets are numbered across them.
     let mut next_secret = 0;
-    let accessories = spec
+    let accessories: Vec<Accessory> = spec
         .accessories
         .iter()
         .filter_map(|a| {
@@ -74,6 +75,7 @@ pub fn build(
             acc
         })
         .collect();
+    super::bind::check(spec, &hosts, &apps, &accessories, problems);
     let proxy = proxy(spec, &apps, proxy_mode, proxy_host, &mut ports, problems);
     let hooks = hooks(spec, problems);
 
@@ -206,10 +208,12 @@ fn hosts(spec: &Spec, problems: &mut Problems) -> Vec<Host> {
             .as_ref()
             .and_then(|d| docker_host_addr(&d.value))
             .unwrap_or_else(|| "127.0.0.1".to_string());
+        let bind = spec.docker_host_bind.as_ref().map(|b| b.value.clone());
         return vec![Host {
             name: LOCAL.into(),
             ssh: String::new(),
             ssh_port: 22,
+            bind: bind.or_else(|| spec::as_bind_address(&addr)),
             addr,
             local: true,
         }];
@@ -228,6 +232,7 @@ fn hosts(spec: &Spec, problems: &mut Problems) -> Vec<Host> {
                     .unwrap_or_default()
                     .to_string()
             };
+            let bind = h.bind.as_ref().map(|b| b.value.clone());
             Host {
                 name: h.name.value.clone(),
                 ssh: if local {
@@ -236,6 +241,7 @@ fn hosts(spec: &Spec, problems: &mut Problems) -> Vec<Host> {
                     h.address.value.clone()
                 },
                 ssh_port: h.ssh_port,
+                bind: bind.or_else(|| spec::as_bind_address(&addr)),
                 addr,
                 local,
             }
@@ -420,6 +426,11 @@ fn app(
                     ),
                 );
             }
+            if let Some(user) = &a.user {
+                problems.push(misplaced(user.span, "user", "compose").help(
+                    "a compose app runs as its image's user (USER in its Dockerfile): remove `user`",
+                ));
+            }
         }
         Runtime::Process => {
             if !written("start") {
@@ -457,7 +468,7 @@ fn app(
                         "sidecar, env-file, volume and command need runtime \"compose\"",
                         "process runtime",
                     )
-                    .help("a process app takes `start`, `workdir`, `env` and `host-ports`"),
+                    .help("a process app takes `start`, `workdir`, `user`, `env` and `host-ports`"),
                 );
             }
         }
@@ -582,8 +593,7 @@ fn app(
         None => (name.clone(), a.port.as_ref().map_or(0, |p| p.value)),
     };
 
-    let ident = |s: &str| s.replace('-', "_");
-    let selector = format!("gl_{}__{}", ident(project), ident(&name));
+    let selector = names::selector(project, &name);
     let servers_of = |i: usize| -> Vec<String> {
         let host_port = a
             .host_ports
@@ -600,6 +610,14 @@ fn app(
             _ => Vec::new(),
         }
     };
+    let binds: Vec<Option<&String>> = app_hosts
+        .iter()
+        .map(|h| host_by_name(hosts, h).bind.as_ref())
+        .collect();
+    let bind = match binds.first() {
+        Some(Some(first)) if binds.iter().all(|b| *b == Some(*first)) => Some((*first).clone()),
+        _ => None,
+    };
     let colors = COLORS
         .iter()
         .enumerate()
@@ -608,9 +626,17 @@ fn app(
                 .host_ports
                 .as_ref()
                 .map(|hp| if i == 0 { hp.value.0 } else { hp.value.1 });
+            let published = match (runtime, host_port) {
+                (Runtime::Compose, Some(port)) => binds
+                    .iter()
+                    .flatten()
+                    .map(|b| format!("{b}:{port}"))
+                    .collect(),
+                _ => Vec::new(),
+            };
             let alias = format!("{name}-{color}");
             let servers = servers_of(i);
-            let upstream = format!("{project}__{name}__{color}");
+            let upstream = names::upstream(project, &name, color);
             let route = match (proxy_mode, runtime) {
                 (ProxyMode::Compose, Runtime::Compose) => servers[0].clone(),
                 _ => upstream.clone(),
@@ -630,6 +656,7 @@ fn app(
             Color {
                 name: color,
                 host_port,
+                published,
                 compose_project: format!("{project}-{name}-{color}"),
                 compose_file: format!("compose/{name}-{color}.yml"),
                 upstream,
@@ -676,6 +703,9 @@ fn app(
             .map(|s| argv(problems, s))
             .unwrap_or_default(),
         workdir: a.workdir.clone(),
+        user: a.user.as_ref().map(|u| u.value.clone()),
+        verify: a.verify.as_ref().map(|v| v.value.clone()),
+        watch_ms: a.watch.as_ref().map_or(0, |w| w.value.0),
         sidecars: a
             .sidecars
             .iter()
@@ -696,6 +726,8 @@ fn app(
             .collect(),
         entry_service,
         entry_port,
+        verify_var: names::verify_var(&selector),
+        bind,
         selector,
         colors,
         name,
@@ -797,6 +829,7 @@ fn accessory(
         command: a.command.clone(),
         port: a.port.as_ref().map(|p| p.value),
         publish: a.publish,
+        bind: host_by_name(hosts, &host).bind.clone(),
         env: a.env.clone(),
         env_files: a.env_files.clone(),
         secrets: secrets(&a.secrets, first_secret),
@@ -833,6 +866,7 @@ fn proxy(
             value,
             port: l.port.value,
             ssl: l.ssl,
+            redirect: false,
         });
     }
     if listen.is_empty() {
@@ -847,29 +881,10 @@ fn proxy(
             value: "80".into(),
             port: 80,
             ssl: false,
+            redirect: false,
         });
     }
-    let tls = p.and_then(|p| p.tls.as_ref());
-    let any_ssl = listen.iter().any(|l| l.ssl);
-    match (tls, any_ssl) {
-        (Some(tls), false) => problems.push(
-            SpecError::new(
-                tls.span,
-                "`tls` is set but no `listen` has ssl=#true",
-                "unused certificate",
-            )
-            .help("add: listen 443 ssl=#true"),
-        ),
-        (None, true) => problems.push(
-            SpecError::new(
-                p.map_or(spec.top, |p| p.span),
-                "a listen has ssl=#true but there is no `tls`",
-                "missing tls",
-            )
-            .help("add: tls certificate=\"/etc/ssl/fullchain.pem\" key=\"/etc/ssl/privkey.pem\""),
-        ),
-        _ => {}
-    }
+    let tls = super::tls::tls(p, &mut listen, p.map_or(spec.top, |p| p.span), problems);
     if mode == ProxyMode::Compose {
         if let Some(conf_dir) = p.and_then(|p| p.conf_dir.as_ref()) {
             problems.push(
@@ -910,6 +925,7 @@ fn proxy(
                 path: r.path.value.clone(),
                 app: app.name.clone(),
                 selector: app.selector.clone(),
+                verify_var: app.verify_var.clone(),
             }),
             None if spec.apps.iter().any(|a| a.name.value == r.app.value) => {}
             None => {
@@ -931,6 +947,7 @@ fn proxy(
                 path: "/".into(),
                 app: only.name.clone(),
                 selector: only.selector.clone(),
+                verify_var: only.verify_var.clone(),
             }),
             [] => {}
             _ => {
@@ -967,7 +984,17 @@ fn proxy(
         }
     }
 
+    let local_nginx = mode == ProxyMode::Host
+        || (mode == ProxyMode::Compose && host.local && spec.docker_host.is_none());
+    let verify = super::verify::verify(
+        &listen,
+        &p.map(|p| p.server_names.clone()).unwrap_or_default(),
+        &host,
+        local_nginx,
+    );
     Proxy {
+        verify,
+        verify_upstream_var: names::verify_upstream_var(project),
         mode: match mode {
             ProxyMode::Compose => "compose",
             ProxyMode::Host => "host",
@@ -980,15 +1007,13 @@ fn proxy(
         compose_project: format!("{project}-proxy"),
         listen,
         server_names: p.map(|p| p.server_names.clone()).unwrap_or_default(),
-        tls: tls.map(|t| Tls {
-            certificate: t.certificate.clone(),
-            key: t.key.clone(),
-        }),
+        tls,
+        trusted_proxies: p.map(|p| p.trusted_proxies.clone()).unwrap_or_default(),
         conf_dir: p
             .and_then(|p| p.conf_dir.as_ref())
             .map_or(DEFAULT_CONF_DIR.to_string(), |d| d.value.clone()),
-        site_conf_name: format!("greenlight-{project}.conf"),
-        js_module: format!("gl_{}", project.replace('-', "_")),
+        site_conf_name: names::site_conf(project),
+        js_module: names::js_module(project),
         routes,
         client_max_body_size: p.and_then(|p| p.client_max_body_size.clone()),
     }

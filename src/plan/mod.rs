@@ -1,9 +1,13 @@
 //! Spec → [`Plan`]: fills every default the language names and checks what
 //! needs the whole spec at once (names, hosts, ports, routes).
 
+mod bind;
 mod build;
 mod model;
+mod names;
 mod ports;
+mod tls;
+mod verify;
 
 pub use build::build;
 pub use model::*;

@@ -10,7 +10,7 @@ pub struct Plan {
     pub generator: String,
     /// The spec's file name, for file headers.
     pub spec_file: String,
-    /// sha256 of the spec text, hex; deploy.sh checks every kit file carries it.
+    /// sha256 of the spec text, hex; recorded in the kit's manifest.
     pub spec_hash: String,
     /// Project name.
     pub project: String,
@@ -49,6 +49,11 @@ pub struct Host {
     pub ssh_port: u16,
     /// Address used in URLs and upstreams (`127.0.0.1` for the local machine).
     pub addr: String,
+    /// The IP compose publishes container ports on there: `127.0.0.1` on
+    /// the machine that runs deploy.sh, else `bind=` or the address's IP
+    /// (None: a host reached by name, where nothing may be published).
+    /// Never every address: clients would reach the apps around nginx.
+    pub bind: Option<String>,
     /// True for the machine that runs deploy.sh.
     pub local: bool,
 }
@@ -101,15 +106,31 @@ pub struct App {
     pub start: Vec<String>,
     /// Process runtime: working directory.
     pub workdir: Option<String>,
+    /// Process runtime: the user the process runs as (deploy.sh's own user
+    /// when absent).
+    pub user: Option<String>,
+    /// A path deploy.sh requests through nginx after switching; it must
+    /// answer 2xx or the switch is undone.
+    pub verify: Option<String>,
+    /// Milliseconds the new color is watched after the switch, with the old
+    /// color still running to switch back to (0: no watch).
+    pub watch_ms: u64,
     /// Sidecars.
     pub sidecars: Vec<Sidecar>,
     /// The compose service traffic enters (the app or its entry sidecar).
     pub entry_service: String,
     /// The container port traffic enters.
     pub entry_port: u16,
+    /// Compose: the address both colors' host ports are published on, when
+    /// it is the same on every host of the app; None when it differs, and
+    /// deploy.sh gives compose each host's as GREENLIGHT_BIND.
+    pub bind: Option<String>,
     /// The nginx variable (without `$`) that names the upstream of the live
     /// color; the site conf proxies to it.
     pub selector: String,
+    /// The variable (without `$`) that, on a verify request only, holds the
+    /// selector's value: the route deploy.sh checks after a switch.
+    pub verify_var: String,
     /// The two colors.
     pub colors: Vec<Color>,
 }
@@ -121,6 +142,9 @@ pub struct Color {
     pub name: &'static str,
     /// Host port, when the app publishes one.
     pub host_port: Option<u16>,
+    /// Compose: `BIND:PORT` per host of the app, where the host port is
+    /// published (for reviewers; the compose file says it as `app.bind`).
+    pub published: Vec<String>,
     /// Compose project name of this color.
     pub compose_project: String,
     /// Kit-relative compose file.
@@ -226,6 +250,8 @@ pub struct Accessory {
     pub port: Option<u16>,
     /// Publish the port on the host.
     pub publish: bool,
+    /// Where its host publishes ports (see [`Host::bind`]).
+    pub bind: Option<String>,
     /// Environment.
     pub env: Vec<(String, String)>,
     /// env files.
@@ -253,8 +279,11 @@ pub struct Proxy {
     pub listen: Vec<Listen>,
     /// server_name values.
     pub server_names: Vec<String>,
-    /// TLS files.
+    /// TLS files and policy.
     pub tls: Option<Tls>,
+    /// Addresses and networks whose X-Forwarded-For nginx believes (its
+    /// realip module); empty: the client is the connection's peer.
+    pub trusted_proxies: Vec<String>,
     /// Where the site conf is installed (host/remote; compose: inside the container).
     pub conf_dir: String,
     /// File name of the installed site conf.
@@ -265,6 +294,21 @@ pub struct Proxy {
     pub routes: Vec<Route>,
     /// client_max_body_size.
     pub client_max_body_size: Option<String>,
+    /// Where deploy.sh asks nginx which color each route reaches.
+    pub verify: Verify,
+    /// The nginx variable (without `$`) that, on a verify request only,
+    /// holds the upstream address nginx used.
+    pub verify_upstream_var: String,
+}
+
+/// How deploy.sh reaches nginx's own listen address after a switch.
+#[derive(Debug, Serialize)]
+pub struct Verify {
+    /// `scheme://name-or-address:port`, to which a route path is appended.
+    pub base: String,
+    /// curl's `--resolve host:port:address` when the base names a server
+    /// name; empty otherwise.
+    pub resolve: String,
 }
 
 /// A listen line.
@@ -276,15 +320,24 @@ pub struct Listen {
     pub port: u16,
     /// TLS.
     pub ssl: bool,
+    /// A plain listen of a TLS proxy: served by its own server block, which
+    /// only redirects to https.
+    pub redirect: bool,
 }
 
-/// TLS files.
+/// TLS files, and what greenlight decides around them.
 #[derive(Debug, Serialize)]
 pub struct Tls {
     /// Certificate chain.
     pub certificate: String,
     /// Key.
     pub key: String,
+    /// The port https is served on (the first ssl listen): where plain
+    /// HTTP is redirected.
+    pub https_port: u16,
+    /// max-age of the Strict-Transport-Security header, seconds; None when
+    /// the spec turns it off.
+    pub hsts_max_age: Option<u32>,
 }
 
 /// A route.
@@ -296,6 +349,8 @@ pub struct Route {
     pub app: String,
     /// The app's selector variable (without `$`).
     pub selector: String,
+    /// The app's verify variable (see [`App::verify_var`]).
+    pub verify_var: String,
 }
 
 /// Hooks as argv lists; empty when not set.

@@ -3,6 +3,7 @@
 
 mod environment;
 mod filters;
+mod overrides;
 pub mod templates;
 
 use std::collections::BTreeMap;
@@ -11,6 +12,7 @@ use camino::Utf8PathBuf;
 use minijinja::context;
 
 pub use filters::shell_quote;
+pub use overrides::OverrideError;
 pub use templates::TemplateSource;
 
 use crate::plan::Plan;

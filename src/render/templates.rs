@@ -1,7 +1,9 @@
 //! The templates, embedded in the binary and overridable from a directory.
 
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8Path;
 use include_dir::{include_dir, Dir};
+
+use super::overrides::{OverrideError, Overrides};
 
 static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
@@ -33,6 +35,8 @@ pub const DEPLOY_PARTS: &[&str] = &[
     "deploy/compose.sh.j2",
     "deploy/colors.sh.j2",
     "deploy/proxy.sh.j2",
+    "deploy/verify.sh.j2",
+    "deploy/rollout.sh.j2",
     "deploy/commands.sh.j2",
 ];
 
@@ -51,33 +55,52 @@ pub const ALL: &[&str] = &[
 ];
 
 /// Where templates come from: the embedded set, each overridable by a file of
-/// the same relative path under `overrides`.
+/// the same relative path under an overrides directory.
 #[derive(Debug, Clone, Default)]
 pub struct TemplateSource {
-    overrides: Option<Utf8PathBuf>,
+    overrides: Option<Overrides>,
 }
 
 impl TemplateSource {
-    /// Templates from the binary, overridden by files under `overrides` if given.
-    pub fn new(overrides: Option<&Utf8Path>) -> Self {
-        TemplateSource {
-            overrides: overrides.map(Utf8Path::to_path_buf),
-        }
+    /// Templates from the binary, overridden by files under `overrides` if
+    /// given; every file there must have the path of an embedded template,
+    /// and none may lead out of the directory.
+    pub fn new(overrides: Option<&Utf8Path>) -> Result<Self, OverrideError> {
+        let overrides = match overrides {
+            Some(dir) => Some(Overrides::open(dir, &embedded_names())?),
+            None => None,
+        };
+        Ok(TemplateSource { overrides })
     }
 
     /// The text of template `name`, or `None` if no such template exists.
+    /// Only an embedded template's name is looked up in the overrides, so
+    /// no include can reach a file outside them.
     pub fn load(&self, name: &str) -> Result<Option<String>, std::io::Error> {
-        if let Some(dir) = &self.overrides {
-            let path = dir.join(name);
-            if path.is_file() {
-                return std::fs::read_to_string(path).map(Some);
+        let Some(embedded) = EMBEDDED.get_file(name) else {
+            return Ok(None);
+        };
+        if let Some(overrides) = &self.overrides {
+            if let Some(text) = overrides.read(name)? {
+                return Ok(Some(text));
             }
         }
-        Ok(EMBEDDED
-            .get_file(name)
-            .and_then(|f| f.contents_utf8())
-            .map(str::to_string))
+        Ok(embedded.contents_utf8().map(str::to_string))
     }
+}
+
+/// The path of every embedded template, sorted.
+fn embedded_names() -> Vec<&'static str> {
+    fn walk(dir: &'static Dir<'static>, names: &mut Vec<&'static str>) {
+        names.extend(dir.files().filter_map(|f| f.path().to_str()));
+        for sub in dir.dirs() {
+            walk(sub, names);
+        }
+    }
+    let mut names = Vec::new();
+    walk(&EMBEDDED, &mut names);
+    names.sort_unstable();
+    names
 }
 
 #[cfg(test)]
@@ -92,6 +115,7 @@ mod tests {
                 source.load(name).unwrap().is_some(),
                 "{name} is not embedded"
             );
+            assert!(embedded_names().contains(name), "{name} is not listed");
         }
     }
 }

@@ -125,6 +125,13 @@ pub struct AppSpec {
     pub start: Option<Spanned<String>>,
     /// Process runtime: working directory.
     pub workdir: Option<String>,
+    /// Process runtime: the user the process runs as.
+    pub user: Option<Spanned<String>>,
+    /// A path requested through nginx after the switch, which must answer 2xx.
+    pub verify: Option<Spanned<String>>,
+    /// How long after the switch the new color is watched (alive and
+    /// healthy) before the old one is stopped; a failure switches back.
+    pub watch: Option<Spanned<values::Millis>>,
     /// Sidecars.
     pub sidecars: Vec<SidecarSpec>,
     /// Names of the nodes written in the block, valid or not, with where
@@ -154,6 +161,9 @@ const APP_NODES: &[&str] = &[
     "keep-previous",
     "start",
     "workdir",
+    "user",
+    "verify",
+    "watch",
     "sidecar",
 ];
 const APP_ONCE: &[&str] = &[
@@ -170,6 +180,9 @@ const APP_ONCE: &[&str] = &[
     "keep-previous",
     "start",
     "workdir",
+    "user",
+    "verify",
+    "watch",
 ];
 
 /// Decodes one `app` block.
@@ -197,6 +210,9 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
         keep_previous: None,
         start: None,
         workdir: None,
+        user: None,
+        verify: None,
+        watch: None,
         sidecars: Vec::new(),
         written: Vec::new(),
     };
@@ -357,6 +373,21 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                     .filter(|w| check(problems, w.span, values::path(&w.value, "workdir", true)))
                     .map(|w| w.value);
             }
+            "user" => {
+                r.shape(problems, 1, 1, &[], "user \"www-data\"");
+                r.no_children(problems);
+                app.user = r
+                    .string_arg(problems, 0)
+                    .filter(|u| check(problems, u.span, values::user(&u.value)));
+            }
+            "verify" => {
+                r.shape(problems, 1, 1, &[], "verify \"/\"");
+                r.no_children(problems);
+                app.verify = r
+                    .string_arg(problems, 0)
+                    .filter(|p| check(problems, p.span, values::health_path(&p.value)));
+            }
+            "watch" => app.watch = duration_node(problems, &r, "watch \"30s\""),
             "sidecar" => app.sidecars.extend(sidecar_node(problems, &r)),
             _ => {}
         }

@@ -3,12 +3,14 @@
 //! spec (names, ports, routes) live in [`crate::plan`].
 
 mod accessory;
+mod addresses;
 mod app;
 mod hooks;
 mod host;
 mod proxy;
 mod reader;
 mod suggest;
+mod tls;
 pub use suggest::unknown_help;
 pub mod values;
 
@@ -18,11 +20,13 @@ use kdl::{KdlDocument, KdlNode};
 use miette::SourceSpan;
 
 pub use accessory::AccessorySpec;
+pub use addresses::as_bind_address;
 pub use app::{AppSpec, HealthSpec, LimitsSpec, Runtime, SecretSpec, SidecarSpec, VolumeSpec};
 pub use hooks::HooksSpec;
 pub use host::HostSpec;
-pub use proxy::{ListenSpec, ProxyMode, ProxySpec, RouteSpec, TlsSpec};
+pub use proxy::{ListenSpec, ProxyMode, ProxySpec, RouteSpec};
 pub use reader::Spanned;
+pub use tls::{HstsSpec, TlsSpec};
 
 use crate::diagnostic::{Problems, SpecError, SpecReport};
 use reader::{check_nodes, NodeReader};
@@ -38,6 +42,8 @@ pub struct Spec {
     pub hosts: Vec<HostSpec>,
     /// `docker-host "URL"`.
     pub docker_host: Option<Spanned<String>>,
+    /// `docker-host … bind="IP"`: where that engine publishes ports.
+    pub docker_host_bind: Option<Spanned<String>>,
     /// `app` blocks, in order.
     pub apps: Vec<AppSpec>,
     /// `accessory` blocks, in order.
@@ -136,6 +142,7 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
     let mut output = None;
     let mut hosts = Vec::new();
     let mut docker_host = None;
+    let mut docker_host_bind = None;
     let mut apps = Vec::new();
     let mut accessories = Vec::new();
     let mut proxy = None;
@@ -164,11 +171,18 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
             }
             "host" => hosts.extend(host::decode(problems, &reader)),
             "docker-host" => {
-                reader.shape(problems, 1, 1, &[], "docker-host \"tcp://10.0.0.7:2375\"");
+                reader.shape(
+                    problems,
+                    1,
+                    1,
+                    &["bind"],
+                    "docker-host \"tcp://10.0.0.7:2375\" bind=\"10.0.0.7\"",
+                );
                 reader.no_children(problems);
                 docker_host = reader
                     .string_arg(problems, 0)
                     .filter(|url| check(problems, url.span, values::docker_host(&url.value)));
+                docker_host_bind = host::bind_prop(problems, &reader);
             }
             "app" => apps.extend(app::decode(problems, &reader)),
             "accessory" => accessories.extend(accessory::decode(problems, &reader)),
@@ -203,6 +217,7 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
         output,
         hosts,
         docker_host,
+        docker_host_bind,
         apps,
         accessories,
         proxy,

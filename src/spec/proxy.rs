@@ -1,6 +1,7 @@
 //! `proxy { … }`: the nginx in front of the colors.
 
-use super::{check, values, NodeReader, Spanned};
+use super::tls::{decode_hsts, decode_tls, HstsSpec, TlsSpec};
+use super::{addresses, check, values, NodeReader, Spanned};
 use crate::diagnostic::{Problems, SpecError};
 
 /// Where nginx runs.
@@ -23,17 +24,6 @@ pub struct ListenSpec {
     pub port: Spanned<u16>,
     /// Serve TLS on it.
     pub ssl: bool,
-}
-
-/// `tls certificate=… key=…`
-#[derive(Debug, Clone)]
-pub struct TlsSpec {
-    /// Certificate chain path on the proxy host.
-    pub certificate: String,
-    /// Private key path on the proxy host.
-    pub key: String,
-    /// The node, for errors.
-    pub span: miette::SourceSpan,
 }
 
 /// `route "/path" app="NAME"`
@@ -60,6 +50,10 @@ pub struct ProxySpec {
     pub server_names: Vec<String>,
     /// TLS files.
     pub tls: Option<TlsSpec>,
+    /// HSTS, when changed or turned off.
+    pub hsts: Option<HstsSpec>,
+    /// `trusted-proxies`: where a client address in X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<String>,
     /// host/remote: where the site conf is installed.
     pub conf_dir: Option<Spanned<String>>,
     /// Routes.
@@ -77,6 +71,8 @@ const NODES: &[&str] = &[
     "listen",
     "server-name",
     "tls",
+    "hsts",
+    "trusted-proxies",
     "conf-dir",
     "route",
     "client-max-body-size",
@@ -86,6 +82,7 @@ const ONCE: &[&str] = &[
     "on",
     "image",
     "tls",
+    "hsts",
     "conf-dir",
     "client-max-body-size",
 ];
@@ -100,6 +97,8 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> ProxySpec {
         listen: Vec::new(),
         server_names: Vec::new(),
         tls: None,
+        hsts: None,
+        trusted_proxies: Vec::new(),
         conf_dir: None,
         routes: Vec::new(),
         client_max_body_size: None,
@@ -153,34 +152,21 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> ProxySpec {
                     }
                 }
             }
-            "tls" => {
-                let usage =
-                    "tls certificate=\"/etc/ssl/fullchain.pem\" key=\"/etc/ssl/privkey.pem\"";
-                r.shape(problems, 0, 0, &["certificate", "key"], usage);
+            "tls" => proxy.tls = decode_tls(problems, &r),
+            "hsts" => proxy.hsts = decode_hsts(problems, &r),
+            "trusted-proxies" => {
+                r.shape(
+                    problems,
+                    1,
+                    usize::MAX,
+                    &[],
+                    "trusted-proxies \"10.0.0.0/8\"",
+                );
                 r.no_children(problems);
-                let file = |problems: &mut Problems, key: &str| {
-                    let value = r.string_prop(problems, key);
-                    if value.is_none() {
-                        problems.push(
-                            SpecError::new(r.span(), format!("`tls` needs `{key}=`"), "incomplete")
-                                .help(format!("write it as: {usage}")),
-                        );
+                for value in r.string_args(problems) {
+                    if check(problems, value.span, addresses::trusted_proxy(&value.value)) {
+                        proxy.trusted_proxies.push(value.value);
                     }
-                    // A compose proxy mounts each file as `PATH:PATH:ro`, split at `:`.
-                    value.filter(|v| {
-                        check(problems, v.span, values::path(&v.value, key, true))
-                            && check(problems, v.span, values::nginx_word(&v.value, key))
-                            && check(problems, v.span, values::no_colon(&v.value, key))
-                    })
-                };
-                let certificate = file(problems, "certificate");
-                let key = file(problems, "key");
-                if let (Some(certificate), Some(key)) = (certificate, key) {
-                    proxy.tls = Some(TlsSpec {
-                        certificate: certificate.value,
-                        key: key.value,
-                        span: r.span(),
-                    });
                 }
             }
             "conf-dir" => {
@@ -208,7 +194,7 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> ProxySpec {
                     proxy.routes.push(RouteSpec { path, app });
                 }
             }
-            _ => {
+            "client-max-body-size" => {
                 r.shape(problems, 1, 1, &[], "client-max-body-size \"10m\"");
                 r.no_children(problems);
                 proxy.client_max_body_size = r
@@ -216,6 +202,7 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> ProxySpec {
                     .filter(|s| check(problems, s.span, values::size(&s.value)))
                     .map(|s| s.value);
             }
+            _ => {}
         }
     }
     proxy

@@ -14,7 +14,8 @@ pub struct Invalid {
     pub help: String,
 }
 
-fn invalid(message: impl Into<String>, help: impl Into<String>) -> Invalid {
+/// An [`Invalid`] from its two parts.
+pub(crate) fn invalid(message: impl Into<String>, help: impl Into<String>) -> Invalid {
     Invalid {
         message: message.into(),
         help: help.into(),
@@ -77,9 +78,12 @@ pub fn no_colon(value: &str, what: &str) -> Result<(), Invalid> {
     }
 }
 
-/// Project, app, accessory, host and sidecar names: `[a-z][a-z0-9-]{0,39}`.
-/// They become compose project names, container labels, file names and nginx
-/// upstream names, so the grammar is the intersection of all of those.
+/// Project, app, accessory, host and sidecar names: `[a-z][a-z0-9-]{0,39}`,
+/// without `--` and not ending with `-`. They become compose project names,
+/// container labels, file names and nginx names, so the grammar is the
+/// intersection of all of those; nginx variables write `-` as `_` and join
+/// project and app with `__`, which a `--` inside a name would make
+/// ambiguous across the stacks sharing one nginx.
 pub fn name(value: &str, what: &str) -> Result<(), Invalid> {
     let help =
         "use 1 to 40 characters: a lowercase letter first, then lowercase letters, digits or `-`";
@@ -94,6 +98,12 @@ pub fn name(value: &str, what: &str) -> Result<(), Invalid> {
     }
     if value.ends_with('-') {
         return Err(invalid(format!("{what} `{value}` ends with `-`"), help));
+    }
+    if value.contains("--") {
+        return Err(invalid(
+            format!("{what} `{value}` contains `--`"),
+            "use single `-` between letters and digits: nginx names join project and app with `__` (each `-` written `_`), so `--` could make two stacks on one nginx share a name",
+        ));
     }
     Ok(())
 }
@@ -341,6 +351,24 @@ pub fn location(value: &str) -> Result<(), Invalid> {
         Err(invalid(
             format!("`{}` is not a valid route path", value.escape_debug()),
             "start with `/` and use letters, digits and / - . _ ~ %",
+        ))
+    }
+}
+
+/// A user name for `user`: what useradd accepts by default, so that it is
+/// also a plain word on a command line.
+pub fn user(value: &str) -> Result<(), Invalid> {
+    let mut chars = value.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-".contains(c));
+    if first_ok && rest_ok && value.len() <= 32 {
+        Ok(())
+    } else {
+        Err(invalid(
+            format!("`{}` is not a valid user name", value.escape_debug()),
+            "use up to 32 characters: a lowercase letter or `_` first, then lowercase letters, digits, `_` or `-`",
         ))
     }
 }

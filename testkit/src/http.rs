@@ -33,6 +33,11 @@ impl Head {
         Some(Head { start, headers })
     }
 
+    /// Every header as received, names lowercased, in order.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
     /// The first value of header `name` (lowercase), if present.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

@@ -30,6 +30,9 @@ pub struct App {
     pub health_status: u16,
     /// When set, the health endpoint answers 503 forever.
     pub unhealthy: bool,
+    /// A request target (path and query) that answers 500: an app whose
+    /// health says 200 while a real page fails, for tests of `verify`.
+    pub error_path: Option<String>,
 }
 
 /// Serves until SIGTERM/SIGINT, then closes the listener and waits (at most
@@ -146,8 +149,8 @@ impl Connection {
                 self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
             }
             let posted = self.skip_body(length)?;
-            let [method, target, version] = &head.start;
-            let mut response = route(&self.app, method, target, posted);
+            let [method, _, version] = &head.start;
+            let mut response = route(&self.app, &head, posted);
             let keep_alive = if version == "HTTP/1.0" {
                 head.has_token("connection", "keep-alive")
             } else {
@@ -248,16 +251,22 @@ impl Connection {
 }
 
 /// Chooses the answer for one request (sleeping for `/slow`).
-fn route(app: &App, method: &str, target: &str, posted: u64) -> Response {
+fn route(app: &App, head: &Head, posted: u64) -> Response {
+    let [method, target, _] = &head.start;
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let version_body = format!("version={}\n", app.version);
-    match method {
+    match method.as_str() {
         "POST" => Response::new(200, format!("version={} posted={posted}\n", app.version)),
         "GET" | "HEAD" if path == app.health_path && app.unhealthy => {
             Response::new(503, "unhealthy\n")
         }
         "GET" | "HEAD" if path == app.health_path => Response::new(app.health_status, "ok\n"),
+        "GET" | "HEAD" if app.error_path.as_deref() == Some(target) => {
+            Response::new(500, "broken page\n")
+        }
         "GET" | "HEAD" if path == "/" => Response::new(200, version_body),
+        // What reached the app, for tests of what a proxy forwards.
+        "GET" | "HEAD" if path == "/headers" => Response::new(200, echo_headers(head)),
         "GET" | "HEAD" if path == "/slow" => match slow_millis(query) {
             Some(ms) => {
                 thread::sleep(Duration::from_millis(ms).min(MAX_SLOW));
@@ -268,6 +277,14 @@ fn route(app: &App, method: &str, target: &str, posted: u64) -> Response {
         "GET" | "HEAD" => Response::new(404, "not found\n"),
         _ => Response::new(405, "method not allowed\n"),
     }
+}
+
+/// The request's headers, one `name: value` line each (names lowercased).
+fn echo_headers(head: &Head) -> String {
+    head.headers()
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\n"))
+        .collect()
 }
 
 /// The `ms` parameter of a `/slow` query string.

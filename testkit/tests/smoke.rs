@@ -431,6 +431,14 @@ fn routes_and_keep_alive() {
         exchange(&mut conn, "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n").0,
         404
     );
+    let echoed = exchange(
+        &mut conn,
+        "GET /headers HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n",
+    );
+    assert_eq!(
+        (echoed.0, echoed.2.as_str()),
+        (200, "host: t\nx-forwarded-for: 1.2.3.4\n")
+    );
     let (status, head, _) = exchange(
         &mut conn,
         "GET /slow?ms=50 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",

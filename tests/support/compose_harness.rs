@@ -35,6 +35,8 @@ pub struct Options {
     /// Proxy mode compose: whether the nginx image loads the njs module
     /// (deploy.sh then switches without a reload).
     pub njs: bool,
+    /// More lines for the app block (e.g. `verify "/x"`).
+    pub extra: &'static str,
 }
 
 impl Default for Options {
@@ -46,6 +48,7 @@ impl Default for Options {
             drain: "10s",
             keep_previous: true,
             njs: true,
+            extra: "",
         }
     }
 }
@@ -154,6 +157,7 @@ app "web" {{
     }}
     drain "{drain}"
     keep-previous {keep}
+    {extra}
 }}
 accessory "cache" {{
     image "{APP_IMAGE}:acc"
@@ -170,6 +174,7 @@ accessory "cache" {{
             literal = serde_json::to_string(LITERAL).unwrap(),
             health = options.health,
             drain = options.drain,
+            extra = options.extra,
             keep = if options.keep_previous {
                 "#true"
             } else {

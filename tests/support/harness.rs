@@ -27,6 +27,8 @@ pub struct Stack {
     pub dir: tempfile::TempDir,
     pub proxy_port: u16,
     pub kit: PathBuf,
+    /// Host ports of the blue and green colors.
+    pub ports: (u16, u16),
 }
 
 /// What the spec's app block says beyond the defaults the harness needs.
@@ -34,6 +36,8 @@ pub struct AppOptions {
     pub health: &'static str,
     pub drain: &'static str,
     pub keep_previous: bool,
+    /// More lines for the app block (e.g. `verify "/x"`).
+    pub extra: &'static str,
 }
 
 impl Default for AppOptions {
@@ -42,6 +46,7 @@ impl Default for AppOptions {
             health: "interval \"200ms\"\n        timeout \"1s\"\n        deadline \"8s\"",
             drain: "10s",
             keep_previous: true,
+            extra: "",
         }
     }
 }
@@ -96,10 +101,11 @@ impl Stack {
         .unwrap();
         run_ok(Command::new("chmod").arg("+x").arg(d.join("app.sh")));
         let spec = format!(
-            "greenlight 1\nproject \"e2e\"\napp \"web\" {{\n    runtime \"process\"\n    start \"{app_sh} {{port}} {{version}}\"\n    host-ports blue={blue} green={green}\n    health \"/healthz\" {{\n        {health}\n    }}\n    drain \"{drain}\"\n    keep-previous {keep}\n}}\nproxy {{\n    mode \"host\"\n    listen \"127.0.0.1:{proxy_port}\"\n}}\nhooks {{\n    on-failure \"touch {markers}/failed-{{version}}\"\n    after-switch \"touch {markers}/switched-{{version}}\"\n}}\n",
+            "greenlight 1\nproject \"e2e\"\napp \"web\" {{\n    runtime \"process\"\n    start \"{app_sh} {{port}} {{version}}\"\n    host-ports blue={blue} green={green}\n    health \"/healthz\" {{\n        {health}\n    }}\n    drain \"{drain}\"\n    keep-previous {keep}\n    {extra}\n}}\nproxy {{\n    mode \"host\"\n    listen \"127.0.0.1:{proxy_port}\"\n}}\nhooks {{\n    on-failure \"touch {markers}/failed-{{version}}\"\n    after-switch \"touch {markers}/switched-{{version}}\"\n}}\n",
             app_sh = d.join("app.sh").display(),
             health = options.health,
             drain = options.drain,
+            extra = options.extra,
             keep = if options.keep_previous { "#true" } else { "#false" },
             markers = d.join("markers").display(),
         );
@@ -113,9 +119,54 @@ impl Stack {
             kit: d.join("deploy/e2e"),
             dir,
             proxy_port,
+            ports: (blue, green),
         };
         run_ok(&mut stack.nginx(&[]));
         stack
+    }
+
+    /// Starts this stack's nginx (again).
+    pub fn start_nginx(&self) {
+        run_ok(&mut self.nginx(&[]));
+    }
+
+    /// Stops this stack's nginx.
+    pub fn stop_nginx(&self) {
+        run_ok(&mut self.nginx(&["-s", "stop"]));
+        let pid = self.path("ngx/nginx.pid");
+        let started = Instant::now();
+        while pid.exists() && started.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Reloads this stack's nginx (after the test changed its conf).
+    pub fn reload_nginx(&self) {
+        run_ok(&mut self.nginx(&["-s", "reload"]));
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    /// The host port of a color.
+    pub fn port(&self, color: &str) -> u16 {
+        if color == "blue" {
+            self.ports.0
+        } else {
+            self.ports.1
+        }
+    }
+
+    /// The color and version `status` names as live, and its exit code.
+    pub fn status_live(&self) -> (String, String, Option<i32>) {
+        let out = self.deploy(&["status"]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("web: live "))
+            .unwrap_or_else(|| panic!("status names no live color:\n{text}"));
+        let mut words = line["web: live ".len()..].split([' ', ';']);
+        let color = words.next().unwrap_or_default().to_string();
+        let version = words.next().unwrap_or_default().to_string();
+        (color, version, out.status.code())
     }
 
     fn nginx(&self, args: &[&str]) -> Command {

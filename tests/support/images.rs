@@ -34,6 +34,8 @@ pub const VERSIONS: &[(&str, &[(&str, &str)])] = &[
     ("boot1b", &[("APP_BOOT_DELAY_MS", "1000")]),
     ("bad1", &[("APP_BROKEN", "unhealthy")]),
     ("bad2", &[("APP_BROKEN", "exit-at-boot")]),
+    ("page500", &[("APP_ERROR_PATH", "/?page=1")]),
+    ("crash2", &[("APP_CRASH_AFTER_MS", "2000")]),
 ];
 
 /// Whether the Docker Engine answers `docker info`; like

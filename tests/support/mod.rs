@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod images;
+pub mod nginx;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -47,6 +48,30 @@ pub fn kit_in_tempdir(spec: &Utf8PathBuf) -> (tempfile::TempDir, greenlight::Loa
     let out = Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).unwrap();
     greenlight::emit::write(&kit, &out).unwrap();
     (dir, loaded)
+}
+
+/// Replaces a kit file and its sha256 in the kit's manifest, as a build
+/// with a template override would: for a kit that deploy.sh accepts and
+/// something downstream (nginx -t) refuses.
+pub fn replace_kit_file(kit: &Path, file: &str, text: &str) {
+    use sha2::{Digest, Sha256};
+    std::fs::write(kit.join(file), text).unwrap();
+    let sum: String = Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let manifest = kit.join(".greenlight-files");
+    let listed = std::fs::read_to_string(&manifest).unwrap();
+    let suffix = format!("  {file}");
+    let rewritten: String = listed
+        .lines()
+        .map(|line| match line.strip_suffix(&suffix) {
+            Some(_) => format!("{sum}{suffix}\n"),
+            None => format!("{line}\n"),
+        })
+        .collect();
+    assert!(listed.contains(&suffix), "{file} is not in the manifest");
+    std::fs::write(manifest, rewritten).unwrap();
 }
 
 /// Whether a missing tool fails the test (CI sets GREENLIGHT_REQUIRE_TOOLS=1)
@@ -245,6 +270,43 @@ impl Compose {
         match self {
             Compose::V1 => "1.",
             Compose::V2 => "2.",
+        }
+    }
+}
+
+/// Every `ports:` entry of a compose file's services, as (service, the
+/// host address it is published on, None when the entry names none and so
+/// publishes on every address).
+pub fn published_ports(compose_file: &str) -> Vec<(String, Option<String>)> {
+    use yaml_rust2::YamlLoader;
+    let docs = YamlLoader::load_from_str(compose_file).expect("compose file is YAML");
+    let mut found = Vec::new();
+    let Some(services) = docs[0]["services"].as_hash() else {
+        return found;
+    };
+    for (name, service) in services {
+        for entry in service["ports"].as_vec().into_iter().flatten() {
+            let text = entry.as_str().expect("ports in short syntax");
+            // HOST_IP:HOST_PORT:CONTAINER_PORT; the IP may hold `:` itself.
+            let parts: Vec<&str> = text.rsplitn(3, ':').collect();
+            let address = (parts.len() == 3).then(|| parts[2].to_string());
+            found.push((name.as_str().unwrap().to_string(), address));
+        }
+    }
+    found
+}
+
+/// Whether a published port's address keeps it off the public interfaces:
+/// an IP other than the unspecified one, or the per-host address deploy.sh
+/// passes to compose.
+pub fn is_one_address(address: &Option<String>) -> bool {
+    match address.as_deref() {
+        None | Some("") | Some("0.0.0.0") | Some("[::]") | Some("::") => false,
+        Some(a) => {
+            a.starts_with("${GREENLIGHT_BIND:?")
+                || a.trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok()
         }
     }
 }

@@ -13,8 +13,12 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: gl-testapp [--listen ADDR | --port N] [--version V] [--health-path P]
        [--health-status N] [--boot-delay-ms N] [--broken exit-at-boot|unhealthy] [--ready-file PATH]
+       [--error-path P] [--crash-after-ms N]
 env twins: APP_LISTEN, PORT, APP_VERSION, APP_HEALTH_PATH, APP_HEALTH_STATUS,
-           APP_BOOT_DELAY_MS, APP_BROKEN, APP_READY_FILE (flags win)";
+           APP_BOOT_DELAY_MS, APP_BROKEN, APP_READY_FILE, APP_ERROR_PATH,
+           APP_CRASH_AFTER_MS (flags win)
+--error-path answers 500 on that request target (path and query); --crash-after-ms exits (status 4)
+that long after it starts serving, as a release that dies once live does.";
 
 /// Longest wait for in-flight requests after a stop signal.
 const DRAIN_LIMIT: Duration = Duration::from_secs(60);
@@ -34,6 +38,8 @@ struct Config {
     boot_delay: Duration,
     broken: Option<Broken>,
     ready_file: Option<String>,
+    error_path: Option<String>,
+    crash_after: Option<Duration>,
 }
 
 fn parse_config(args: Vec<String>) -> Result<Config, String> {
@@ -48,6 +54,8 @@ fn parse_config(args: Vec<String>) -> Result<Config, String> {
             "boot-delay-ms",
             "broken",
             "ready-file",
+            "error-path",
+            "crash-after-ms",
         ],
     )?;
     // Precedence: --listen, --port, APP_LISTEN, PORT, then the default.
@@ -101,6 +109,10 @@ fn parse_config(args: Vec<String>) -> Result<Config, String> {
         ),
         broken,
         ready_file: flags.get("ready-file", Some("APP_READY_FILE")),
+        error_path: flags.get("error-path", Some("APP_ERROR_PATH")),
+        crash_after: flags
+            .parsed::<u64>("crash-after-ms", Some("APP_CRASH_AFTER_MS"))?
+            .map(Duration::from_millis),
     })
 }
 
@@ -177,7 +189,16 @@ fn run(config: Config) -> Result<(), String> {
         health_path: config.health_path,
         health_status: config.health_status,
         unhealthy: config.broken == Some(Broken::Unhealthy),
+        error_path: config.error_path,
     });
+    if let Some(after) = config.crash_after {
+        let version = version.clone();
+        thread::spawn(move || {
+            thread::sleep(after);
+            eprintln!("gl-testapp: version={version} pid={pid} crashing (crash-after-ms)");
+            std::process::exit(4);
+        });
+    }
     let serving = Instant::now();
     let left = server::serve(listener, app, DRAIN_LIMIT).map_err(|e| e.to_string())?;
     let signal = signals::received().unwrap_or("none");

@@ -1,5 +1,7 @@
 //! Reading a spec file from disk, refusing what cannot be a spec before
-//! parsing it.
+//! parsing it, and finding where its kit goes.
+
+mod kit_dir;
 
 use std::sync::Arc;
 
@@ -11,6 +13,8 @@ use thiserror::Error;
 use crate::diagnostic::{Problems, SpecReport};
 use crate::plan::{self, Plan};
 use crate::spec;
+
+pub use kit_dir::{Destination, OutputScope};
 
 /// Specs larger than this are refused unread.
 pub const MAX_SPEC_BYTES: u64 = 10 * 1024 * 1024;
@@ -41,8 +45,18 @@ pub struct Loaded {
     pub output: Utf8PathBuf,
 }
 
-/// Reads, decodes and validates the spec at `path`.
+/// Reads, decodes and validates the spec at `path`; its kit directory must
+/// stay inside the spec's repository ([`OutputScope::Repository`]).
 pub fn load(path: &Utf8Path, output_override: Option<&Utf8Path>) -> Result<Loaded, LoadError> {
+    load_scoped(path, output_override, OutputScope::Repository)
+}
+
+/// [`load`], with how far the spec's own `output` may lead.
+pub fn load_scoped(
+    path: &Utf8Path,
+    output_override: Option<&Utf8Path>,
+    scope: OutputScope,
+) -> Result<Loaded, LoadError> {
     let unreadable = |reason: String| LoadError::Unreadable {
         path: path.to_path_buf(),
         reason,
@@ -67,32 +81,43 @@ pub fn load(path: &Utf8Path, output_override: Option<&Utf8Path>) -> Result<Loade
         ))
     })?;
     let file = path.file_name().unwrap_or(path.as_str());
-    let (plan, output) = load_text(file, text)?;
-    let base = path.parent().unwrap_or(Utf8Path::new(""));
-    let output = match (output_override, output) {
-        (Some(dir), _) => dir.to_path_buf(),
-        (None, Some(dir)) => base.join(dir),
-        (None, None) => base.join("deploy").join(&plan.project),
-    };
+    let text = Arc::new(text);
+    let (plan, destination) = decode(file, text.clone())?;
+    let output = kit_dir::resolve(path, output_override, &destination, scope)
+        .map_err(|error| SpecReport::new(file, text, vec![*error]))?;
     Ok(Loaded { plan, output })
 }
 
 /// Decodes and validates spec text; `file` names it in errors and headers.
-/// Returns the plan and the spec's own `output`, if it has one.
-pub fn load_text(file: &str, text: String) -> Result<(Plan, Option<String>), SpecReport> {
-    let hash = hex(&Sha256::digest(text.as_bytes()));
-    let text = Arc::new(text);
+/// Returns the plan and where the spec says its kit goes.
+pub fn load_text(file: &str, text: String) -> Result<(Plan, Destination), SpecReport> {
+    decode(file, Arc::new(text))
+}
+
+fn decode(file: &str, text: Arc<String>) -> Result<(Plan, Destination), SpecReport> {
+    let hash = sha256_hex(text.as_bytes());
     let mut problems = Problems::default();
     let spec = spec::decode(file, text.clone(), &mut problems)?;
     let plan = spec
         .as_ref()
         .and_then(|spec| plan::build(spec, file, &hash, &mut problems));
     match (plan, spec) {
-        (Some(plan), Some(spec)) if problems.is_empty() => Ok((plan, spec.output.map(|o| o.value))),
+        (Some(plan), Some(spec)) if problems.is_empty() => Ok((
+            plan,
+            Destination {
+                output: spec.output,
+                project: spec.project,
+            },
+        )),
         _ => Err(problems.into_report(file, text)),
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The sha256 of `bytes` in lowercase hex, as `sha256sum` prints it: the
+/// spec's hash, and each kit file's in the manifest.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
