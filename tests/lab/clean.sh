@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Removes what a lab left on this machine (a test killed before its
 # teardown): lab containers with their volumes, the lab network, the lab
-# route and the lab's temporary dir. With --cache, also the cached host images and root filesystems
-# (the next lab run builds them again, which takes minutes).
-# Refuses while a lab is in use (its lock is held).
+# route and the lab's temporary dir. With --cache, also the cached host
+# images and root filesystems (the next lab run builds them again, which
+# takes minutes). Refuses while a lab is in use (its lock is held).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 exec 9>/tmp/greenlight-lab.lock
