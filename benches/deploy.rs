@@ -6,7 +6,6 @@
 //!
 //! Run: `cargo build --release --workspace && cargo bench --bench deploy`
 
-#[allow(dead_code)]
 #[path = "../tests/support/harness.rs"]
 mod harness;
 mod rounds;

@@ -12,7 +12,6 @@
 #[allow(dead_code)]
 #[path = "../tests/support/compose_harness.rs"]
 mod compose_harness;
-#[allow(dead_code)]
 #[path = "../tests/support/harness.rs"]
 mod harness;
 mod rounds;

@@ -5,11 +5,11 @@
 //! deploy, under four lanes of load, loses nothing.
 
 #[path = "support/harness.rs"]
-#[allow(dead_code)]
 mod harness;
 mod support;
 
 use std::fs;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -316,15 +316,23 @@ fn versions_are_read_from_the_colors(njs: bool) {
     for version in ["v1", "v2"] {
         assert_eq!(stack.deploy(&["deploy", version]).status.code(), Some(0));
     }
-    // v3 healthy on blue, then the deploy is killed before its switch.
+    // v3 healthy on blue, then the deploy is killed (SIGKILL to its whole
+    // process group, as a CI runner's kill does) before its switch.
     stack.version_env("v3", "APP_BOOT_DELAY_MS=1500\n");
-    let mut deploy = stack.deploy_cmd(&["deploy", "v3"]).spawn().unwrap();
+    let mut deploy = stack
+        .deploy_cmd(&["deploy", "v3"])
+        .process_group(0)
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     while stack.color_pid("blue").is_none() || !listening(stack.port("blue")) {
         assert!(started.elapsed() < Duration::from_secs(10));
         std::thread::sleep(Duration::from_millis(20));
     }
-    deploy.kill().unwrap();
+    Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", deploy.id())])
+        .status()
+        .unwrap();
     deploy.wait().unwrap();
     let out = stack.deploy(&["switch", "blue"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -428,6 +436,33 @@ fn a_deploy_terminated_at_once_leaves_nothing_behind(njs: bool) {
     next_deploy_loses_nothing(&stack, "v2", "deploys terminated at once");
 }
 
+/// deploy.sh alone killed with SIGKILL while its new color boots: its
+/// worker notices at its next step and stops what it started; nginx never
+/// switched, and the next deploy converges.
+fn a_deploy_killed_alone_stops_what_it_started(njs: bool) {
+    let stack = stack(njs, AppOptions::default());
+    assert_eq!(stack.deploy(&["deploy", "v1"]).status.code(), Some(0));
+    stack.version_env("v2", "APP_BOOT_DELAY_MS=1000\n");
+    let mut deploy = stack.deploy_cmd(&["deploy", "v2"]).spawn().unwrap();
+    let started = Instant::now();
+    while stack.color_pid("green").is_none() {
+        assert!(started.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    deploy.kill().unwrap();
+    deploy.wait().unwrap();
+    let started = Instant::now();
+    while stack.color_pid("green").is_some() || listening(stack.port("green")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the killed deploy's color still runs"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_truthful(&stack, "v1", "a deploy killed alone");
+    next_deploy_loses_nothing(&stack, "v3", "a deploy killed alone");
+}
+
 /// Switching by reload, the old color waits for nginx's old workers (a slow
 /// request in flight); the new color crashing meanwhile is noticed before
 /// the old one is stopped: nginx goes back to it.
@@ -495,6 +530,7 @@ both_methods!(
     versions_are_read_from_the_colors,
     messages_name_the_real_cause,
     a_deploy_terminated_at_once_leaves_nothing_behind,
+    a_deploy_killed_alone_stops_what_it_started,
 );
 
 /// Only switching by reload waits for the old color's requests before

@@ -6,7 +6,6 @@
 //! behind sudo.
 
 #[path = "support/harness.rs"]
-#[allow(dead_code)]
 mod harness;
 mod support;
 

@@ -1022,6 +1022,7 @@ fn check_inert(case: &Case, work: &Work, plan: &greenlight::plan::Plan, kit: &Ki
             let (ok, out) = support::run(
                 Command::new("docker-compose")
                     .env("GREENLIGHT_VERSION", "v1")
+                    .env("GREENLIGHT_VERSION_REF", ":v1")
                     .arg("--project-directory")
                     .arg(&kit_dir)
                     .arg("-f")
@@ -1230,6 +1231,13 @@ fn deploy_arguments_outside_the_grammar_exit_2_before_doing_anything() {
         vec!["deploy".into(), "v1$IFS".into()],
         vec!["deploy".into(), "vё1".into()],
         vec!["deploy".into(), long],
+        // Digests: sha256: and exactly 64 lowercase hex digits; and a
+        // process app, which has no image, takes none.
+        vec!["deploy".into(), "sha256:xyz".into()],
+        vec!["deploy".into(), format!("sha256:{}", "a".repeat(63))],
+        vec!["deploy".into(), format!("sha256:{}", "a".repeat(65))],
+        vec!["deploy".into(), format!("sha256:{}", "A".repeat(64))],
+        vec!["deploy".into(), format!("sha256:{}", "a".repeat(64))],
         vec!["deploy".into(), "".into()],
         vec!["deploy".into(), "v1".into(), "v2".into()],
         vec!["deploy".into(), "--app".into(), format!("$(touch {m})")],
@@ -1333,6 +1341,7 @@ fn secrets_never_reach_the_kit_and_a_missing_one_exits_2() {
         let (ok, out) = support::run(
             Command::new("docker-compose")
                 .env("GREENLIGHT_VERSION", "v1")
+                .env("GREENLIGHT_VERSION_REF", ":v1")
                 .env("GREENLIGHT_SECRET_0", hostile)
                 .arg("--project-directory")
                 .arg(&kit_dir)

@@ -5,7 +5,6 @@
 //! hostile files are planted in the state and conf dirs; deploy.sh must run
 //! no payload, pass none of them to a command, and print none raw.
 
-#[allow(dead_code)]
 mod support;
 
 use std::fs;

@@ -108,6 +108,7 @@ fn compose_files_pass_config_of(compose: Compose) {
             let (ok, out) = run(compose
                 .command()
                 .env("GREENLIGHT_VERSION", "v1")
+                .env("GREENLIGHT_VERSION_REF", ":v1")
                 .env("GREENLIGHT_BIND", "10.0.0.11")
                 .arg("--project-directory")
                 .arg(dir.path())

@@ -358,6 +358,7 @@ fn check(s: &SpecGen) -> Result<(), TestCaseError> {
         }
         let mut cmd = Command::new("docker-compose");
         cmd.env("GREENLIGHT_VERSION", "v1")
+            .env("GREENLIGHT_VERSION_REF", ":v1")
             .env("GREENLIGHT_SECRET_0", "s$cr'et\"\n")
             .env("GREENLIGHT_SECRET_1", "x")
             .arg("--project-directory")

@@ -5,6 +5,7 @@ use miette::SourceSpan;
 use super::model::*;
 use super::names;
 use super::ports::PortTable;
+use super::secrets::{check_files, remote_engine, secrets};
 use crate::diagnostic::{Problems, SpecError};
 use crate::spec::{self, AppSpec, ProxyMode, Runtime, Spanned, Spec};
 
@@ -13,7 +14,10 @@ const DEFAULT_INTERVAL_MS: u64 = 1_000;
 const DEFAULT_TIMEOUT_MS: u64 = 2_000;
 const DEFAULT_DEADLINE_MS: u64 = 120_000;
 const DEFAULT_DRAIN_MS: u64 = 30_000;
-const DEFAULT_PROXY_IMAGE: &str = "nginx:stable";
+/// A pinned nginx release, not a floating `stable` or `latest`: the same kit
+/// runs the same nginx until someone changes it in review. (A digest would pin
+/// it further, but one cannot be looked up without reaching a registry.)
+const DEFAULT_PROXY_IMAGE: &str = "nginx:1.27.5";
 const DEFAULT_CONF_DIR: &str = "/etc/nginx/conf.d";
 /// Name of the implicit host when a spec names none.
 const LOCAL: &str = "local";
@@ -63,6 +67,14 @@ pub fn build(
         .accessories
         .iter()
         .filter_map(|a| {
+            // Accessories run on this machine's host (else an error below):
+            // only a docker-host can put their engine elsewhere.
+            check_files(
+                &a.secrets,
+                false,
+                remote_engine(spec, None).as_deref(),
+                problems,
+            );
             let acc = accessory(
                 a,
                 &hosts,
@@ -129,6 +141,8 @@ pub fn build(
         project,
         hosts,
         docker_host: spec.docker_host.as_ref().map(|d| d.value.clone()),
+        docker_tls_dir: spec.docker_host_tls_dir.clone(),
+        docker_insecure: spec.docker_host_insecure,
         apps,
         accessories,
         proxy,
@@ -296,18 +310,6 @@ fn unknown_host(name: &Spanned<String>, hosts: &[Host]) -> SpecError {
         "no such host",
     )
     .help(crate::spec::unknown_help(&name.value, &names))
-}
-
-/// Secrets numbered from `first`, in spec order.
-fn secrets(list: &[spec::SecretSpec], first: usize) -> Vec<Secret> {
-    list.iter()
-        .enumerate()
-        .map(|(i, s)| Secret {
-            key: s.key.value.clone(),
-            from_file: s.from_file.clone(),
-            index: first + i,
-        })
-        .collect()
 }
 
 /// The named volumes (not host paths) among an app's and its sidecars'
@@ -525,8 +527,15 @@ fn app(
             .help("list its hosts with `hosts \"was1\"`"),
         );
     }
+    let remote_host = app_hosts.iter().find(|h| !host_by_name(hosts, h).local);
+    check_files(
+        &a.secrets,
+        runtime == Runtime::Process,
+        remote_engine(spec, remote_host.map(String::as_str)).as_deref(),
+        problems,
+    );
     if runtime == Runtime::Process {
-        if let Some(remote) = app_hosts.iter().find(|h| !host_by_name(hosts, h).local) {
+        if let Some(remote) = remote_host {
             problems.push(
                 SpecError::new(a.runtime.span, format!("the process runtime runs on the local machine only; host `{remote}` is remote"), "process runtime")
                     .help("run deploy.sh on that host, or use runtime \"compose\" for remote hosts"),
@@ -672,22 +681,36 @@ fn app(
         .collect();
 
     let drain_ms = a.drain.as_ref().map_or(DEFAULT_DRAIN_MS, |d| d.value.0);
+    let image = a
+        .image
+        .as_ref()
+        .map(|i| i.value.clone())
+        .unwrap_or_default();
+    let sidecars: Vec<Sidecar> = a.sidecars.iter().map(sidecar).collect();
+    let image_ref = pinned(&image);
+    let mut version_images: Vec<String> = Vec::new();
+    if runtime == Runtime::Compose && image_ref.is_none() {
+        version_images.push(image.clone());
+    }
+    for s in sidecars.iter().filter(|s| s.image_ref.is_none()) {
+        if !version_images.contains(&s.image) {
+            version_images.push(s.image.clone());
+        }
+    }
     Some(App {
         runtime: match runtime {
             Runtime::Compose => "compose",
             Runtime::Process => "process",
         },
-        image: a
-            .image
-            .as_ref()
-            .map(|i| i.value.clone())
-            .unwrap_or_default(),
+        image,
+        image_ref,
+        version_images,
         tag: a.tag.clone().unwrap_or_else(|| "latest".into()),
         port: a.port.as_ref().map_or(0, |p| p.value),
         hosts: app_hosts,
         env: a.env.clone(),
         env_files: a.env_files.clone(),
-        secrets: secrets(&a.secrets, 0),
+        secrets: secrets(&a.secrets, 0, &name),
         volumes: volumes(&a.volumes),
         shared_volumes: shared_volumes(a),
         memory: a.limits.memory.clone(),
@@ -706,24 +729,7 @@ fn app(
         user: a.user.as_ref().map(|u| u.value.clone()),
         verify: a.verify.as_ref().map(|v| v.value.clone()),
         watch_ms: a.watch.as_ref().map_or(0, |w| w.value.0),
-        sidecars: a
-            .sidecars
-            .iter()
-            .map(|s| Sidecar {
-                name: s.name.value.clone(),
-                image: s
-                    .image
-                    .as_ref()
-                    .map(|i| i.value.clone())
-                    .unwrap_or_default(),
-                tag: s.tag.clone(),
-                port: s.port.as_ref().map(|p| p.value),
-                volumes_from_app: s.volumes_from_app,
-                env: s.env.clone(),
-                volumes: volumes(&s.volumes),
-                command: s.command.clone(),
-            })
-            .collect(),
+        sidecars,
         entry_service,
         entry_port,
         verify_var: names::verify_var(&selector),
@@ -732,6 +738,32 @@ fn app(
         colors,
         name,
     })
+}
+
+/// The image reference as written when the spec pins it by digest.
+fn pinned(image: &str) -> Option<String> {
+    spec::values::split_digest(image)
+        .1
+        .map(|_| image.to_string())
+}
+
+fn sidecar(s: &spec::SidecarSpec) -> Sidecar {
+    let image = s
+        .image
+        .as_ref()
+        .map(|i| i.value.clone())
+        .unwrap_or_default();
+    let image_ref = pinned(&image).or_else(|| s.tag.as_ref().map(|t| format!("{image}:{t}")));
+    Sidecar {
+        name: s.name.value.clone(),
+        image_ref,
+        image,
+        port: s.port.as_ref().map(|p| p.value),
+        volumes_from_app: s.volumes_from_app,
+        env: s.env.clone(),
+        volumes: volumes(&s.volumes),
+        command: s.command.clone(),
+    }
 }
 
 /// How nginx reaches a host: loopback when nginx runs on it, else its address.
@@ -832,7 +864,7 @@ fn accessory(
         bind: host_by_name(hosts, &host).bind.clone(),
         env: a.env.clone(),
         env_files: a.env_files.clone(),
-        secrets: secrets(&a.secrets, first_secret),
+        secrets: secrets(&a.secrets, first_secret, &a.name.value),
         volumes: volumes(&a.volumes),
         host,
     })

@@ -6,6 +6,7 @@ mod build;
 mod model;
 mod names;
 mod ports;
+mod secrets;
 mod tls;
 mod verify;
 

@@ -22,6 +22,13 @@ pub struct Plan {
     pub hosts: Vec<Host>,
     /// Remote docker engine, if any.
     pub docker_host: Option<String>,
+    /// The directory with the client certificate and CA for a tcp:// engine
+    /// (deploy.sh passes DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to every
+    /// docker and compose call to it); None without TLS.
+    pub docker_tls_dir: Option<String>,
+    /// A tcp:// engine reached without TLS on purpose (`insecure=#true`):
+    /// PLAN.md warns about it at the top.
+    pub docker_insecure: bool,
     /// Apps in spec order.
     pub apps: Vec<App>,
     /// Accessories in spec order.
@@ -68,8 +75,18 @@ pub struct App {
     pub name: String,
     /// `compose` or `process`.
     pub runtime: &'static str,
-    /// Image repository (compose).
+    /// Image repository (compose), or the whole reference when the spec
+    /// pins it by digest.
     pub image: String,
+    /// The whole image reference when it does not follow the deploy's
+    /// version (pinned by digest in the spec); None: `image` at the version
+    /// deploy.sh is given.
+    pub image_ref: Option<String>,
+    /// The image repositories that follow the deploy's version: the app's
+    /// (unless pinned) and its sidecars' without a tag or digest of their
+    /// own. A digest given as the version names one image's content, so
+    /// deploy.sh takes one only when these are one repository.
+    pub version_images: Vec<String>,
     /// Tag used when deploy is given no version.
     pub tag: String,
     /// Port inside the container (compose).
@@ -173,19 +190,26 @@ pub struct Color {
     pub probe_bases: Vec<String>,
 }
 
-/// An environment variable whose value deploy.sh reads from a file on the
-/// deploy machine. Only the key and the file's path reach the kit: compose
-/// files refer to `${GREENLIGHT_SECRET_<index>}`, which deploy.sh sets in the
-/// environment of the compose command alone; a process gets the key in its
-/// environment.
+/// A value deploy.sh reads from a file on the deploy machine. Only the key
+/// and the file's path reach the kit: compose files refer to
+/// `${GREENLIGHT_SECRET_<index>}`, which deploy.sh sets in the environment
+/// of the compose command alone; a process gets the key in its environment.
+/// With `as_file`, compose mounts the file read-only at /run/secrets/KEY
+/// instead, and the value is in no environment (`docker inspect` shows none).
 #[derive(Debug, Serialize, Clone)]
 pub struct Secret {
-    /// The environment variable name inside the app.
+    /// The environment variable name inside the app (the file's name in
+    /// /run/secrets with `as_file`).
     pub key: String,
     /// Absolute path of the file holding the value.
     pub from_file: String,
     /// Number of the `GREENLIGHT_SECRET_<index>` variable, unique within one compose file.
     pub index: usize,
+    /// Reaches the container as a file, not an environment variable.
+    pub as_file: bool,
+    /// The compose secret's name, `OWNER-KEY`: unique within a compose file
+    /// (names have no `_`, keys no `-`).
+    pub compose_name: String,
 }
 
 /// A volume mount.
@@ -221,10 +245,11 @@ pub struct Health {
 pub struct Sidecar {
     /// Name (compose service name).
     pub name: String,
-    /// Image without tag.
+    /// Image without tag, or pinned by digest.
     pub image: String,
-    /// Own tag, or none to follow the deploy's version.
-    pub tag: Option<String>,
+    /// The whole image reference when it does not follow the deploy's
+    /// version (its own tag, or a digest); None: `image` at that version.
+    pub image_ref: Option<String>,
     /// Container port.
     pub port: Option<u16>,
     /// Mount the app's volumes.

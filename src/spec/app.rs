@@ -27,14 +27,18 @@ pub struct VolumeSpec {
     pub read_only: bool,
 }
 
-/// `secret "KEY" from-file="/run/secrets/x"`: an environment variable whose
-/// value is read on the deploy machine at deploy time, never written into the kit.
+/// `secret "KEY" from-file="/run/secrets/x" as="env|file"`: a value read on
+/// the deploy machine at deploy time, never written into the kit; it reaches
+/// the app as the environment variable KEY, or (`as="file"`, containers
+/// only) as the file /run/secrets/KEY, which `docker inspect` does not show.
 #[derive(Debug, Clone)]
 pub struct SecretSpec {
-    /// The environment variable name.
+    /// The environment variable name (with `as="file"`, the file's name).
     pub key: Spanned<String>,
     /// Absolute path of the file holding the value, on the machine that runs deploy.sh.
     pub from_file: String,
+    /// Where `as="file"` is written; None: the secret is an environment variable.
+    pub as_file: Option<SourceSpan>,
 }
 
 /// `limits memory="700m" cpus=1.8`
@@ -70,7 +74,7 @@ pub struct SidecarSpec {
     pub name: Spanned<String>,
     /// Traffic for the app enters here.
     pub entry: bool,
-    /// Image without tag.
+    /// Image without tag, or pinned by digest (`repo@sha256:…`).
     pub image: Option<Spanned<String>>,
     /// Own tag; the deploy's version when absent.
     pub tag: Option<String>,
@@ -93,7 +97,7 @@ pub struct AppSpec {
     pub name: Spanned<String>,
     /// compose (default) or process.
     pub runtime: Spanned<Runtime>,
-    /// Image repository without tag (compose).
+    /// Image repository without tag, or pinned by digest (compose).
     pub image: Option<Spanned<String>>,
     /// Default tag (compose).
     pub tag: Option<String>,
@@ -243,7 +247,7 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                 }
             }
             "image" => app.image = image_node(problems, &r, false),
-            "tag" => app.tag = tag_node(problems, &r),
+            "tag" => app.tag = tag_node(problems, &r).map(|t| t.value),
             "port" => app.port = port_node(problems, &r, &[], "port 8080"),
             "host-ports" => {
                 r.shape(
@@ -396,10 +400,27 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
     name.map(|_| app)
 }
 
-/// `secret "KEY" from-file="/run/secrets/key"`
+/// `secret "KEY" from-file="/run/secrets/key" as="env|file"`
 pub(super) fn secret_node(problems: &mut Problems, r: &NodeReader) -> Option<SecretSpec> {
     let usage = "secret \"DB_PASSWORD\" from-file=\"/run/secrets/db\"";
-    r.shape(problems, 1, 1, &["from-file"], usage);
+    r.shape(problems, 1, 1, &["from-file", "as"], usage);
+    let as_file = match r.string_prop(problems, "as") {
+        Some(how) if how.value == "file" => Some(Some(how.span)),
+        Some(how) if how.value == "env" => Some(None),
+        Some(how) => {
+            problems.push(
+                SpecError::new(
+                    how.span,
+                    format!("unknown as=\"{}\"", how.value.escape_debug()),
+                    "env or file",
+                )
+                .help("as=\"env\" (the default) sets the environment variable; as=\"file\" mounts the file at /run/secrets/KEY"),
+            );
+            None
+        }
+        None if r.has_prop("as") => None,
+        None => Some(None),
+    };
     r.no_children(problems);
     let key = r.string_arg(problems, 0)?;
     let key_ok = check(problems, key.span, values::env_key(&key.value));
@@ -423,9 +444,11 @@ pub(super) fn secret_node(problems: &mut Problems, r: &NodeReader) -> Option<Sec
         file.span,
         values::path(&file.value, "from-file", true),
     );
+    let as_file = as_file?;
     (key_ok && file_ok).then_some(SecretSpec {
         key,
         from_file: file.value,
+        as_file,
     })
 }
 
@@ -464,7 +487,9 @@ pub(super) fn check_env_and_secrets(
     }
 }
 
-/// `image "repo"`; `with_tag` allows `repo:tag` (accessories).
+/// `image "repo"`; `with_tag` allows `repo:tag` (accessories, the proxy).
+/// Either may be pinned to one content by a digest, `repo@sha256:…` (and
+/// `repo:tag@sha256:…` where a tag is allowed), kept as written.
 pub(super) fn image_node(
     problems: &mut Problems,
     r: &NodeReader,
@@ -478,7 +503,13 @@ pub(super) fn image_node(
     r.shape(problems, 1, 1, &[], usage);
     r.no_children(problems);
     let image = r.string_arg(problems, 0)?;
-    let (repository, tag) = values::split_image(&image.value);
+    let (name, digest) = values::split_digest(&image.value);
+    if let Some(digest) = digest {
+        if !check(problems, image.span, values::digest(digest)) {
+            return None;
+        }
+    }
+    let (repository, tag) = values::split_image(name);
     if let Some(tag) = tag {
         if !with_tag {
             if !check(problems, image.span, values::image_repository(repository)) {
@@ -500,11 +531,11 @@ pub(super) fn image_node(
     check(problems, image.span, values::image_repository(repository)).then_some(image)
 }
 
-fn tag_node(problems: &mut Problems, r: &NodeReader) -> Option<String> {
+fn tag_node(problems: &mut Problems, r: &NodeReader) -> Option<Spanned<String>> {
     r.shape(problems, 1, 1, &[], "tag \"latest\"");
     r.no_children(problems);
     let tag = r.string_arg(problems, 0)?;
-    check(problems, tag.span, values::tag(&tag.value)).then_some(tag.value)
+    check(problems, tag.span, values::tag(&tag.value)).then_some(tag)
 }
 
 /// `port N` with the properties in `props` allowed.
@@ -710,11 +741,12 @@ fn sidecar_node(problems: &mut Problems, r: &NodeReader) -> Option<SidecarSpec> 
         command: Vec::new(),
     };
     let children: Vec<&KdlNode> = r.children(problems, SIDECAR_NODES, SIDECAR_ONCE);
+    let mut tag = None;
     for node in children {
         let c = NodeReader::new(node);
         match node.name().value() {
             "image" => sidecar.image = image_node(problems, &c, false),
-            "tag" => sidecar.tag = tag_node(problems, &c),
+            "tag" => tag = tag_node(problems, &c),
             "port" => sidecar.port = port_node(problems, &c, &[], "port 80"),
             "volumes-from-app" => {
                 c.shape(problems, 1, 1, &[], "volumes-from-app #true");
@@ -737,5 +769,21 @@ fn sidecar_node(problems: &mut Problems, r: &NodeReader) -> Option<SidecarSpec> 
         );
         return None;
     }
+    let pinned = sidecar
+        .image
+        .as_ref()
+        .filter(|i| values::split_digest(&i.value).1.is_some());
+    if let (Some(image), Some(tag)) = (pinned, &tag) {
+        problems.push(
+            SpecError::new(
+                tag.span,
+                "a sidecar pinned by digest takes no `tag`",
+                "tag here",
+            )
+            .also(image.span, "pinned here")
+            .help("the digest names the image's content: remove `tag`, or pin no digest"),
+        );
+    }
+    sidecar.tag = tag.map(|t| t.value);
     Some(sidecar)
 }

@@ -5,6 +5,7 @@
 mod accessory;
 mod addresses;
 mod app;
+mod docker_host;
 mod hooks;
 mod host;
 mod proxy;
@@ -44,6 +45,11 @@ pub struct Spec {
     pub docker_host: Option<Spanned<String>>,
     /// `docker-host … bind="IP"`: where that engine publishes ports.
     pub docker_host_bind: Option<Spanned<String>>,
+    /// `docker-host "tcp://…" tls-dir="/abs"`: the client certificate and CA
+    /// deploy.sh reaches that engine with (DOCKER_CERT_PATH).
+    pub docker_host_tls_dir: Option<String>,
+    /// `docker-host "tcp://…" insecure=#true`: its API without TLS, on purpose.
+    pub docker_host_insecure: bool,
     /// `app` blocks, in order.
     pub apps: Vec<AppSpec>,
     /// `accessory` blocks, in order.
@@ -141,8 +147,7 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
     let mut project = None;
     let mut output = None;
     let mut hosts = Vec::new();
-    let mut docker_host = None;
-    let mut docker_host_bind = None;
+    let mut docker_engine = docker_host::DockerHostSpec::default();
     let mut apps = Vec::new();
     let mut accessories = Vec::new();
     let mut proxy = None;
@@ -170,20 +175,7 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
                 });
             }
             "host" => hosts.extend(host::decode(problems, &reader)),
-            "docker-host" => {
-                reader.shape(
-                    problems,
-                    1,
-                    1,
-                    &["bind"],
-                    "docker-host \"tcp://10.0.0.7:2375\" bind=\"10.0.0.7\"",
-                );
-                reader.no_children(problems);
-                docker_host = reader
-                    .string_arg(problems, 0)
-                    .filter(|url| check(problems, url.span, values::docker_host(&url.value)));
-                docker_host_bind = host::bind_prop(problems, &reader);
-            }
+            "docker-host" => docker_engine = docker_host::decode(problems, &reader),
             "app" => apps.extend(app::decode(problems, &reader)),
             "accessory" => accessories.extend(accessory::decode(problems, &reader)),
             "proxy" => proxy = Some(proxy::decode(problems, &reader)),
@@ -216,8 +208,10 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
         project: project?,
         output,
         hosts,
-        docker_host,
-        docker_host_bind,
+        docker_host: docker_engine.url,
+        docker_host_bind: docker_engine.bind,
+        docker_host_tls_dir: docker_engine.tls_dir,
+        docker_host_insecure: docker_engine.insecure,
         apps,
         accessories,
         proxy,

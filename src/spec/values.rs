@@ -191,6 +191,29 @@ pub fn tag(value: &str) -> Result<(), Invalid> {
     }
 }
 
+/// An image digest, `sha256:` and 64 lowercase hex digits: what pins an
+/// image to one content (a tag can be moved to another image; a digest cannot).
+pub fn digest(value: &str) -> Result<(), Invalid> {
+    let hex = value.strip_prefix("sha256:").unwrap_or_default();
+    if hex.len() == 64 && hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')) {
+        Ok(())
+    } else {
+        Err(invalid(
+            format!("`{}` is not an image digest", value.escape_debug()),
+            "a digest is sha256: and 64 lowercase hex digits, as `docker inspect --format '{{index .RepoDigests 0}}'` prints it after the @",
+        ))
+    }
+}
+
+/// Splits a pinned image reference `name@sha256:…` at its `@`: the name and
+/// the digest (None when the reference has no `@`).
+pub fn split_digest(value: &str) -> (&str, Option<&str>) {
+    match value.split_once('@') {
+        Some((name, digest)) => (name, Some(digest)),
+        None => (value, None),
+    }
+}
+
 /// Splits an image reference into repository and optional tag: the tag is after
 /// the last `:` that follows the last `/` (a registry port is not a tag).
 pub fn split_image(value: &str) -> (&str, Option<&str>) {
@@ -453,7 +476,7 @@ pub fn host_address(value: &str) -> Result<(), Invalid> {
 /// A docker engine address: `tcp://host:port`, `ssh://[user@]host[:port]` or `unix:///path`.
 pub fn docker_host(value: &str) -> Result<(), Invalid> {
     let help =
-        "write \"tcp://10.0.0.7:2375\", \"ssh://user@host\" or \"unix:///var/run/docker.sock\"";
+        "write \"tcp://10.0.0.7:2376\", \"ssh://user@host\" or \"unix:///var/run/docker.sock\"";
     let bad = || {
         invalid(
             format!("`{}` is not a docker engine address", value.escape_debug()),
@@ -541,6 +564,29 @@ mod tests {
         assert!(image_repository("Web").is_err());
         assert!(image_repository("web;rm").is_err());
         assert!(image_repository("a//b").is_err());
+    }
+
+    #[test]
+    fn digests_are_sha256_and_64_lowercase_hex_digits() {
+        let hex = "0123456789abcdef".repeat(4);
+        assert!(digest(&format!("sha256:{hex}")).is_ok());
+        for bad in [
+            String::new(),
+            "sha256:".into(),
+            "sha256:xyz".into(),
+            format!("sha256:{}", &hex[1..]),
+            format!("sha256:{hex}0"),
+            format!("sha256:{}", hex.to_uppercase()),
+            format!("sha512:{hex}"),
+            hex.clone(),
+        ] {
+            assert!(digest(&bad).is_err(), "{bad} should be refused");
+        }
+        assert_eq!(
+            split_digest("redis:7.2@sha256:ab"),
+            ("redis:7.2", Some("sha256:ab"))
+        );
+        assert_eq!(split_digest("redis:7.2"), ("redis:7.2", None));
     }
 
     #[test]

@@ -35,8 +35,10 @@ pub struct Options {
     /// Proxy mode compose: whether the nginx image loads the njs module
     /// (deploy.sh then switches without a reload).
     pub njs: bool,
-    /// More lines for the app block (e.g. `verify "/x"`).
-    pub extra: &'static str,
+    /// The app's image repository (default: [`APP_IMAGE`]).
+    pub app_image: Option<String>,
+    /// More lines of the app block; `{dir}` stands for the test's directory.
+    pub app_extra: String,
 }
 
 impl Default for Options {
@@ -48,7 +50,8 @@ impl Default for Options {
             drain: "10s",
             keep_previous: true,
             njs: true,
-            extra: "",
+            app_image: None,
+            app_extra: String::new(),
         }
     }
 }
@@ -145,10 +148,10 @@ impl ComposeStack {
             r#"greenlight 1
 project "{project}"
 app "web" {{
-    image "{APP_IMAGE}"
+    image "{app_image}"
     tag "v1"
     port 8080
-{app_ports}    env "GL_LITERAL" {literal}
+{app_ports}{app_extra}    env "GL_LITERAL" {literal}
     env-file "./web.env"
     volume "./appdata" "/appdata" read-only=#true
     volume "{project}-web" "/data"
@@ -157,7 +160,6 @@ app "web" {{
     }}
     drain "{drain}"
     keep-previous {keep}
-    {extra}
 }}
 accessory "cache" {{
     image "{APP_IMAGE}:acc"
@@ -172,9 +174,10 @@ accessory "cache" {{
 }}
 "#,
             literal = serde_json::to_string(LITERAL).unwrap(),
+            app_image = options.app_image.as_deref().unwrap_or(APP_IMAGE),
+            app_extra = options.app_extra.replace("{dir}", &d.display().to_string()),
             health = options.health,
             drain = options.drain,
-            extra = options.extra,
             keep = if options.keep_previous {
                 "#true"
             } else {
@@ -532,6 +535,7 @@ impl Drop for ComposeStack {
                 .arg(self.kit.join(file))
                 .args(["down", "-v", "--remove-orphans", "--timeout", "1"])
                 .env("GREENLIGHT_VERSION", "-")
+                .env("GREENLIGHT_VERSION_REF", ":-")
                 .stdin(Stdio::null())
                 .output();
         };

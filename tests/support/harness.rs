@@ -2,6 +2,8 @@
 //! prefix in host mode, the process runtime running gl-testapp, the generated
 //! deploy.sh, and gl-load keeping traffic going through nginx.
 
+#![allow(dead_code)] // each test binary uses a different subset
+
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

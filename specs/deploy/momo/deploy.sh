@@ -23,6 +23,9 @@ readonly PROJECT=momo
 readonly DEFAULT_STATE_DIR=/var/lib/greenlight/momo
 readonly NETWORK=greenlight-momo
 readonly DOCKER_ENGINE=''
+# The engine's TLS client certificate and CA ("": none), passed to every
+# docker and compose call to it as DOCKER_CERT_PATH, with DOCKER_TLS_VERIFY=1.
+readonly DOCKER_ENGINE_TLS_DIR=''
 readonly USES_COMPOSE=1
 readonly USES_PROCESS=0
 readonly USES_SSH=1
@@ -62,6 +65,12 @@ declare -A APP_HOSTS=(
 )
 declare -A APP_TAG=(
   [api]=latest
+)
+# The image repositories that follow the deploy's version ("": none, a
+# process or an image pinned in the spec): a digest as VERSION names one of
+# them.
+declare -A APP_VERSION_IMAGES=(
+  [api]=10.0.0.5:8080/momo-api
 )
 declare -A APP_KEEP_PREVIOUS=(
   [api]=1
@@ -157,7 +166,9 @@ start_env() {
 # Secrets of each app (".accessories": of the accessories) as KEY INDEX FILE
 # triples. Each FILE is read on this machine when a command needs it and only
 # reaches the app's environment: a process gets KEY, compose reads
-# GREENLIGHT_SECRET_INDEX from its own environment. No value is in the kit.
+# GREENLIGHT_SECRET_INDEX from its own environment. INDEX "file": compose
+# mounts FILE into the container itself, and deploy.sh never reads it. No
+# value is in the kit.
 secret_files() {
   case $1 in
     *) SECRETS=() ;;
@@ -209,7 +220,8 @@ Commands:
   --dry-run COMMAND              print every command that would change something; change nothing
   --help                         this text
 
-VERSION must match $VERSION_RE.
+VERSION is a tag (matching $VERSION_RE) or a digest (sha256: and 64
+lowercase hex digits), which deploys IMAGE@sha256:... instead of IMAGE:TAG.
 
 Environment (the variables marked * name programs deploy.sh executes, as
 root when it runs as root: set them only from a trusted source):
@@ -291,7 +303,7 @@ declare -A GRAMMAR=(
   [state]='^(created|running|paused|restarting|removing|exited|dead)$'
   [label]='^[A-Za-z0-9][A-Za-z0-9_.-]*$'
   [role]='^(entry|app|sidecar|proxy|)$'
-  [version]='^[A-Za-z0-9_][A-Za-z0-9_.-]*$'
+  [version]='^[A-Za-z0-9_][A-Za-z0-9_.-]*$|^sha256:[0-9a-f]+$'
   [color]='^(blue|green)$'
   [pid]='^[1-9][0-9]*$'
   [ticks]='^[0-9]+$'
@@ -301,8 +313,10 @@ declare -A GRAMMAR=(
   [user]='^[A-Za-z0-9._@-]+$'
 )
 declare -A GRAMMAR_MAX=([id]=64 [label]=128 [version]=128 [pid]=10 [ticks]=20 [count]=9 [ip]=39 [path]=4096 [user]=64)
+# A version is a tag or a digest: sha256: and exactly 64 hex digits.
 fits() { # KIND VALUE
-  [[ $2 =~ ${GRAMMAR[$1]} ]] && ((${#2} <= ${GRAMMAR_MAX[$1]:-64})) && { [[ $1 != id ]] || ((${#2} >= 12)); }
+  [[ $2 =~ ${GRAMMAR[$1]} ]] && ((${#2} <= ${GRAMMAR_MAX[$1]:-64})) && { [[ $1 != id ]] || ((${#2} >= 12)); } &&
+    { [[ $1 != version || $2 != sha256:* ]] || ((${#2} == 71)); }
 }
 
 # Says, once per kind, that a value read back was ignored (shown quoted).
@@ -397,7 +411,8 @@ docker_on() {
   shift
   engine=$(docker_host_of "$host")
   if [[ -n $engine ]]; then
-    DOCKER_HOST=$engine bounded "${DOCKER_CMD[@]}" "$@" 9>&-
+    DOCKER_HOST=$engine DOCKER_TLS_VERIFY=${DOCKER_ENGINE_TLS_DIR:+1} DOCKER_CERT_PATH=$DOCKER_ENGINE_TLS_DIR \
+      bounded "${DOCKER_CMD[@]}" "$@" 9>&-
   else
     bounded "${DOCKER_CMD[@]}" "$@" 9>&-
   fi
@@ -412,7 +427,8 @@ compose_on() {
     export_secrets "$(secret_owner "$file")" index
     export GREENLIGHT_BIND="${HOST_BIND[$host]}"
     if [[ -n $engine ]]; then
-      DOCKER_HOST=$engine bounded "${cmd[@]}" 9>&-
+      DOCKER_HOST=$engine DOCKER_TLS_VERIFY=${DOCKER_ENGINE_TLS_DIR:+1} DOCKER_CERT_PATH=$DOCKER_ENGINE_TLS_DIR \
+        bounded "${cmd[@]}" 9>&-
     else
       bounded "${cmd[@]}" 9>&-
     fi
@@ -561,11 +577,13 @@ check_secrets() { # OWNER...
 }
 
 # Exports an owner's secrets into the calling subshell: under their own names
-# (for a process) or as GREENLIGHT_SECRET_INDEX (what the compose file reads).
+# (for a process) or as GREENLIGHT_SECRET_INDEX (what the compose file reads);
+# a secret compose mounts as a file (INDEX "file") is not read at all.
 export_secrets() { # OWNER key|index
   local i name value
   secret_files "$1"
   for ((i = 0; i < ${#SECRETS[@]}; i += 3)); do
+    [[ ${SECRETS[i + 1]} != file ]] || continue
     value=$(<"${SECRETS[i + 2]}") || die "cannot read the secret file ${SECRETS[i + 2]}"
     if [[ $2 == key ]]; then name=${SECRETS[i]}; else name=GREENLIGHT_SECRET_${SECRETS[i + 1]}; fi
     export "$name=$value"
@@ -1068,6 +1086,13 @@ process_owns_port() { # APP COLOR
 compose_file() { printf 'compose/%s-%s.yml' "$1" "$2"; }
 compose_project() { printf '%s-%s-%s' "$PROJECT" "$1" "$2"; }
 
+# What follows the repository in the reference of an image that follows the
+# version (GREENLIGHT_VERSION_REF of the compose files): `:TAG`, or
+# `@sha256:...` for a digest.
+version_ref() { # VERSION
+  if [[ $1 == sha256:* ]]; then printf '@%s' "$1"; else printf ':%s' "$1"; fi
+}
+
 compose_color() { # HOST APP COLOR ARGS...
   local host=$1 app=$2 color=$3
   shift 3
@@ -1319,7 +1344,7 @@ color_start() { # APP COLOR VERSION
     else
       ensure_volumes "$host" "$app"
       touch_project "$(compose_project "$app" "$color")"
-      GREENLIGHT_VERSION=$version run compose_color "$host" "$app" "$color" up -d --force-recreate --remove-orphans 9>&-
+      GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") run compose_color "$host" "$app" "$color" up -d --force-recreate --remove-orphans 9>&-
     fi
   done
 }
@@ -1339,10 +1364,10 @@ color_resume() { # APP COLOR VERSION
     kept=$(project_containers "$host" "$project")
     touch_project "$project"
     if [[ -n $kept ]]; then
-      GREENLIGHT_VERSION=$version run compose_color "$host" "$app" "$color" start 9>&-
+      GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") run compose_color "$host" "$app" "$color" start 9>&-
     else
       ensure_volumes "$host" "$app"
-      GREENLIGHT_VERSION=$version run compose_color "$host" "$app" "$color" up -d 9>&-
+      GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") run compose_color "$host" "$app" "$color" up -d 9>&-
     fi
   done
 }
@@ -2312,18 +2337,25 @@ switch_back() {
 # With `watch`, the new colors must stay up and healthy for that long after
 # the switch, while the old ones still run; else nginx is switched back.
 watch_new_colors() {
-  local app until=0 now url code
+  local app until=0 now url code running restarts
+  declare -A restarts_before=()
   for app in "${SELECTED[@]}"; do
     ((APP_WATCH_MS[$app] > 0 && $(now_ms) + APP_WATCH_MS[$app] > until)) && until=$(($(now_ms) + APP_WATCH_MS[$app]))
   done
   ((until && !DRY_RUN)) || return 0
+  for app in "${SELECTED[@]}"; do
+    read -r _ restarts <<<"$(color_state "$app" "${TARGET[$app]}")"
+    restarts_before[$app]=$restarts
+  done
   say "watching the new colors for $(((until - $(now_ms) + 999) / 1000))s before stopping the old ones"
   while now=$(now_ms) && ((now < until)); do
     for app in "${SELECTED[@]}"; do
       ((APP_WATCH_MS[$app] > 0)) || continue
-      if ! color_running "$app" "${TARGET[$app]}"; then
+      # A crash counts even when docker's restart policy brought it back.
+      read -r running restarts <<<"$(color_state "$app" "${TARGET[$app]}")"
+      if ! ((running)) || ((restarts > restarts_before[$app])); then
         switch_back
-        fail_after_switch "$app/${TARGET[$app]} stopped running during the watch window; switched back"
+        fail_after_switch "$app/${TARGET[$app]} stopped running (or crashed and was restarted) during the watch window; switched back"
       fi
       for url in $(probe_urls "$app" "${TARGET[$app]}"); do
         if ! code=$(probe "$app" "$url"); then
@@ -2435,25 +2467,36 @@ fail_after_switch() { # MESSAGE
 # substitution and then fail on the trap's own text (seen here: exit 2,
 # "trap: unexpected EOF while looking for matching `)'", with a half-written
 # pid file), so a signal is handled only here, where bash sits idle in
-# `wait`: the worker is killed with SIGKILL, with what it runs in the
-# foreground (its own process group), and the colors it started are stopped
-# unless the switch had begun, which it records in PROGRESS.
+# `wait`: the worker (which ignores INT and TERM) is killed with SIGKILL,
+# with what it runs in the foreground, and the colors it started are
+# stopped unless the switch had begun, which it records in PROGRESS. If
+# this shell itself is killed (SIGKILL), a watchdog does the same within
+# 0.2 s.
 WORKER=""
 PROGRESS=""
+PARENT_STARTED=""
+SESSION=""
 run_worker() {
+  local watchdog rc=0
   PROGRESS=$(new_tmp)
+  PARENT_STARTED=$(start_time "$$")
+  SESSION=$(session_of "$$")
   trap 'on_signal INT' INT
   trap 'on_signal TERM' TERM
-  set -m
   (
-    set +m
-    trap - INT TERM EXIT
+    trap '' INT TERM
+    trap - EXIT
     work
   ) &
   WORKER=$!
-  set +m
-  local rc=0
+  (
+    trap '' INT TERM
+    trap - EXIT
+    watch_parent
+  ) &
+  watchdog=$!
   wait "$WORKER" || rc=$?
+  kill -KILL "$watchdog" 2>/dev/null || true
   exit "$rc"
 }
 
@@ -2463,27 +2506,71 @@ progress() {
   [[ -z $PROGRESS ]] || printf '%s\n' "$*" >>"$PROGRESS"
 }
 
+# The watchdog: while the worker runs, deploy.sh's first process must live;
+# when it is gone (SIGKILL), the worker is stopped as a signal would.
+watch_parent() {
+  while alive "$WORKER"; do
+    if ! parent_alive; then
+      kill_worker
+      abandon KILL
+    fi
+    sleep 0.2 9>&-
+  done
+}
+
+# True while deploy.sh's first process lives.
+parent_alive() {
+  [[ $(start_time "$$" 2>/dev/null) == "$PARENT_STARTED" ]]
+}
+
+# Kills the worker and what it runs in deploy.sh's session, deepest first
+# (a started app has its own session: it is a color, stopped as one).
+kill_worker() {
+  # shellcheck disable=SC2046 # one pid per word
+  kill -KILL $(worker_processes "$WORKER") "$WORKER" 2>/dev/null || true
+}
+
+worker_processes() { # PID
+  local child children
+  children=$(cat /proc/"$1"/task/*/children 2>/dev/null) || true
+  for child in $children; do
+    fits pid "$child" || continue
+    worker_processes "$child"
+    [[ $(session_of "$child") == "$SESSION" ]] && printf '%s\n' "$child"
+  done
+  return 0
+}
+
 on_signal() {
-  local signal=$1 what app color switching=0 keep=0
   trap '' INT TERM
-  say "interrupted by SIG$signal"
+  say "interrupted by SIG$1"
   if [[ -n $WORKER ]]; then
-    kill -KILL -- "-$WORKER" 2>/dev/null || kill -KILL -- "$WORKER" 2>/dev/null || true
+    kill_worker
     wait "$WORKER" 2>/dev/null || true
   fi
-  grep -qx switching -- "$PROGRESS" 2>/dev/null && switching=1
+  abandon "$1"
+}
+
+# Stops the colors this run started, unless the switch began: then nginx
+# may route to them, and the next deploy converges from what nginx says.
+abandon() { # SIGNAL
+  local what app color keep=0
   [[ $COMMAND == rollback ]] && keep=1
-  # Once the switch has begun the new color may be live: stop nothing, the
-  # next deploy converges from what nginx routes to.
-  if ! ((switching)); then
+  if [[ $BASHPID != "$$" ]]; then
+    # Whoever read deploy.sh's output may be gone with it.
+    trap '' PIPE
+    say "deploy.sh was killed; stopping what it started"
+  fi
+  if ! grep -qx switching -- "$PROGRESS" 2>/dev/null; then
     while read -r what app color; do
       if [[ $what != started ]] || ! fits label "$app" || ! fits color "$color"; then continue; fi
       say "stopping $app/$color, which never took traffic"
       color_stop "$app" "$color" "$keep" || true
     done <"$PROGRESS"
   fi
-  [[ $signal == INT ]] && exit 130
-  exit 143
+  [[ $1 == INT ]] && exit 130
+  [[ $1 == TERM ]] && exit 143
+  exit 137
 }
 
 # What nginx serves, asked of nginx itself, and what each color runs, asked
@@ -2526,6 +2613,24 @@ cmd_status() {
 # ---------------------------------------------------------------------------
 # Arguments.
 # ---------------------------------------------------------------------------
+# A digest names the content of one image: it is taken as VERSION only when
+# every image that follows the version, over the apps deployed, is of one
+# repository (exit 2 before anything happens otherwise).
+digest_fits() { # APP...
+  local app repo repos=()
+  for app; do
+    [[ ${APP_RUNTIME[$app]} != process ]] ||
+      die "VERSION is a digest, but $app is a process app, which has no image: give a tag"
+    [[ -n ${APP_VERSION_IMAGES[$app]} ]] ||
+      die "VERSION is a digest, but $app's image is pinned in the spec: give a tag (the version then only names the release)"
+    for repo in ${APP_VERSION_IMAGES[$app]}; do
+      [[ " ${repos[*]} " == *" $repo "* ]] || repos+=("$repo")
+    done
+  done
+  ((${#repos[@]} == 1)) ||
+    die "VERSION is a digest, which names one image, but it would go to ${repos[*]}: deploy one app with --app, give sidecars a tag of their own, or give a tag"
+}
+
 COMMAND=""
 SELECTED=()
 SELECTED_HOSTS=()
@@ -2567,7 +2672,7 @@ main() {
   done
   [[ -n $COMMAND ]] || { usage >&2; exit "$EXIT_USAGE"; }
   if [[ -n $version ]] && ! fits version "$version"; then
-    die "VERSION '$version' is not a valid tag (it must match $VERSION_RE)"
+    die "VERSION '$version' is neither a tag (matching $VERSION_RE) nor a digest (sha256: and 64 lowercase hex digits)"
   fi
   if [[ $COMMAND == switch && $SWITCH_TO != blue && $SWITCH_TO != green ]]; then
     die "switch takes blue or green"
@@ -2577,6 +2682,9 @@ main() {
     SELECTED=("$only")
   else
     SELECTED=("${APPS[@]}")
+  fi
+  if [[ $version == sha256:* ]]; then
+    digest_fits "${SELECTED[@]}"
   fi
   local app host
   for app in "${SELECTED[@]}"; do
