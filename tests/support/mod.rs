@@ -1,8 +1,10 @@
 //! Shared helpers for the integration tests: the example specs, kits rendered
-//! into temporary directories, and external tools that are required in CI.
+//! into temporary directories, external tools that are required in CI, and
+//! (`images`) the docker images the end-to-end tests deploy.
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod images;
 pub mod nginx;
 
 use std::path::{Path, PathBuf};
@@ -80,13 +82,20 @@ pub fn tool_available(tool: &str) -> bool {
         .arg(format!("command -v {tool}"))
         .output()
         .is_ok_and(|o| o.status.success());
-    if !found {
+    required(found, &format!("{tool} is not installed"))
+}
+
+/// Returns `ok`; when false, prints why the test skips (`missing` says what
+/// is missing), or panics when GREENLIGHT_REQUIRE_TOOLS=1, so that CI never
+/// passes a test that did not run.
+pub fn required(ok: bool, missing: &str) -> bool {
+    if !ok {
         if std::env::var("GREENLIGHT_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
-            panic!("{tool} is required (GREENLIGHT_REQUIRE_TOOLS=1) but not installed");
+            panic!("{missing}, and GREENLIGHT_REQUIRE_TOOLS=1 makes that a failure");
         }
-        eprintln!("SKIPPED: {tool} is not installed; set GREENLIGHT_REQUIRE_TOOLS=1 to make this a failure");
+        eprintln!("SKIPPED: {missing}; set GREENLIGHT_REQUIRE_TOOLS=1 to make this a failure");
     }
-    found
+    ok
 }
 
 /// Runs a command, returning (success, combined output).
