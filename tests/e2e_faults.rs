@@ -292,12 +292,12 @@ fn a_crash_in_the_watch_window_switches_back(njs: bool) {
     );
     assert_eq!(stack.deploy(&["deploy", "v1"]).status.code(), Some(0));
     stack.version_env("v2", "APP_CRASH_AFTER_MS=1500\n");
-    let load = stack.load();
+    // No load here: a crash drops the requests in flight at that instant
+    // (a POST is not retried); what must hold is the switch back, and a
+    // next deploy that loses nothing.
     let out = stack.deploy(&["deploy", "v2"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("watch window"), "{}", text(&out));
-    load.finish()
-        .assert_no_failures("a crash in the watch window");
     assert_truthful(&stack, "v1", "crash in the watch window");
     next_deploy_loses_nothing(&stack, "v3", "crash in the watch window");
 }
@@ -480,14 +480,13 @@ fn a_crash_while_the_old_color_drains_switches_back(njs: bool) {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let load = stack.load();
+    // No load here: the crash drops what is in flight on the new color at
+    // that instant; the slow request on the old one must be answered.
     let out = stack.deploy(&["deploy", "v2"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("switching back"), "{}", text(&out));
     let answer = slow.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&answer.stdout).trim(), "version=v1");
-    load.finish()
-        .assert_no_failures("a crash while the old color drains");
     assert_truthful(&stack, "v1", "crash while the old color drains");
     next_deploy_loses_nothing(&stack, "v3", "crash while the old color drains");
 }

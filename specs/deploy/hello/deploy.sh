@@ -2370,7 +2370,13 @@ switch_back() {
   ((${#back[@]})) || return 0
   say "switching back to ${back[*]//=/ on }"
   mapfile -t pairs < <(routes_with "${back[@]}")
-  switch_proxy "${pairs[@]}" || say "switching back failed: $SWITCH_ERROR"
+  if switch_proxy "${pairs[@]}"; then
+    # Until nginx answers from the old colors (after a reload its old
+    # workers still answer for a moment), what it routes to is not settled.
+    verify_switch "${back[@]}" >/dev/null || true
+  else
+    say "switching back failed: $SWITCH_ERROR"
+  fi
 }
 
 # With `watch`, the new colors must stay up and healthy for that long after
