@@ -454,6 +454,12 @@ fn app(
                         .help("remove `image`, or use runtime \"compose\""),
                 );
             }
+            if let Some(parallel) = &a.parallel {
+                problems.push(
+                    SpecError::new(parallel.span, "`parallel` does not apply to a process app (it runs on this machine only)", "process runtime")
+                        .help("a process app runs on the machine that runs deploy.sh, one host: remove `parallel`"),
+                );
+            }
             if let Some(span) = written_at("limits") {
                 problems.push(misplaced(span, "limits", "process").help(
                     "deploy.sh starts a process as it is, without cgroup limits: remove `limits`, or limit it in `start` (e.g. java -Xmx700m)",
