@@ -67,15 +67,8 @@ pub fn build(
         .accessories
         .iter()
         .filter_map(|a| {
-            // Accessories run on this machine's host (else an error below):
-            // only a docker-host can put their engine elsewhere.
-            check_files(
-                &a.secrets,
-                false,
-                remote_engine(spec, None).as_deref(),
-                problems,
-            );
             let acc = accessory(
+                spec,
                 a,
                 &hosts,
                 &app_host_default,
@@ -128,7 +121,12 @@ pub fn build(
     let uses_ssh = !proxy.host.local
         || apps
             .iter()
-            .any(|a| a.hosts.iter().any(|h| !host_by_name(&hosts, h).local));
+            .any(|a| a.hosts.iter().any(|h| !host_by_name(&hosts, h).local))
+        || accessories
+            .iter()
+            .any(|a| !host_by_name(&hosts, &a.host).local);
+    let lock_host = lock_host(&hosts, &apps, &proxy);
+    let host_accessories = host_accessories(&hosts, &accessories);
     if !problems.is_empty() {
         return None;
     }
@@ -150,7 +148,44 @@ pub fn build(
         uses_compose,
         uses_process,
         uses_ssh,
+        image_source: if spec.no_registry { "send" } else { "pull" },
+        lock_host,
+        host_accessories,
     })
+}
+
+/// Where the stack's deploy lock lives (see [`Plan::lock_host`]): on a
+/// machine every deploy touches, so that two control machines exclude each
+/// other.
+fn lock_host(hosts: &[Host], apps: &[App], proxy: &Proxy) -> String {
+    if proxy.mode == "remote" && !proxy.host.local {
+        return proxy.host.name.clone();
+    }
+    hosts
+        .iter()
+        .find(|h| !h.local && apps.iter().any(|a| a.hosts.contains(&h.name)))
+        .map_or_else(String::new, |h| h.name.clone())
+}
+
+/// The accessories of each host that runs some, in host order.
+fn host_accessories(hosts: &[Host], accessories: &[Accessory]) -> Vec<HostAccessories> {
+    hosts
+        .iter()
+        .filter_map(|h| {
+            let placed: Vec<&Accessory> = accessories.iter().filter(|a| a.host == h.name).collect();
+            let mut images: Vec<String> = Vec::new();
+            for a in &placed {
+                if !images.contains(&a.image) {
+                    images.push(a.image.clone());
+                }
+            }
+            (!placed.is_empty()).then(|| HostAccessories {
+                host: h.name.clone(),
+                services: placed.iter().map(|a| a.name.clone()).collect(),
+                images,
+            })
+        })
+        .collect()
 }
 
 fn host_by_name<'a>(hosts: &'a [Host], name: &str) -> &'a Host {
@@ -703,6 +738,15 @@ fn app(
             version_images.push(s.image.clone());
         }
     }
+    let mut fixed_images: Vec<String> = Vec::new();
+    for image in image_ref
+        .iter()
+        .chain(sidecars.iter().filter_map(|s| s.image_ref.as_ref()))
+    {
+        if !fixed_images.contains(image) {
+            fixed_images.push(image.clone());
+        }
+    }
     Some(App {
         runtime: match runtime {
             Runtime::Compose => "compose",
@@ -735,6 +779,8 @@ fn app(
         user: a.user.as_ref().map(|u| u.value.clone()),
         verify: a.verify.as_ref().map(|v| v.value.clone()),
         watch_ms: a.watch.as_ref().map_or(0, |w| w.value.0),
+        parallel: a.parallel.as_ref().map_or(0, |p| p.value),
+        fixed_images,
         sidecars,
         entry_service,
         entry_port,
@@ -824,6 +870,7 @@ fn health(h: &spec::HealthSpec, problems: &mut Problems) -> Health {
 }
 
 fn accessory(
+    spec: &Spec,
     a: &spec::AccessorySpec,
     hosts: &[Host],
     default_hosts: &[String],
@@ -851,16 +898,13 @@ fn accessory(
             port.span,
         );
     }
-    if !host_by_name(hosts, &host).local {
-        let (span, label) = match &a.on {
-            Some(on) => (on.span, "remote host".to_string()),
-            None => (a.name.span, format!("runs on `{host}`, the first app host")),
-        };
-        problems.push(
-            SpecError::new(span, format!("accessories run on the local docker engine only; host `{host}` is remote"), label)
-                .help("run the accessory on the machine that runs deploy.sh (`on` a host with address=\"local\"), or manage it outside greenlight"),
-        );
-    }
+    let remote_host = Some(host.as_str()).filter(|h| !host_by_name(hosts, h).local);
+    check_files(
+        &a.secrets,
+        false,
+        remote_engine(spec, remote_host).as_deref(),
+        problems,
+    );
     Some(Accessory {
         name: a.name.value.clone(),
         image: a.image.value.clone(),
@@ -1039,9 +1083,12 @@ fn proxy(
             ProxyMode::Remote => "remote",
         },
         host,
-        image: p
-            .and_then(|p| p.image.as_ref())
-            .map_or(DEFAULT_PROXY_IMAGE.to_string(), |i| i.value.clone()),
+        image: match mode {
+            ProxyMode::Compose => p
+                .and_then(|p| p.image.as_ref())
+                .map_or(DEFAULT_PROXY_IMAGE.to_string(), |i| i.value.clone()),
+            _ => String::new(),
+        },
         compose_project: format!("{project}-proxy"),
         listen,
         server_names: p.map(|p| p.server_names.clone()).unwrap_or_default(),
