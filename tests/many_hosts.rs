@@ -1,7 +1,7 @@
 //! A stack on many machines, as compiled: the header of deploy.sh (read by
 //! bash itself) names where the lock lives, how images reach the hosts,
 //! each app's parallel bound and fixed images, the accessories of each host
-//! and the compose nginx image.
+//! and the compose nginx image; nginx leaves a dead host out quickly.
 
 use std::process::Command;
 
@@ -171,4 +171,28 @@ proxy {
 }
 "#);
     assert_eq!(header_value(&kit, "$LOCK_HOST"), "was2", "was1 runs no app");
+}
+
+#[test]
+fn nginx_leaves_a_dead_host_out_only_where_an_upstream_has_several() {
+    let several = kit(MOMO_LIKE);
+    let upstream = file(&several, "nginx/api-blue.upstream.conf");
+    for server in [
+        "server 10.0.0.11:8081 max_fails=1 fail_timeout=10s;",
+        "server 10.0.0.12:8081 max_fails=1 fail_timeout=10s;",
+        "server 10.0.0.11:8082 max_fails=1 fail_timeout=10s backup;",
+        "server 10.0.0.12:8082 max_fails=1 fail_timeout=10s backup;",
+    ] {
+        assert!(upstream.contains(server), "{server}\n{upstream}");
+    }
+    assert!(file(&several, "nginx/site.conf").contains("        proxy_connect_timeout 2s;\n"));
+
+    let one = kit(&MOMO_LIKE.replace("app \"api\" {\n", "app \"api\" {\n    hosts \"was1\"\n"));
+    let upstream = file(&one, "nginx/api-blue.upstream.conf");
+    assert!(
+        upstream.contains("server 10.0.0.11:8081 max_fails=0;"),
+        "{upstream}"
+    );
+    assert!(!upstream.contains("fail_timeout"), "{upstream}");
+    assert!(!file(&one, "nginx/site.conf").contains("proxy_connect_timeout"));
 }

@@ -19,6 +19,10 @@ const DEFAULT_DRAIN_MS: u64 = 30_000;
 /// it further, but one cannot be looked up without reaching a registry.)
 const DEFAULT_PROXY_IMAGE: &str = "nginx:1.27.5";
 const DEFAULT_CONF_DIR: &str = "/etc/nginx/conf.d";
+/// nginx's connect timeout when an upstream has several servers: a dead
+/// host costs a request this long before it goes to the next server
+/// (nginx's own default is 60s).
+const QUICK_CONNECT: &str = "2s";
 /// Name of the implicit host when a spec names none.
 const LOCAL: &str = "local";
 
@@ -714,6 +718,7 @@ fn app(
                 upstream_file: format!("nginx/{name}-{color}.upstream.conf"),
                 select_file: format!("nginx/{name}-{color}.select.conf"),
                 alias,
+                several_servers: servers.len() > 1,
                 servers,
                 backup_servers,
                 probe_bases,
@@ -1101,6 +1106,11 @@ fn proxy(
         js_module: names::js_module(project),
         routes,
         client_max_body_size: p.and_then(|p| p.client_max_body_size.clone()),
+        connect_timeout: apps
+            .iter()
+            .flat_map(|a| &a.colors)
+            .any(|c| c.several_servers)
+            .then(|| QUICK_CONNECT.to_string()),
     }
 }
 

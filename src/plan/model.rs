@@ -208,6 +208,10 @@ pub struct Color {
     pub alias: String,
     /// nginx `server` addresses for this color.
     pub servers: Vec<String>,
+    /// Several servers (the app runs on several hosts): nginx marks one that
+    /// fails a request down for a while rather than waiting on it for every
+    /// request, and passes the request to the next.
+    pub several_servers: bool,
     /// The other color's addresses, as backup servers: a request routed to
     /// this color just before a switch away from it falls back to the new
     /// color instead of failing. Empty in compose mode, where the stopped
@@ -347,6 +351,10 @@ pub struct Proxy {
     pub routes: Vec<Route>,
     /// client_max_body_size.
     pub client_max_body_size: Option<String>,
+    /// proxy_connect_timeout of the proxied locations when an upstream has
+    /// several servers: a connection to a dead host fails quickly and the
+    /// request goes to the next server. None: nginx's default.
+    pub connect_timeout: Option<String>,
     /// Where deploy.sh asks nginx which color each route reaches.
     pub verify: Verify,
     /// The nginx variable (without `$`) that, on a verify request only,
