@@ -1,7 +1,8 @@
 //! A stack on many machines, as compiled: the header of deploy.sh (read by
 //! bash itself) names where the lock lives, how images reach the hosts,
 //! each app's parallel bound and fixed images, the accessories of each host
-//! and the compose nginx image; nginx leaves a dead host out quickly.
+//! and the compose nginx image; nginx leaves a dead host out quickly; and
+//! PLAN.md says all of it.
 
 use std::process::Command;
 
@@ -131,6 +132,7 @@ fn registry_none_sends_images_and_a_local_stack_keeps_its_lock() {
         "project \"momo\"\nregistry \"none\"\n",
     ));
     assert_eq!(header_value(&sent, "$IMAGE_SOURCE"), "send");
+    assert!(file(&sent, "PLAN.md").contains("`docker save | docker load`"));
 
     let local = kit(r#"greenlight 1
 project "hello"
@@ -147,6 +149,8 @@ app "web" {
     assert_eq!(value("${APP_FIXED_IMAGES[web]}"), "");
     assert_eq!(value("${#HOST_ACCESSORIES[@]}"), "0");
     assert_eq!(value("$PROXY_IMAGE"), "nginx:1.27.5");
+    assert!(file(&local, "PLAN.md")
+        .contains("the stack's deploy lock is in the state directory on the control machine"));
 }
 
 #[test]
@@ -171,6 +175,7 @@ proxy {
 }
 "#);
     assert_eq!(header_value(&kit, "$LOCK_HOST"), "was2", "was1 runs no app");
+    assert!(file(&kit, "PLAN.md").contains("1. Takes the lock on host **was2**"));
 }
 
 #[test]
@@ -195,4 +200,19 @@ fn nginx_leaves_a_dead_host_out_only_where_an_upstream_has_several() {
     );
     assert!(!upstream.contains("fail_timeout"), "{upstream}");
     assert!(!file(&one, "nginx/site.conf").contains("proxy_connect_timeout"));
+}
+
+#[test]
+fn plan_md_says_where_deploy_sh_runs_and_the_parallel_bound() {
+    let kit = kit(MOMO_LIKE);
+    let plan = file(&kit, "PLAN.md");
+    for said in [
+        "deploy.sh runs on the control machine, the one it is started on, and reaches **was1**, **was2**, **lb** over ssh",
+        "the stack's deploy lock is on **lb**",
+        "every host pulls the version's images",
+        "on host(s): was1, was2, at most 1 at once",
+        "- **redis**: `redis:7.2`, port 6379 (published on 10.0.0.12:6379 only), on was2",
+    ] {
+        assert!(plan.contains(said), "PLAN.md does not say {said:?}:\n{plan}");
+    }
 }
