@@ -65,6 +65,14 @@ impl Problems {
         self.errors.push(error);
     }
 
+    /// Records `other`'s problems, giving `help` to each that has none.
+    pub fn append_with_help(&mut self, other: Problems, help: &str) {
+        for mut error in other.errors {
+            error.help.get_or_insert_with(|| help.to_string());
+            self.errors.push(error);
+        }
+    }
+
     /// True when nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()

@@ -19,6 +19,10 @@ const DEFAULT_DRAIN_MS: u64 = 30_000;
 /// it further, but one cannot be looked up without reaching a registry.)
 const DEFAULT_PROXY_IMAGE: &str = "nginx:1.27.5";
 const DEFAULT_CONF_DIR: &str = "/etc/nginx/conf.d";
+/// nginx's connect timeout when an upstream has several servers: a dead
+/// host costs a request this long before it goes to the next server
+/// (nginx's own default is 60s).
+const QUICK_CONNECT: &str = "2s";
 /// Name of the implicit host when a spec names none.
 const LOCAL: &str = "local";
 
@@ -67,15 +71,8 @@ pub fn build(
         .accessories
         .iter()
         .filter_map(|a| {
-            // Accessories run on this machine's host (else an error below):
-            // only a docker-host can put their engine elsewhere.
-            check_files(
-                &a.secrets,
-                false,
-                remote_engine(spec, None).as_deref(),
-                problems,
-            );
             let acc = accessory(
+                spec,
                 a,
                 &hosts,
                 &app_host_default,
@@ -128,7 +125,12 @@ pub fn build(
     let uses_ssh = !proxy.host.local
         || apps
             .iter()
-            .any(|a| a.hosts.iter().any(|h| !host_by_name(&hosts, h).local));
+            .any(|a| a.hosts.iter().any(|h| !host_by_name(&hosts, h).local))
+        || accessories
+            .iter()
+            .any(|a| !host_by_name(&hosts, &a.host).local);
+    let lock_host = lock_host(&hosts, &apps, &proxy);
+    let host_accessories = host_accessories(&hosts, &accessories);
     if !problems.is_empty() {
         return None;
     }
@@ -150,7 +152,44 @@ pub fn build(
         uses_compose,
         uses_process,
         uses_ssh,
+        image_source: if spec.no_registry { "send" } else { "pull" },
+        lock_host,
+        host_accessories,
     })
+}
+
+/// Where the stack's deploy lock lives (see [`Plan::lock_host`]): on a
+/// machine every deploy touches, so that two control machines exclude each
+/// other.
+fn lock_host(hosts: &[Host], apps: &[App], proxy: &Proxy) -> String {
+    if proxy.mode == "remote" && !proxy.host.local {
+        return proxy.host.name.clone();
+    }
+    hosts
+        .iter()
+        .find(|h| !h.local && apps.iter().any(|a| a.hosts.contains(&h.name)))
+        .map_or_else(String::new, |h| h.name.clone())
+}
+
+/// The accessories of each host that runs some, in host order.
+fn host_accessories(hosts: &[Host], accessories: &[Accessory]) -> Vec<HostAccessories> {
+    hosts
+        .iter()
+        .filter_map(|h| {
+            let placed: Vec<&Accessory> = accessories.iter().filter(|a| a.host == h.name).collect();
+            let mut images: Vec<String> = Vec::new();
+            for a in &placed {
+                if !images.contains(&a.image) {
+                    images.push(a.image.clone());
+                }
+            }
+            (!placed.is_empty()).then(|| HostAccessories {
+                host: h.name.clone(),
+                services: placed.iter().map(|a| a.name.clone()).collect(),
+                images,
+            })
+        })
+        .collect()
 }
 
 fn host_by_name<'a>(hosts: &'a [Host], name: &str) -> &'a Host {
@@ -454,6 +493,12 @@ fn app(
                         .help("remove `image`, or use runtime \"compose\""),
                 );
             }
+            if let Some(parallel) = &a.parallel {
+                problems.push(
+                    SpecError::new(parallel.span, "`parallel` does not apply to a process app (it runs on this machine only)", "process runtime")
+                        .help("a process app runs on the machine that runs deploy.sh, one host: remove `parallel`"),
+                );
+            }
             if let Some(span) = written_at("limits") {
                 problems.push(misplaced(span, "limits", "process").help(
                     "deploy.sh starts a process as it is, without cgroup limits: remove `limits`, or limit it in `start` (e.g. java -Xmx700m)",
@@ -673,6 +718,7 @@ fn app(
                 upstream_file: format!("nginx/{name}-{color}.upstream.conf"),
                 select_file: format!("nginx/{name}-{color}.select.conf"),
                 alias,
+                several_servers: servers.len() > 1,
                 servers,
                 backup_servers,
                 probe_bases,
@@ -695,6 +741,15 @@ fn app(
     for s in sidecars.iter().filter(|s| s.image_ref.is_none()) {
         if !version_images.contains(&s.image) {
             version_images.push(s.image.clone());
+        }
+    }
+    let mut fixed_images: Vec<String> = Vec::new();
+    for image in image_ref
+        .iter()
+        .chain(sidecars.iter().filter_map(|s| s.image_ref.as_ref()))
+    {
+        if !fixed_images.contains(image) {
+            fixed_images.push(image.clone());
         }
     }
     Some(App {
@@ -729,6 +784,8 @@ fn app(
         user: a.user.as_ref().map(|u| u.value.clone()),
         verify: a.verify.as_ref().map(|v| v.value.clone()),
         watch_ms: a.watch.as_ref().map_or(0, |w| w.value.0),
+        parallel: a.parallel.as_ref().map_or(0, |p| p.value),
+        fixed_images,
         sidecars,
         entry_service,
         entry_port,
@@ -818,6 +875,7 @@ fn health(h: &spec::HealthSpec, problems: &mut Problems) -> Health {
 }
 
 fn accessory(
+    spec: &Spec,
     a: &spec::AccessorySpec,
     hosts: &[Host],
     default_hosts: &[String],
@@ -845,16 +903,13 @@ fn accessory(
             port.span,
         );
     }
-    if !host_by_name(hosts, &host).local {
-        let (span, label) = match &a.on {
-            Some(on) => (on.span, "remote host".to_string()),
-            None => (a.name.span, format!("runs on `{host}`, the first app host")),
-        };
-        problems.push(
-            SpecError::new(span, format!("accessories run on the local docker engine only; host `{host}` is remote"), label)
-                .help("run the accessory on the machine that runs deploy.sh (`on` a host with address=\"local\"), or manage it outside greenlight"),
-        );
-    }
+    let remote_host = Some(host.as_str()).filter(|h| !host_by_name(hosts, h).local);
+    check_files(
+        &a.secrets,
+        false,
+        remote_engine(spec, remote_host).as_deref(),
+        problems,
+    );
     Some(Accessory {
         name: a.name.value.clone(),
         image: a.image.value.clone(),
@@ -1033,9 +1088,12 @@ fn proxy(
             ProxyMode::Remote => "remote",
         },
         host,
-        image: p
-            .and_then(|p| p.image.as_ref())
-            .map_or(DEFAULT_PROXY_IMAGE.to_string(), |i| i.value.clone()),
+        image: match mode {
+            ProxyMode::Compose => p
+                .and_then(|p| p.image.as_ref())
+                .map_or(DEFAULT_PROXY_IMAGE.to_string(), |i| i.value.clone()),
+            _ => String::new(),
+        },
         compose_project: format!("{project}-proxy"),
         listen,
         server_names: p.map(|p| p.server_names.clone()).unwrap_or_default(),
@@ -1048,6 +1106,11 @@ fn proxy(
         js_module: names::js_module(project),
         routes,
         client_max_body_size: p.and_then(|p| p.client_max_body_size.clone()),
+        connect_timeout: apps
+            .iter()
+            .flat_map(|a| &a.colors)
+            .any(|c| c.several_servers)
+            .then(|| QUICK_CONNECT.to_string()),
     }
 }
 

@@ -43,6 +43,29 @@ pub struct Plan {
     pub uses_process: bool,
     /// True when any command goes over ssh.
     pub uses_ssh: bool,
+    /// How the version's images reach the hosts: `pull` (each host pulls
+    /// them from the registry their names give) or `send` (`registry
+    /// "none"`: deploy.sh sends each from the engine of the machine that
+    /// runs it, `docker save | docker load`, to the hosts whose image differs).
+    pub image_source: &'static str,
+    /// The host whose machine holds the stack's deploy lock, always one
+    /// reached over ssh: the proxy's host in mode `remote`, else the first
+    /// host (in spec order) that runs an app; empty: the machine that runs
+    /// deploy.sh.
+    pub lock_host: String,
+    /// The accessories of each host that runs some, in host order.
+    pub host_accessories: Vec<HostAccessories>,
+}
+
+/// The accessories placed on one host (by their `on`, or by default).
+#[derive(Debug, Serialize)]
+pub struct HostAccessories {
+    /// The host's name.
+    pub host: String,
+    /// Their compose service names in compose/accessories.yml, in spec order.
+    pub services: Vec<String>,
+    /// Their image references, each once, in spec order.
+    pub images: Vec<String>,
 }
 
 /// A machine of the stack.
@@ -132,6 +155,11 @@ pub struct App {
     /// Milliseconds the new color is watched after the switch, with the old
     /// color still running to switch back to (0: no watch).
     pub watch_ms: u64,
+    /// At most this many of its hosts start or stop at once (0: all at once).
+    pub parallel: u32,
+    /// The whole references of its images that do not follow the deploy's
+    /// version (pinned in the spec, or a sidecar's own tag), each once.
+    pub fixed_images: Vec<String>,
     /// Sidecars.
     pub sidecars: Vec<Sidecar>,
     /// The compose service traffic enters (the app or its entry sidecar).
@@ -180,6 +208,10 @@ pub struct Color {
     pub alias: String,
     /// nginx `server` addresses for this color.
     pub servers: Vec<String>,
+    /// Several servers (the app runs on several hosts): nginx marks one that
+    /// fails a request down for a while rather than waiting on it for every
+    /// request, and passes the request to the next.
+    pub several_servers: bool,
     /// The other color's addresses, as backup servers: a request routed to
     /// this color just before a switch away from it falls back to the new
     /// color instead of failing. Empty in compose mode, where the stopped
@@ -296,7 +328,7 @@ pub struct Proxy {
     pub mode: &'static str,
     /// The host nginx runs on.
     pub host: Host,
-    /// compose: nginx image.
+    /// compose: the nginx image; empty in the other modes.
     pub image: String,
     /// compose: the proxy's compose project.
     pub compose_project: String,
@@ -319,6 +351,10 @@ pub struct Proxy {
     pub routes: Vec<Route>,
     /// client_max_body_size.
     pub client_max_body_size: Option<String>,
+    /// proxy_connect_timeout of the proxied locations when an upstream has
+    /// several servers: a connection to a dead host fails quickly and the
+    /// request goes to the next server. None: nginx's default.
+    pub connect_timeout: Option<String>,
     /// Where deploy.sh asks nginx which color each route reaches.
     pub verify: Verify,
     /// The nginx variable (without `$`) that, on a verify request only,

@@ -136,6 +136,9 @@ pub struct AppSpec {
     /// How long after the switch the new color is watched (alive and
     /// healthy) before the old one is stopped; a failure switches back.
     pub watch: Option<Spanned<values::Millis>>,
+    /// At most this many hosts of the app start or stop at once; all at
+    /// once when absent.
+    pub parallel: Option<Spanned<u32>>,
     /// Sidecars.
     pub sidecars: Vec<SidecarSpec>,
     /// Names of the nodes written in the block, valid or not, with where
@@ -168,6 +171,7 @@ const APP_NODES: &[&str] = &[
     "user",
     "verify",
     "watch",
+    "parallel",
     "sidecar",
 ];
 const APP_ONCE: &[&str] = &[
@@ -187,6 +191,7 @@ const APP_ONCE: &[&str] = &[
     "user",
     "verify",
     "watch",
+    "parallel",
 ];
 
 /// Decodes one `app` block.
@@ -217,6 +222,7 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
         user: None,
         verify: None,
         watch: None,
+        parallel: None,
         sidecars: Vec::new(),
         written: Vec::new(),
     };
@@ -392,12 +398,34 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                     .filter(|p| check(problems, p.span, values::health_path(&p.value)));
             }
             "watch" => app.watch = duration_node(problems, &r, "watch \"30s\""),
+            "parallel" => app.parallel = parallel_node(problems, &r),
             "sidecar" => app.sidecars.extend(sidecar_node(problems, &r)),
             _ => {}
         }
     }
     check_env_and_secrets(problems, &app.env, &app.secrets);
     name.map(|_| app)
+}
+
+/// The most hosts `parallel` may name: more than any stack has.
+const MAX_PARALLEL: i64 = 1000;
+
+/// `parallel N`: a whole number from 1 to [`MAX_PARALLEL`].
+fn parallel_node(problems: &mut Problems, r: &NodeReader) -> Option<Spanned<u32>> {
+    r.shape(problems, 1, 1, &[], "parallel 2");
+    r.no_children(problems);
+    let mut typed = Problems::default();
+    let n = r.int_arg(&mut typed, 0, i64::MIN.into(), i64::MAX.into());
+    problems.append_with_help(typed, "write a whole number of hosts, such as: parallel 2");
+    let n = n?;
+    if (1..=MAX_PARALLEL).contains(&n.value) {
+        return Some(Spanned::new(n.value as u32, n.span));
+    }
+    problems.push(
+        SpecError::new(n.span, format!("`parallel` is {}, out of range", n.value), "out of range")
+            .help(format!("at most this many hosts of the app start or stop at once: a whole number from 1 to {MAX_PARALLEL}; leave `parallel` out to use every host at once")),
+    );
+    None
 }
 
 /// `secret "KEY" from-file="/run/secrets/key" as="env|file"`

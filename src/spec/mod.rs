@@ -54,6 +54,9 @@ pub struct Spec {
     pub apps: Vec<AppSpec>,
     /// `accessory` blocks, in order.
     pub accessories: Vec<AccessorySpec>,
+    /// `registry "none"`: the stack has no image registry; deploy.sh sends
+    /// each image from the engine of the machine that runs it to the hosts.
+    pub no_registry: bool,
     /// The `proxy` block, if written.
     pub proxy: Option<ProxySpec>,
     /// The `hooks` block (empty when not written).
@@ -66,6 +69,7 @@ const TOP_LEVEL: &[&str] = &[
     "greenlight",
     "project",
     "output",
+    "registry",
     "host",
     "docker-host",
     "app",
@@ -78,6 +82,7 @@ const TOP_LEVEL_ONCE: &[&str] = &[
     "greenlight",
     "project",
     "output",
+    "registry",
     "docker-host",
     "proxy",
     "hooks",
@@ -150,6 +155,7 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
     let mut docker_engine = docker_host::DockerHostSpec::default();
     let mut apps = Vec::new();
     let mut accessories = Vec::new();
+    let mut no_registry = false;
     let mut proxy = None;
     let mut hooks = HooksSpec::default();
     for node in nodes {
@@ -174,6 +180,7 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
                     )
                 });
             }
+            "registry" => no_registry = decode_registry(problems, &reader),
             "host" => hosts.extend(host::decode(problems, &reader)),
             "docker-host" => docker_engine = docker_host::decode(problems, &reader),
             "app" => apps.extend(app::decode(problems, &reader)),
@@ -214,6 +221,7 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
         docker_host_insecure: docker_engine.insecure,
         apps,
         accessories,
+        no_registry,
         proxy,
         hooks,
         top,
@@ -281,6 +289,32 @@ fn decode_strategy(problems: &mut Problems, reader: &NodeReader) {
             ),
         }
     }
+}
+
+/// `registry "none"`: true when written so. "none" is the only value: with
+/// a registry, each image's name says where it is pulled from.
+fn decode_registry(problems: &mut Problems, reader: &NodeReader) -> bool {
+    let usage = "registry \"none\"";
+    reader.shape(problems, 1, 1, &[], usage);
+    reader.no_children(problems);
+    let mut typed = Problems::default();
+    let registry = reader.string_arg(&mut typed, 0);
+    problems.append_with_help(typed, &format!("write {usage}, or leave `registry` out"));
+    let Some(registry) = registry else {
+        return false;
+    };
+    if registry.value == "none" {
+        return true;
+    }
+    problems.push(
+        SpecError::new(
+            registry.span,
+            format!("unknown registry `{}`", registry.value.escape_debug()),
+            "expected \"none\"",
+        )
+        .help("the only value is \"none\": hosts get each image from the docker engine of the machine that runs deploy.sh; leave `registry` out to have every host pull the images from the registry their names give"),
+    );
+    false
 }
 
 /// The first positional argument as a checked name.

@@ -30,9 +30,18 @@ readonly USES_COMPOSE=1
 readonly USES_PROCESS=0
 readonly USES_SSH=0
 readonly ACCESSORIES=1
+# How the version's images reach the hosts: pull (from their registry) or send (docker save | docker load).
+# shellcheck disable=SC2034 # read by the deploy body across machines
+readonly IMAGE_SOURCE=pull
+# The host whose machine holds the stack's deploy lock ("": this machine).
+# shellcheck disable=SC2034 # read by the deploy body across machines
+readonly LOCK_HOST=''
 readonly PROXY_MODE=compose
 readonly PROXY_HOST=local
 readonly PROXY_PROJECT=devrank-proxy
+# The image of nginx as a compose service ("": nginx is not in compose).
+# shellcheck disable=SC2034 # read by the deploy body across machines
+readonly PROXY_IMAGE=nginx:1.25
 readonly DEFAULT_NGINX_CONF_DIR=/etc/nginx/conf.d
 readonly SITE_CONF=greenlight-devrank.conf
 readonly JS_MODULE=gl_devrank
@@ -48,6 +57,16 @@ declare -A HOST_SSH_PORT=(
 # The IP each host publishes container ports on (GREENLIGHT_BIND for compose).
 declare -A HOST_BIND=(
   [local]=127.0.0.1
+)
+# The compose services (in compose/accessories.yml) each host runs, by the accessories' `on`.
+# shellcheck disable=SC2034 # read by the deploy body across machines
+declare -A HOST_ACCESSORIES=(
+  [local]=redis
+)
+# The images of those accessories, per host.
+# shellcheck disable=SC2034 # read by the deploy body across machines
+declare -A HOST_ACCESSORY_IMAGES=(
+  [local]=redis:6.2.5
 )
 
 # Apps: runtime, hosts, default tag, health gate, drain.
@@ -65,6 +84,16 @@ declare -A APP_TAG=(
 # them.
 declare -A APP_VERSION_IMAGES=(
   [api]=devrank/api
+)
+# The whole references of the images that do not follow the version ("": none).
+# shellcheck disable=SC2034 # read by the deploy body across machines
+declare -A APP_FIXED_IMAGES=(
+  [api]=''
+)
+# At most this many hosts of the app start or stop at once (0: all at once).
+# shellcheck disable=SC2034 # read by the deploy body across machines
+declare -A APP_PARALLEL=(
+  [api]=0
 )
 declare -A APP_KEEP_PREVIOUS=(
   [api]=1

@@ -30,9 +30,18 @@ readonly USES_COMPOSE=1
 readonly USES_PROCESS=0
 readonly USES_SSH=1
 readonly ACCESSORIES=0
+# How the version's images reach the hosts: pull (from their registry) or send (docker save | docker load).
+# shellcheck disable=SC2034 # read by the deploy body across machines
+readonly IMAGE_SOURCE=pull
+# The host whose machine holds the stack's deploy lock ("": this machine).
+# shellcheck disable=SC2034 # read by the deploy body across machines
+readonly LOCK_HOST=lb
 readonly PROXY_MODE=remote
 readonly PROXY_HOST=lb
 readonly PROXY_PROJECT=momo-proxy
+# The image of nginx as a compose service ("": nginx is not in compose).
+# shellcheck disable=SC2034 # read by the deploy body across machines
+readonly PROXY_IMAGE=''
 readonly DEFAULT_NGINX_CONF_DIR=/etc/nginx/conf.d
 readonly SITE_CONF=greenlight-momo.conf
 readonly JS_MODULE=gl_momo
@@ -55,6 +64,14 @@ declare -A HOST_BIND=(
   [was2]=10.0.0.12
   [lb]=10.0.0.10
 )
+# The compose services (in compose/accessories.yml) each host runs, by the accessories' `on`.
+# shellcheck disable=SC2034 # read by the deploy body across machines
+declare -A HOST_ACCESSORIES=(
+)
+# The images of those accessories, per host.
+# shellcheck disable=SC2034 # read by the deploy body across machines
+declare -A HOST_ACCESSORY_IMAGES=(
+)
 
 # Apps: runtime, hosts, default tag, health gate, drain.
 declare -A APP_RUNTIME=(
@@ -71,6 +88,16 @@ declare -A APP_TAG=(
 # them.
 declare -A APP_VERSION_IMAGES=(
   [api]=10.0.0.5:8080/momo-api
+)
+# The whole references of the images that do not follow the version ("": none).
+# shellcheck disable=SC2034 # read by the deploy body across machines
+declare -A APP_FIXED_IMAGES=(
+  [api]=''
+)
+# At most this many hosts of the app start or stop at once (0: all at once).
+# shellcheck disable=SC2034 # read by the deploy body across machines
+declare -A APP_PARALLEL=(
+  [api]=0
 )
 declare -A APP_KEEP_PREVIOUS=(
   [api]=1

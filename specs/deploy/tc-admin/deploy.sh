@@ -30,9 +30,18 @@ readonly USES_COMPOSE=0
 readonly USES_PROCESS=1
 readonly USES_SSH=0
 readonly ACCESSORIES=0
+# How the version's images reach the hosts: pull (from their registry) or send (docker save | docker load).
+# shellcheck disable=SC2034 # read by the deploy body across machines
+readonly IMAGE_SOURCE=pull
+# The host whose machine holds the stack's deploy lock ("": this machine).
+# shellcheck disable=SC2034 # read by the deploy body across machines
+readonly LOCK_HOST=''
 readonly PROXY_MODE=host
 readonly PROXY_HOST=local
 readonly PROXY_PROJECT=tc-admin-proxy
+# The image of nginx as a compose service ("": nginx is not in compose).
+# shellcheck disable=SC2034 # read by the deploy body across machines
+readonly PROXY_IMAGE=''
 readonly DEFAULT_NGINX_CONF_DIR=/etc/nginx/conf.d
 readonly SITE_CONF=greenlight-tc-admin.conf
 readonly JS_MODULE=gl_tc_admin
@@ -48,6 +57,14 @@ declare -A HOST_SSH_PORT=(
 # The IP each host publishes container ports on (GREENLIGHT_BIND for compose).
 declare -A HOST_BIND=(
   [local]=127.0.0.1
+)
+# The compose services (in compose/accessories.yml) each host runs, by the accessories' `on`.
+# shellcheck disable=SC2034 # read by the deploy body across machines
+declare -A HOST_ACCESSORIES=(
+)
+# The images of those accessories, per host.
+# shellcheck disable=SC2034 # read by the deploy body across machines
+declare -A HOST_ACCESSORY_IMAGES=(
 )
 
 # Apps: runtime, hosts, default tag, health gate, drain.
@@ -65,6 +82,16 @@ declare -A APP_TAG=(
 # them.
 declare -A APP_VERSION_IMAGES=(
   [tc-admin]=''
+)
+# The whole references of the images that do not follow the version ("": none).
+# shellcheck disable=SC2034 # read by the deploy body across machines
+declare -A APP_FIXED_IMAGES=(
+  [tc-admin]=''
+)
+# At most this many hosts of the app start or stop at once (0: all at once).
+# shellcheck disable=SC2034 # read by the deploy body across machines
+declare -A APP_PARALLEL=(
+  [tc-admin]=0
 )
 declare -A APP_KEEP_PREVIOUS=(
   [tc-admin]=1
