@@ -230,6 +230,7 @@ fn momo_survives_faults_across_machines() {
 
     // was2 loses power during the health gate of a deploy: the deploy
     // fails, the old color keeps serving through was1.
+    let load = momo.load(4);
     let mut child = momo
         .deploy_cmd(&["deploy", "boot3"])
         .stdout(std::process::Stdio::piped())
@@ -259,6 +260,16 @@ fn momo_survives_faults_across_machines() {
         assert_eq!(momo.served_version(), "v1", "through was1 after was2 died");
     }
     assert_eq!(momo.running_versions("was1"), vec!["v1".to_string()]);
+    let report = load.finish();
+    let failures = momo::failures(&report, "was2 lost during the gate of deploy boot3");
+    eprintln!("failed requests per lane with was2 lost mid-gate: {failures:?}");
+    for lane in ["get-keepalive", "get-new-conn"] {
+        assert_eq!(
+            failures.get(lane),
+            Some(&0),
+            "GETs failed in lane {lane} with was2 lost mid-gate: {failures:?}"
+        );
+    }
     was2.start();
     let out = momo.deploy(&["deploy", "v2"]);
     assert_exit(&out, 0, "deploy v2 after was2 came back");
@@ -284,6 +295,12 @@ fn momo_survives_faults_across_machines() {
     let mut codes = [code(&a), code(&b)];
     codes.sort();
     assert_eq!(codes, [Some(0), Some(75)], "two runners at once");
+    let refused = if code(&a) == Some(75) { &a } else { &b };
+    assert!(
+        all_text(refused).contains("lb"),
+        "the refused runner names the lock's host, lb:\n{}",
+        all_text(refused)
+    );
     assert_live_everywhere(&momo, "v3");
 
     // A deploy SIGKILLed (all of it) mid-gate; the next deploy converges
