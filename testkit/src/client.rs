@@ -40,6 +40,13 @@ impl Target {
         })
     }
 
+    /// Sends `host` as the Host header instead of the URL's authority (a
+    /// name-based virtual host behind a numeric address).
+    pub fn with_host_header(mut self, host: &str) -> Target {
+        self.host = host.to_string();
+        self
+    }
+
     /// The request target for `path` (starting with `/`) under the URL's path prefix.
     pub fn path(&self, path: &str) -> String {
         format!("{}{path}", self.base_path)

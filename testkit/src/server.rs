@@ -33,6 +33,16 @@ pub struct App {
     /// A request target (path and query) that answers 500: an app whose
     /// health says 200 while a real page fails, for tests of `verify`.
     pub error_path: Option<String>,
+    /// While this file exists, the health endpoint answers 503 (looked at
+    /// on every health request).
+    pub unhealthy_if: Option<std::path::PathBuf>,
+}
+
+impl App {
+    /// Whether the health endpoint answers 503 now.
+    fn is_unhealthy(&self) -> bool {
+        self.unhealthy || self.unhealthy_if.as_ref().is_some_and(|path| path.exists())
+    }
 }
 
 /// Serves until SIGTERM/SIGINT, then closes the listener and waits (at most
@@ -257,7 +267,7 @@ fn route(app: &App, head: &Head, posted: u64) -> Response {
     let version_body = format!("version={}\n", app.version);
     match method.as_str() {
         "POST" => Response::new(200, format!("version={} posted={posted}\n", app.version)),
-        "GET" | "HEAD" if path == app.health_path && app.unhealthy => {
+        "GET" | "HEAD" if path == app.health_path && app.is_unhealthy() => {
             Response::new(503, "unhealthy\n")
         }
         "GET" | "HEAD" if path == app.health_path => Response::new(app.health_status, "ok\n"),

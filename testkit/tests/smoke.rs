@@ -478,6 +478,74 @@ fn broken_modes() {
 }
 
 #[test]
+fn unhealthy_while_a_flag_file_exists() {
+    let dir = scratch("unhealthy-if");
+    let flag = dir.join("down-v7");
+    let pattern = dir.join("down-{version}");
+    let (_app, port) = start_app(
+        &dir,
+        "v7",
+        &["--unhealthy-if", pattern.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(get(port, "/healthz").0, 200, "healthy without the file");
+    std::fs::write(&flag, "").unwrap();
+    let (status, _, body) = get(port, "/healthz");
+    assert_eq!(
+        (status, body.as_str()),
+        (503, "unhealthy\n"),
+        "with the file"
+    );
+    assert_eq!(get(port, "/").0, 200, "other paths stay healthy");
+    // Another version's file is not ours.
+    let (_other, other_port) = start_app(
+        &dir,
+        "v8",
+        &[],
+        &[("APP_UNHEALTHY_IF", pattern.to_str().unwrap())],
+    );
+    assert_eq!(get(other_port, "/healthz").0, 200, "v8 ignores down-v7");
+    std::fs::remove_file(&flag).unwrap();
+    assert_eq!(get(port, "/healthz").0, 200, "healthy again once removed");
+}
+
+#[test]
+fn host_header_is_sent_as_given() {
+    // A one-shot server that records the request head it gets.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap() == 1 {
+            head.push(byte[0]);
+        }
+        conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        String::from_utf8(head).unwrap()
+    });
+    let dir = scratch("host-header");
+    let load = spawn_load(
+        &dir,
+        port,
+        &[
+            "--duration-s",
+            "0.3",
+            "--rate",
+            "5",
+            "--lanes",
+            "get-new-conn",
+            "--host-header",
+            "momo.test",
+        ],
+    );
+    let head = server.join().unwrap();
+    assert!(head.contains("\r\nHost: momo.test\r\n"), "{head}");
+    drop(load);
+}
+
+#[test]
 fn bad_arguments_exit_2() {
     for (bin, args) in [
         (APP, &["--broken", "sometimes"][..]),

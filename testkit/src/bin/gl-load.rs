@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: gl-load --url http://IP:PORT (--duration-s N | --stop-file PATH)
        [--rate N (400)] [--slow-ms N (1500)] [--lanes get-keepalive,get-new-conn,post-keepalive,slow]
-       [--report PATH (stdout)] [--window-file PATH] [--timeline PATH]";
+       [--report PATH (stdout)] [--window-file PATH] [--timeline PATH] [--host-header NAME]";
 
 /// Every run ends after this long, whatever the flags say.
 const HARD_CAP: Duration = Duration::from_secs(600);
@@ -44,6 +44,7 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
             "lanes",
             "window-file",
             "timeline",
+            "host-header",
         ],
     )?;
     let url = flags.get("url", None).ok_or("--url is required")?;
@@ -63,6 +64,19 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
     if !(rate.is_finite() && rate > 0.0) {
         return Err("--rate must be a positive number".into());
     }
+    let mut target = Target::parse(&url)?;
+    if let Some(host) = flags.get("host-header", None) {
+        if host.is_empty()
+            || host
+                .bytes()
+                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            return Err(format!(
+                "--host-header must be a plain host name, got {host:?}"
+            ));
+        }
+        target = target.with_host_header(&host);
+    }
     let lanes = match flags.get("lanes", None) {
         None => Lane::ALL.to_vec(),
         Some(list) => list
@@ -72,7 +86,7 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
     };
     Ok(Options {
         plan: Plan {
-            target: Target::parse(&url)?,
+            target,
             lanes,
             rate,
             slow_ms: flags.parsed("slow-ms", None)?.unwrap_or(1500),

@@ -13,12 +13,14 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: gl-testapp [--listen ADDR | --port N] [--version V] [--health-path P]
        [--health-status N] [--boot-delay-ms N] [--broken exit-at-boot|unhealthy] [--ready-file PATH]
-       [--error-path P] [--crash-after-ms N]
+       [--error-path P] [--crash-after-ms N] [--unhealthy-if PATH]
 env twins: APP_LISTEN, PORT, APP_VERSION, APP_HEALTH_PATH, APP_HEALTH_STATUS,
            APP_BOOT_DELAY_MS, APP_BROKEN, APP_READY_FILE, APP_ERROR_PATH,
-           APP_CRASH_AFTER_MS (flags win)
+           APP_CRASH_AFTER_MS, APP_UNHEALTHY_IF (flags win)
 --error-path answers 500 on that request target (path and query); --crash-after-ms exits (status 4)
-that long after it starts serving, as a release that dies once live does.";
+that long after it starts serving, as a release that dies once live does; --unhealthy-if makes
+the health endpoint answer 503 while PATH exists (looked at on every health request; `{version}`
+in PATH stands for the version), as a release that is broken on one machine only.";
 
 /// Longest wait for in-flight requests after a stop signal.
 const DRAIN_LIMIT: Duration = Duration::from_secs(60);
@@ -40,6 +42,7 @@ struct Config {
     ready_file: Option<String>,
     error_path: Option<String>,
     crash_after: Option<Duration>,
+    unhealthy_if: Option<String>,
 }
 
 fn parse_config(args: Vec<String>) -> Result<Config, String> {
@@ -56,6 +59,7 @@ fn parse_config(args: Vec<String>) -> Result<Config, String> {
             "ready-file",
             "error-path",
             "crash-after-ms",
+            "unhealthy-if",
         ],
     )?;
     // Precedence: --listen, --port, APP_LISTEN, PORT, then the default.
@@ -95,11 +99,15 @@ fn parse_config(args: Vec<String>) -> Result<Config, String> {
             ))
         }
     };
+    let version = flags
+        .get("version", Some("APP_VERSION"))
+        .unwrap_or_else(|| "dev".to_string());
+    let unhealthy_if = flags
+        .get("unhealthy-if", Some("APP_UNHEALTHY_IF"))
+        .map(|path| path.replace("{version}", &version));
     Ok(Config {
         listen,
-        version: flags
-            .get("version", Some("APP_VERSION"))
-            .unwrap_or_else(|| "dev".to_string()),
+        version,
         health_path,
         health_status,
         boot_delay: Duration::from_millis(
@@ -113,6 +121,7 @@ fn parse_config(args: Vec<String>) -> Result<Config, String> {
         crash_after: flags
             .parsed::<u64>("crash-after-ms", Some("APP_CRASH_AFTER_MS"))?
             .map(Duration::from_millis),
+        unhealthy_if,
     })
 }
 
@@ -190,6 +199,7 @@ fn run(config: Config) -> Result<(), String> {
         health_status: config.health_status,
         unhealthy: config.broken == Some(Broken::Unhealthy),
         error_path: config.error_path,
+        unhealthy_if: config.unhealthy_if.map(std::path::PathBuf::from),
     });
     if let Some(after) = config.crash_after {
         let version = version.clone();
