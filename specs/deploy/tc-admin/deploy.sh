@@ -1626,7 +1626,11 @@ color_state() { # APP COLOR
   done
   for pid in "${pids[@]}"; do wait "$pid" || true; done
   for host in "${hosts[@]}"; do
-    read -r r n <"$dir/$host" || { r=0 n=0; }
+    r=0 n=0
+    # One line without a newline: read sets both and returns false.
+    read -r r n <"$dir/$host" || true
+    fits count "$r" || r=0
+    fits count "$n" || n=0
     ((r)) || running=0
     total=$((total + n))
   done
@@ -1760,16 +1764,27 @@ color_logs() { # APP COLOR
 # The base URLs of a color, one per host: its host port, or else its
 # container's address on the stack network.
 probe_urls() { # APP COLOR
-  local app=$1 color=$2 base host id ip
+  local url
+  while read -r _ url; do printf '%s\n' "$url"; done < <(probe_targets "$@")
+}
+
+# "HOST URL" of a color, one line per host (PROBE_BASES are in the order of
+# the app's hosts).
+probe_targets() { # APP COLOR
+  local app=$1 color=$2 bases host id ip i=0
   if [[ -n ${PROBE_BASES[$app.$color]} ]]; then
-    for base in ${PROBE_BASES[$app.$color]}; do printf '%s\n' "$base"; done
+    read -r -a bases <<<"${PROBE_BASES[$app.$color]}"
+    for host in ${APP_HOSTS[$app]}; do
+      printf '%s %s\n' "$host" "${bases[i]}"
+      i=$((i + 1))
+    done
     return 0
   fi
   for host in ${APP_HOSTS[$app]}; do
     for id in $(color_containers "$host" "$app" "$color" --filter status=running --filter label=greenlight.role=entry); do
       ip=$(docker_on "$host" inspect --format "{{(index .NetworkSettings.Networks \"$NETWORK\").IPAddress}}" "$id" 2>/dev/null || true)
       if fits ip "$ip"; then
-        printf 'http://%s:%s\n' "$ip" "${ENTRY_PORT[$app]}"
+        printf '%s http://%s:%s\n' "$host" "$ip" "${ENTRY_PORT[$app]}"
       elif [[ -n $ip && $ip != "<no value>" ]]; then
         refuse_read "IP address" "docker's address of $app/$color" "$ip"
       fi
@@ -1843,6 +1858,8 @@ health_rounds() { # APP COLOR DEADLINE
       ((streak_ok >= HEALTH_AFTER[$app])) || all=0
     done
     read -r running now_restarts <<<"$(color_state "$app" "$color")"
+    # Past the deadline, docker's answer was cut short: it says nothing.
+    (($((${EPOCHREALTIME/./} / 1000)) < deadline)) || break
     if ((all && running)); then
       if [[ ${APP_RUNTIME[$app]} != process ]] || process_owns_port "$app" "$color"; then
         return 0
@@ -2949,10 +2966,11 @@ cmd_status() {
       if color_running "$app" "$color" 2>/dev/null; then
         version=$(color_version "$app" "$color")
         health="running ${version:-(version unknown)}"
-        local urls where=""
-        mapfile -t urls < <(probe_urls "$app" "$color")
-        for url in "${urls[@]}"; do
-          ((${#urls[@]} == 1)) || where=" at ${url#http://}"
+        local targets host where=""
+        mapfile -t targets < <(probe_targets "$app" "$color")
+        for url in "${targets[@]}"; do
+          read -r host url <<<"$url"
+          ((${#targets[@]} == 1)) || where=" on $host (${url#http://})"
           if code=$(probe "$app" "$url"); then health="$health, healthy ($code)$where"; else health="$health, unhealthy ($code)$where"; fi
         done
       fi
