@@ -445,8 +445,10 @@ bounded() { # COMMAND...
 SSH_OPTS=()
 SSH_BIN=""
 ssh_setup() {
-  SSH_OPTS=(-o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=2
-    -o "ControlPath=$RUN_TMP/%C")
+  # A master that hears nothing from its host for about 4 s ends; a lost
+  # host is then known by its missing socket (host_lost).
+  SSH_OPTS=(-o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=2 -o ServerAliveCountMax=2
+    -o "ControlPath=$RUN_TMP/%r@%n-%p")
   if [[ -n ${GREENLIGHT_SSH_CONFIG:-} ]]; then
     [[ -f $GREENLIGHT_SSH_CONFIG && -r $GREENLIGHT_SSH_CONFIG ]] ||
       die "GREENLIGHT_SSH_CONFIG names $GREENLIGHT_SSH_CONFIG, which is not a readable file"
@@ -482,18 +484,41 @@ check_hosts() { # CODE HOST...
     read -r pid host <<<"${pids[i]}"
     if ! wait "$pid"; then
       error=$(tail -n 1 -- "$RUN_TMP/ssh-$host.err" 2>/dev/null) || true
-      unreachable+=("host $host ($(host_address "$host")) does not answer over ssh${error:+: ${error//[^[:print:]]/?}}")
+      unreachable+=("host $host ($(host_address "$host")) does not answer over ssh${error:+: ${error//[^[:print:]]/}}")
     fi
   done
-  ((${#unreachable[@]})) || return 0
+  if ! ((${#unreachable[@]})); then
+    SSH_MASTERS=1
+    return 0
+  fi
   for error in "${unreachable[@]}"; do say "$error" >&2; done
   die "cannot reach every host this command needs; nothing was changed" "$code"
+}
+
+# True when a host's master connection, opened by check_hosts, has ended
+# (the host stopped answering): calls to it fail at once instead of each
+# waiting for a connect timeout. Said once per run.
+SSH_MASTERS=0
+host_lost() { # HOST
+  ((SSH_MASTERS)) && [[ -n ${HOST_SSH[$1]} ]] || return 1
+  local dest=${HOST_SSH[$1]} socket
+  if [[ $dest == *@* ]]; then
+    [[ ! -S $RUN_TMP/$dest-${HOST_SSH_PORT[$1]} ]] || return 1
+  else
+    for socket in "$RUN_TMP"/*@"$dest-${HOST_SSH_PORT[$1]}"; do
+      [[ ! -S $socket ]] || return 1
+    done
+  fi
+  if [[ ! -e $RUN_TMP/lost.$1 ]]; then
+    : >"$RUN_TMP/lost.$1"
+    say "host $1 ($(host_address "$1")) stopped answering over ssh during this run" >&2
+  fi
 }
 
 # Ends the master connections (when the run's dir goes).
 ssh_close() {
   local socket
-  for socket in "$RUN_TMP"/[0-9a-f]*; do
+  for socket in "$RUN_TMP"/*@*; do
     [[ -S $socket ]] || continue
     "$SSH_BIN" -o "ControlPath=$socket" -O exit greenlight >/dev/null 2>&1 9>&- || true
   done
@@ -505,6 +530,8 @@ on_host() {
   shift
   if [[ -z ${HOST_SSH[$host]} ]]; then
     "$@"
+  elif host_lost "$host"; then
+    return 255
   else
     bounded ssh -p "${HOST_SSH_PORT[$host]}" -- "${HOST_SSH[$host]}" "${*@Q}" 9>&-
   fi
@@ -523,6 +550,7 @@ docker_host_of() {
 docker_on() {
   local host=$1 engine
   shift
+  ! host_lost "$host" || return 255
   engine=$(docker_host_of "$host")
   if [[ -n $engine ]]; then
     DOCKER_HOST=$engine DOCKER_TLS_VERIFY=${DOCKER_ENGINE_TLS_DIR:+1} DOCKER_CERT_PATH=$DOCKER_ENGINE_TLS_DIR \
@@ -535,6 +563,7 @@ docker_on() {
 compose_on() {
   local host=$1 project=$2 file=$3 engine
   shift 3
+  ! host_lost "$host" || return 255
   engine=$(docker_host_of "$host")
   local cmd=("${COMPOSE_CMD[@]}" --project-name "$project" --project-directory "$KIT_DIR" --file "$KIT_DIR/$file" "$@")
   (
@@ -1860,6 +1889,13 @@ health_rounds() { # APP COLOR DEADLINE
     read -r running now_restarts <<<"$(color_state "$app" "$color")"
     # Past the deadline, docker's answer was cut short: it says nothing.
     (($((${EPOCHREALTIME/./} / 1000)) < deadline)) || break
+    for url in ${APP_HOSTS[$app]}; do
+      if host_lost "$url"; then
+        last="host $url stopped answering"
+        running=-1
+      fi
+    done
+    ((running >= 0)) || break
     if ((all && running)); then
       if [[ ${APP_RUNTIME[$app]} != process ]] || process_owns_port "$app" "$color"; then
         return 0
