@@ -147,6 +147,7 @@ impl ComposeStack {
         let spec = format!(
             r#"greenlight 1
 project "{project}"
+registry "none"
 app "web" {{
     image "{app_image}"
     tag "v1"

@@ -31,16 +31,13 @@ readonly USES_PROCESS=0
 readonly USES_SSH=0
 readonly ACCESSORIES=0
 # How the version's images reach the hosts: pull (from their registry) or send (docker save | docker load).
-# shellcheck disable=SC2034 # read by the deploy body across machines
 readonly IMAGE_SOURCE=pull
 # The host whose machine holds the stack's deploy lock ("": this machine).
-# shellcheck disable=SC2034 # read by the deploy body across machines
 readonly LOCK_HOST=''
 readonly PROXY_MODE=compose
 readonly PROXY_HOST=local
 readonly PROXY_PROJECT=hello-proxy
 # The image of nginx as a compose service ("": nginx is not in compose).
-# shellcheck disable=SC2034 # read by the deploy body across machines
 readonly PROXY_IMAGE=nginx:1.27.5
 readonly DEFAULT_NGINX_CONF_DIR=/etc/nginx/conf.d
 readonly SITE_CONF=greenlight-hello.conf
@@ -59,11 +56,9 @@ declare -A HOST_BIND=(
   [local]=127.0.0.1
 )
 # The compose services (in compose/accessories.yml) each host runs, by the accessories' `on`.
-# shellcheck disable=SC2034 # read by the deploy body across machines
 declare -A HOST_ACCESSORIES=(
 )
 # The images of those accessories, per host.
-# shellcheck disable=SC2034 # read by the deploy body across machines
 declare -A HOST_ACCESSORY_IMAGES=(
 )
 
@@ -84,12 +79,10 @@ declare -A APP_VERSION_IMAGES=(
   [web]=ghcr.io/acme/web
 )
 # The whole references of the images that do not follow the version ("": none).
-# shellcheck disable=SC2034 # read by the deploy body across machines
 declare -A APP_FIXED_IMAGES=(
   [web]=''
 )
 # At most this many hosts of the app start or stop at once (0: all at once).
-# shellcheck disable=SC2034 # read by the deploy body across machines
 declare -A APP_PARALLEL=(
   [web]=0
 )
@@ -263,12 +256,29 @@ root when it runs as root: set them only from a trusted source):
                              take (default: 120; within the health gate, its deadline)
   GREENLIGHT_STRICT_SECRETS  1: refuse secret files that are symlinks or readable by
                              others (default: a warning)
+  GREENLIGHT_SSH_CONFIG      an ssh config file used instead of ~/.ssh/config for
+                             every ssh call, docker's ssh:// engines included (keys,
+                             known hosts, jump hosts); deploy.sh adds BatchMode,
+                             ConnectTimeout=5, keep-alives and one multiplexed
+                             connection per host per run
+
 
 Exit status: 0 done; 1 the deploy failed (deploy.sh then says which color
 nginx routes each app to: the one before unless it says otherwise); 2 usage
 or preflight error, nothing changed; 75 another deploy holds the lock.
 status exits 0 when nginx serves every app from a running, healthy color,
 else 1.
+EOF
+  ((USES_SSH)) || return 0
+  local images="pulled by each host"
+  [[ $IMAGE_SOURCE != send ]] || images='sent from this machine (registry "none")'
+  cat <<EOF
+
+Hosts: deploy.sh runs on this (control) machine and reaches the others over
+ssh. Before anything changes it connects to every host the command needs,
+at once, and stops (exit 2; status: 1) naming any that does not answer
+within 5 s. The lock lives on ${LOCK_HOST:-this machine}${LOCK_HOST:+ (~/.greenlight/$PROJECT.lock of the ssh user)};
+images are $images.
 EOF
 }
 
@@ -390,7 +400,7 @@ run_quiet() {
 # a variable would be lost there).
 RUN_TMP=""
 cleanup_tmp() {
-  [[ -z $RUN_TMP ]] || rm -rf -- "$RUN_TMP"
+  [[ -z $RUN_TMP ]] || { [[ -z $SSH_BIN ]] || ssh_close; rm -rf -- "$RUN_TMP"; }
 }
 
 new_tmp() {
@@ -423,15 +433,105 @@ bounded() { # COMMAND...
   return "$rc"
 }
 
+# ---------------------------------------------------------------------------
+# ssh: one multiplexed connection per host per run. check_hosts opens a
+# master connection to every host the command needs (in parallel, before the
+# lock and before anything changes); every later ssh call, docker's ssh://
+# connections included, goes through it. Its socket lives in the run's
+# private dir; ssh_close ends the masters when the run ends.
+# ---------------------------------------------------------------------------
+SSH_OPTS=()
+SSH_BIN=""
+ssh_setup() {
+  # A master that hears nothing from its host for about 4 s ends; a lost
+  # host is then known by its missing socket (host_lost).
+  SSH_OPTS=(-o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=2 -o ServerAliveCountMax=2
+    -o "ControlPath=$RUN_TMP/%r@%n-%p")
+  if [[ -n ${GREENLIGHT_SSH_CONFIG:-} ]]; then
+    [[ -f $GREENLIGHT_SSH_CONFIG && -r $GREENLIGHT_SSH_CONFIG ]] ||
+      die "GREENLIGHT_SSH_CONFIG names $GREENLIGHT_SSH_CONFIG, which is not a readable file"
+    SSH_OPTS=(-F "$GREENLIGHT_SSH_CONFIG" "${SSH_OPTS[@]}")
+  fi
+  SSH_BIN=$(command -v ssh)
+  # Every ssh call of the run, docker's for an ssh:// engine included (it
+  # runs `ssh` from PATH), goes through this one: the run's options, given
+  # first, win over docker's own.
+  mkdir -p -- "$RUN_TMP/bin"
+  printf '#!/usr/bin/env bash\nexec %s -o ControlMaster=no %s "$@"\n' "${SSH_BIN@Q}" "${SSH_OPTS[*]@Q}" >"$RUN_TMP/bin/ssh"
+  chmod 0700 -- "$RUN_TMP/bin/ssh"
+  PATH="$RUN_TMP/bin:$PATH"
+}
+
+# The ssh destination of a host as a word for messages: user@address:port.
+host_address() { # HOST
+  printf '%s:%s' "${HOST_SSH[$1]}" "${HOST_SSH_PORT[$1]}"
+}
+
+# Opens the master connection of each host in parallel; refuses (exit
+# CODE) naming every host that does not answer within ConnectTimeout.
+check_hosts() { # CODE HOST...
+  local code=$1 host pids=() unreachable=() i=0 error
+  shift
+  for host; do
+    [[ -n ${HOST_SSH[$host]} ]] || continue
+    "$SSH_BIN" -o ControlMaster=yes -o ControlPersist=60 "${SSH_OPTS[@]}" -f -N \
+      -p "${HOST_SSH_PORT[$host]}" -- "${HOST_SSH[$host]}" </dev/null >/dev/null 2>"$RUN_TMP/ssh-$host.err" 9>&- 7>&- &
+    pids+=("$! $host")
+  done
+  for i in "${!pids[@]}"; do
+    read -r pid host <<<"${pids[i]}"
+    if ! wait "$pid"; then
+      error=$(tail -n 1 -- "$RUN_TMP/ssh-$host.err" 2>/dev/null) || true
+      unreachable+=("host $host ($(host_address "$host")) does not answer over ssh${error:+: ${error//[^[:print:]]/}}")
+    fi
+  done
+  if ! ((${#unreachable[@]})); then
+    SSH_MASTERS=1
+    return 0
+  fi
+  for error in "${unreachable[@]}"; do say "$error" >&2; done
+  die "cannot reach every host this command needs; nothing was changed" "$code"
+}
+
+# True when a host's master connection, opened by check_hosts, has ended
+# (the host stopped answering): calls to it fail at once instead of each
+# waiting for a connect timeout. Said once per run.
+SSH_MASTERS=0
+host_lost() { # HOST
+  ((SSH_MASTERS)) && [[ -n ${HOST_SSH[$1]} ]] || return 1
+  local dest=${HOST_SSH[$1]} socket
+  if [[ $dest == *@* ]]; then
+    [[ ! -S $RUN_TMP/$dest-${HOST_SSH_PORT[$1]} ]] || return 1
+  else
+    for socket in "$RUN_TMP"/*@"$dest-${HOST_SSH_PORT[$1]}"; do
+      [[ ! -S $socket ]] || return 1
+    done
+  fi
+  if [[ ! -e $RUN_TMP/lost.$1 ]]; then
+    : >"$RUN_TMP/lost.$1"
+    say "host $1 ($(host_address "$1")) stopped answering over ssh during this run" >&2
+  fi
+}
+
+# Ends the master connections (when the run's dir goes).
+ssh_close() {
+  local socket
+  for socket in "$RUN_TMP"/*@*; do
+    [[ -S $socket ]] || continue
+    "$SSH_BIN" -o "ControlPath=$socket" -O exit greenlight >/dev/null 2>&1 9>&- || true
+  done
+}
+
 # Runs a command on a host: directly here, or over ssh with every word quoted.
 on_host() {
   local host=$1
   shift
   if [[ -z ${HOST_SSH[$host]} ]]; then
     "$@"
+  elif host_lost "$host"; then
+    return 255
   else
-    bounded ssh -o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=2 \
-      -p "${HOST_SSH_PORT[$host]}" -- "${HOST_SSH[$host]}" "${*@Q}" 9>&-
+    bounded ssh -p "${HOST_SSH_PORT[$host]}" -- "${HOST_SSH[$host]}" "${*@Q}" 9>&-
   fi
 }
 
@@ -448,6 +548,7 @@ docker_host_of() {
 docker_on() {
   local host=$1 engine
   shift
+  ! host_lost "$host" || return 255
   engine=$(docker_host_of "$host")
   if [[ -n $engine ]]; then
     DOCKER_HOST=$engine DOCKER_TLS_VERIFY=${DOCKER_ENGINE_TLS_DIR:+1} DOCKER_CERT_PATH=$DOCKER_ENGINE_TLS_DIR \
@@ -460,6 +561,7 @@ docker_on() {
 compose_on() {
   local host=$1 project=$2 file=$3 engine
   shift 3
+  ! host_lost "$host" || return 255
   engine=$(docker_host_of "$host")
   local cmd=("${COMPOSE_CMD[@]}" --project-name "$project" --project-directory "$KIT_DIR" --file "$KIT_DIR/$file" "$@")
   (
@@ -683,10 +785,14 @@ acquire_lock() {
     "$STATE_DIR"/{run,logs,nginx}/*; do
     no_symlink "$file"
   done
+  if [[ -n $LOCK_HOST ]]; then
+    acquire_remote_lock
+    return 0
+  fi
   exec 9>>"$STATE_DIR/lock"
   if ! flock -n 9; then
     local holder pid started
-    holder=$(lock_holder_line)
+    holder=$(lock_holder_line 2>/dev/null <"$STATE_DIR/lock.holder") || holder=unknown
     read -r _ pid _ started _ <<<"$holder"
     if fits pid "$pid" && [[ $(start_time "$pid" 2>/dev/null) == "$started" ]] && alive "$pid"; then
       die "another deploy of $PROJECT is running: $holder" "$EXIT_LOCKED"
@@ -695,18 +801,67 @@ acquire_lock() {
     # the last moment may still be finishing: give that a few seconds.
     flock -w 5 9 || die "the lock is held by leftovers of a deploy that is gone: $holder" "$EXIT_LOCKED"
   fi
-  who_runs >/dev/null
-  write_file "$STATE_DIR/lock.holder" "pid $$ started $(start_time "$$") by $WHO${SUDO_BY:+ (sudo $SUDO_BY)} since $(utc_now): $COMMAND" ||
+  write_file "$STATE_DIR/lock.holder" "$(holder_text)" ||
     die "cannot write to the state dir $STATE_DIR (disk full or read-only?)"
 }
 
-# The lock holder's line as the holder wrote it ("unknown" when it does not
-# fit the format acquire_lock writes).
+# The line that says who holds the lock.
+holder_text() {
+  local machine
+  who_runs >/dev/null
+  machine=$(</proc/sys/kernel/hostname) 2>/dev/null || machine=unknown
+  fits user "$machine" || machine=unknown
+  printf 'pid %s started %s by %s%s on %s since %s: %s' "$$" "$(start_time "$$")" "$WHO" \
+    "${SUDO_BY:+ (sudo $SUDO_BY)}" "$machine" "$(utc_now)" "$COMMAND"
+}
+
+# A stack on several machines is locked on LOCK_HOST, which every deploy of
+# it reaches, so that two control machines (two CI runners) cannot deploy
+# it at once: an ssh session holds flock on ~/.greenlight/PROJECT.lock of
+# the ssh user there for the whole run. The session's input is fd 9 of this
+# run; when the run ends, however it ends, the session ends and the lock is
+# free. The watchdog writes a line on it every few seconds: a session that
+# hears nothing for 30 s (a control machine gone from the network) lets go.
+# shellcheck disable=SC2016 # expanded by the remote shell
+REMOTE_LOCK_SCRIPT='umask 077; mkdir -p ~/.greenlight && exec 8>>~/.greenlight/"$1".lock || exit 3; if flock -n 8; then printf "%s\n" "$2" >~/.greenlight/"$1".holder; echo locked; while IFS= read -r -t 30 _; do :; done; else echo held; head -c 512 ~/.greenlight/"$1".holder; fi'
+acquire_remote_lock() {
+  local answer="" holder where
+  where="host $LOCK_HOST ($(host_address "$LOCK_HOST"))"
+  holder=$(holder_text)
+  mkfifo -m 0600 -- "$RUN_TMP/lock.in" "$RUN_TMP/lock.out"
+  ssh -p "${HOST_SSH_PORT[$LOCK_HOST]}" -- "${HOST_SSH[$LOCK_HOST]}" \
+    "bash -c ${REMOTE_LOCK_SCRIPT@Q} greenlight-lock ${PROJECT@Q} ${holder@Q}" \
+    <"$RUN_TMP/lock.in" >"$RUN_TMP/lock.out" 2>"$RUN_TMP/lock.err" 7>&- &
+  exec 9>"$RUN_TMP/lock.in" 6<"$RUN_TMP/lock.out"
+  read -r -t 15 -u 6 answer || true
+  case $answer in
+    locked) ;;
+    held)
+      holder=$(timeout 5 cat <&6 | lock_holder_line)
+      die "another deploy of $PROJECT is running: $holder (lock on $where)" "$EXIT_LOCKED"
+      ;;
+    *) die "cannot take the deploy lock on $where: $(tail -n 1 -- "$RUN_TMP/lock.err" 2>/dev/null | tr -cd '[:print:]')" "$EXIT_LOCKED" ;;
+  esac
+  exec 6<&-
+}
+
+# Keeps the remote lock's session alive (called by the watchdog).
+REMOTE_LOCK_BEAT=0
+lock_heartbeat() {
+  [[ -n $LOCK_HOST ]] || return 0
+  local now=$((${EPOCHREALTIME/./} / 1000))
+  ((now - REMOTE_LOCK_BEAT >= 5000)) || return 0
+  REMOTE_LOCK_BEAT=$now
+  { printf '.\n' >&9; } 2>/dev/null || true
+}
+
+# The lock holder's line (read from stdin) as the holder wrote it
+# ("unknown" when it does not fit the format holder_text writes).
 lock_holder_line() {
   local line
-  line=$(head -c 512 -- "$STATE_DIR/lock.holder" 2>/dev/null) || true
+  line=$(head -c 512) || true
   line=${line%%$'\n'*}
-  if ((${#line} < 300)) && [[ $line =~ ^pid\ [0-9]+\ started\ [0-9]+\ by\ [A-Za-z0-9._@-]+(\ \(sudo\ [A-Za-z0-9._@-]+\))?\ since\ [0-9TZ:-]+:\ [a-z]+$ ]]; then
+  if ((${#line} < 300)) && [[ $line =~ ^pid\ [0-9]+\ started\ [0-9]+\ by\ [A-Za-z0-9._@-]+(\ \(sudo\ [A-Za-z0-9._@-]+\))?(\ on\ [A-Za-z0-9._@-]+)?\ since\ [0-9TZ:-]+:\ [a-z]+$ ]]; then
     printf '%s' "$line"
   else
     printf 'unknown'
@@ -714,9 +869,16 @@ lock_holder_line() {
 }
 
 lock_holder() {
+  if [[ -n $LOCK_HOST ]]; then
+    local line
+    # shellcheck disable=SC2016 # expanded by the remote shell
+    line=$(on_host "$LOCK_HOST" bash -c 'cd ~/.greenlight 2>/dev/null || exit 0; flock -n "$1.lock" true 2>/dev/null || head -c 512 -- "$1.holder"' greenlight-lock "$PROJECT" 2>/dev/null) || return 0
+    [[ -z $line ]] || printf '%s (lock on host %s)\n' "$(lock_holder_line <<<"$line")" "$LOCK_HOST"
+    return 0
+  fi
   [[ -f $STATE_DIR/lock ]] || return 0
   if ! flock -n "$STATE_DIR/lock" true 2>/dev/null; then
-    printf '%s\n' "$(lock_holder_line)"
+    printf '%s\n' "$(lock_holder_line 2>/dev/null <"$STATE_DIR/lock.holder" || printf unknown)"
   fi
 }
 
@@ -812,22 +974,27 @@ fill() { # WORD APP COLOR PORT VERSION URL
   printf '%s' "$word"
 }
 
+# A hook whose words say {url} runs once per host of the color, with that
+# host's address; any other hook runs once.
 run_hook() { # NAME APP COLOR VERSION
-  local name=$1 app=$2 color=$3 version=$4 word url="" port
+  local name=$1 app=$2 color=$3 version=$4 word url port urls=("")
   hook_argv "$name"
   ((${#ARGV[@]})) || return 0
   port=${COLOR_PORT[$app.$color]:-${ENTRY_PORT[$app]}}
   # Asked only when a word needs it: a compose color's address is two
   # docker calls.
   if [[ ${ARGV[*]} == *"{url}"* ]]; then
-    url=$(probe_urls "$app" "$color" | head -n 1)
+    mapfile -t urls < <(probe_urls "$app" "$color")
+    ((${#urls[@]})) || urls=("")
   fi
-  local argv=()
-  for word in "${ARGV[@]}"; do
-    argv+=("$(fill "$word" "$app" "$color" "$port" "$version" "$url")")
+  for url in "${urls[@]}"; do
+    local argv=()
+    for word in "${ARGV[@]}"; do
+      argv+=("$(fill "$word" "$app" "$color" "$port" "$version" "$url")")
+    done
+    say "hook $name: ${argv[*]@Q}"
+    (cd -- "$KIT_DIR" && run "${argv[@]}" 9>&-) || return 1
   done
-  say "hook $name: ${argv[*]@Q}"
-  (cd -- "$KIT_DIR" && run "${argv[@]}" 9>&-)
 }
 
 # ---------------------------------------------------------------------------
@@ -1316,22 +1483,137 @@ ensure_network() { # HOST...
   done
 }
 
-# Starts the accessories that are not running; never recreates one. When
-# all of them run, asks docker only (compose itself takes half a second).
+# Starts the accessories that are not running, each on its host; never
+# recreates one. When all of a host's run, asks docker only (compose itself
+# takes half a second).
 ensure_accessories() {
   ((ACCESSORIES)) || return 0
-  local host=${APP_HOSTS[${APPS[0]}]%% *} running=0 id state
-  while read -r id state _; do
-    [[ $state == running ]] && running=$((running + 1))
-  done < <(project_containers "$host" "$PROJECT-accessories")
-  if ((running == ACCESSORIES)); then
-    say "accessories: all $ACCESSORIES running"
-    return 0
+  local host services running id state
+  for host in "${!HOST_ACCESSORIES[@]}"; do
+    read -r -a services <<<"${HOST_ACCESSORIES[$host]}"
+    running=0
+    while read -r id state _; do
+      [[ $state == running ]] && running=$((running + 1))
+    done < <(project_containers "$host" "$PROJECT-accessories")
+    if ((running == ${#services[@]})); then
+      say "accessories on $host: all ${#services[@]} running"
+      continue
+    fi
+    compose_ready
+    say "accessories on $host: starting any of ${services[*]} that are not running (never recreated)"
+    touch_project "$PROJECT-accessories"
+    run compose_on "$host" "$PROJECT-accessories" compose/accessories.yml up -d --no-recreate "${services[@]}" 9>&-
+  done
+}
+
+# ---------------------------------------------------------------------------
+# Several hosts: what a color does on each host runs on all of them at once
+# (at most APP_PARALLEL at a time), and every host has the deploy's images
+# before anything starts anywhere.
+# ---------------------------------------------------------------------------
+# Runs FUNCTION HOST ARGS... for each host of an app, each in its own
+# process when there are several; false when any failed (once all ended).
+each_host() { # APP FUNCTION ARGS...
+  local app=$1 fn=$2 host pid pids=() failed=0 limit hosts
+  shift 2
+  read -r -a hosts <<<"${APP_HOSTS[$app]}"
+  if ((${#hosts[@]} == 1)); then
+    "$fn" "${hosts[0]}" "$@"
+    return
   fi
-  compose_ready
-  say "accessories: starting any that are not running (never recreated)"
-  touch_project "$PROJECT-accessories"
-  run compose_on "$host" "$PROJECT-accessories" compose/accessories.yml up -d --no-recreate 9>&-
+  limit=${APP_PARALLEL[$app]:-0}
+  for host in "${hosts[@]}"; do
+    if ((limit > 0 && ${#pids[@]} >= limit)); then
+      wait "${pids[0]}" || failed=1
+      pids=("${pids[@]:1}")
+    fi
+    "$fn" "$host" "$@" &
+    pids+=("$!")
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" || failed=1
+  done
+  return "$failed"
+}
+
+# The image references a deploy of VERSION needs for an app: each
+# repository that follows the version, at it, and the app's pinned images.
+app_images() { # APP VERSION
+  local ref
+  for ref in ${APP_VERSION_IMAGES[$1]}; do printf '%s%s\n' "$ref" "$(version_ref "$2")"; done
+  for ref in ${APP_FIXED_IMAGES[$1]}; do printf '%s\n' "$ref"; done
+}
+
+# Every host gets the images of this deploy before anything starts or
+# stops anywhere: pulled by each host (compose would keep a stale image of
+# a reused tag), or, with `registry "none"`, sent from this machine's
+# engine to each host whose image differs. A failure changes nothing.
+declare -A LOCAL_IMAGE_ID=()
+fetch_images() {
+  local app host refs=() failed=0
+  for app in "${SELECTED[@]}"; do
+    [[ ${APP_RUNTIME[$app]} == compose ]] || continue
+    mapfile -t refs < <(app_images "$app" "${VERSIONS[$app]}")
+    ((${#refs[@]})) || continue
+    local_image_ids "${refs[@]}"
+    each_host "$app" fetch_on always "${refs[@]}" || failed=1
+  done
+  for host in "${!HOST_ACCESSORIES[@]}"; do
+    read -r -a refs <<<"${HOST_ACCESSORY_IMAGES[$host]}"
+    ((${#refs[@]})) || continue
+    local_image_ids "${refs[@]}"
+    fetch_on "$host" missing "${refs[@]}" || failed=1
+  done
+  if [[ -n $PROXY_IMAGE ]]; then
+    local_image_ids "$PROXY_IMAGE"
+    fetch_on "$PROXY_HOST" missing "$PROXY_IMAGE" || failed=1
+  fi
+  if ((failed)); then
+    [[ $IMAGE_SOURCE == send ]] || say "images built on this machine, not in a registry: add registry \"none\" to the spec" >&2
+    die "not every host has the images of this deploy; nothing was changed" "$EXIT_FAILED"
+  fi
+}
+
+# With `registry "none"`, the id of each image in this machine's engine
+# (refused when it has not got one).
+local_image_ids() { # REF...
+  [[ $IMAGE_SOURCE == send ]] || return 0
+  local ref id
+  for ref; do
+    [[ -z ${LOCAL_IMAGE_ID[$ref]:-} ]] || continue
+    id=$(bounded "${DOCKER_CMD[@]}" image inspect --format '{{.Id}}' -- "$ref" 2>/dev/null 9>&-) || id=""
+    fits version "$id" ||
+      die "image $ref is not in this machine's docker engine; with registry \"none\" deploy.sh sends it from here: build or load it first"
+    LOCAL_IMAGE_ID[$ref]=$id
+  done
+}
+
+# Gets images onto one host: always (the deploy's version: pulled again,
+# or sent when it differs) or when missing (pinned images).
+fetch_on() { # HOST always|missing REF...
+  local host=$1 when=$2 ref id error
+  shift 2
+  error=$(new_tmp)
+  for ref; do
+    id=$(docker_on "$host" image inspect --format '{{.Id}}' -- "$ref" 2>/dev/null) || id=""
+    if [[ $IMAGE_SOURCE == send ]]; then
+      # The same engine as this machine's: nothing to send.
+      [[ -n $(docker_host_of "$host") ]] || continue
+      [[ $id != "${LOCAL_IMAGE_ID[$ref]}" ]] || continue
+      say "host $host: sending image $ref"
+      if ((DRY_RUN)); then
+        printf '  [dry-run] %s | %s\n' "${DOCKER_CMD[*]@Q} save -- ${ref@Q}" "docker load (on host $host)"
+        continue
+      fi
+      bounded "${DOCKER_CMD[@]}" save -- "$ref" 2>"$error" 9>&- | docker_on "$host" load --quiet >/dev/null 2>>"$error" && continue
+    else
+      [[ $when == always || -z $id ]] || continue
+      say "host $host: pulling image $ref"
+      run_quiet docker_on "$host" pull --quiet -- "$ref" 2>"$error" && continue
+    fi
+    say "host $host: could not get image $ref: $(tail -n 1 -- "$error" | tr -cd '[:print:]')" >&2
+    return 1
+  done
 }
 
 # ---------------------------------------------------------------------------
@@ -1350,18 +1632,36 @@ color_running() { # APP COLOR: true when it runs on every host of the app
 
 # "RUNNING RESTARTS" of a color: RUNNING is 1 when it runs on every host of
 # the app; RESTARTS counts restarts by its runtime (compose restart policy;
-# 0 for processes).
+# 0 for processes). Hosts are asked at once.
 color_state() { # APP COLOR
   local app=$1 color=$2 host running=1 total=0 r n
-  for host in ${APP_HOSTS[$app]}; do
-    if [[ ${APP_RUNTIME[$app]} == process ]]; then
-      process_running "$app" "$color" || running=0
-    else
-      read -r r n <<<"$(compose_state "$host" "$app" "$color")"
-      ((r)) || running=0
-      total=$((total + n))
-    fi
+  if [[ ${APP_RUNTIME[$app]} == process ]]; then
+    process_running "$app" "$color" || running=0
+    printf '%s 0' "$running"
+    return 0
+  fi
+  local hosts dir pids=() pid
+  read -r -a hosts <<<"${APP_HOSTS[$app]}"
+  if ((${#hosts[@]} == 1)); then
+    compose_state "${hosts[0]}" "$app" "$color"
+    return 0
+  fi
+  dir=$(mktemp -d "$RUN_TMP/state.XXXXXX")
+  for host in "${hosts[@]}"; do
+    compose_state "$host" "$app" "$color" >"$dir/$host" &
+    pids+=("$!")
   done
+  for pid in "${pids[@]}"; do wait "$pid" || true; done
+  for host in "${hosts[@]}"; do
+    r=0 n=0
+    # One line without a newline: read sets both and returns false.
+    read -r r n <"$dir/$host" || true
+    fits count "$r" || r=0
+    fits count "$n" || n=0
+    ((r)) || running=0
+    total=$((total + n))
+  done
+  rm -rf -- "$dir"
   printf '%s %s' "$running" "$total"
 }
 
@@ -1397,104 +1697,121 @@ color_healthy_now() { # APP COLOR
 }
 
 color_start() { # APP COLOR VERSION
-  local app=$1 color=$2 version=$3 host
+  local app=$1 color=$2 version=$3
   STARTED+=("$app.$color")
   progress started "$app" "$color"
-  for host in ${APP_HOSTS[$app]}; do
-    if [[ ${APP_RUNTIME[$app]} == process ]]; then
-      process_start "$app" "$color" "$version"
-    else
-      ensure_volumes "$host" "$app"
-      touch_project "$(compose_project "$app" "$color")"
-      GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") run compose_color "$host" "$app" "$color" up -d --force-recreate --remove-orphans 9>&-
-    fi
-  done
+  if [[ ${APP_RUNTIME[$app]} == process ]]; then
+    process_start "$app" "$color" "$version"
+    return 0
+  fi
+  touch_project "$(compose_project "$app" "$color")"
+  each_host "$app" start_on "$app" "$color" "$version"
+}
+
+start_on() { # HOST APP COLOR VERSION
+  local host=$1 app=$2 color=$3 version=$4
+  ensure_volumes "$host" "$app"
+  GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") \
+    run compose_color "$host" "$app" "$color" up -d --force-recreate --remove-orphans 9>&-
 }
 
 # Starts a kept (stopped) color again, recreating nothing.
 color_resume() { # APP COLOR VERSION
-  local app=$1 color=$2 version=$3 host
+  local app=$1 color=$2 version=$3
   STARTED+=("$app.$color")
   progress started "$app" "$color"
-  for host in ${APP_HOSTS[$app]}; do
-    if [[ ${APP_RUNTIME[$app]} == process ]]; then
-      process_start "$app" "$color" "$version"
-      continue
-    fi
-    local project kept
-    project=$(compose_project "$app" "$color")
-    kept=$(project_containers "$host" "$project")
-    touch_project "$project"
-    if [[ -n $kept ]]; then
-      GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") run compose_color "$host" "$app" "$color" start 9>&-
-    else
-      ensure_volumes "$host" "$app"
-      GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") run compose_color "$host" "$app" "$color" up -d 9>&-
-    fi
-  done
+  if [[ ${APP_RUNTIME[$app]} == process ]]; then
+    process_start "$app" "$color" "$version"
+    return 0
+  fi
+  each_host "$app" resume_on "$app" "$color" "$version"
+  touch_project "$(compose_project "$app" "$color")"
+}
+
+resume_on() { # HOST APP COLOR VERSION
+  local host=$1 app=$2 color=$3 version=$4 action=(start)
+  if [[ -z $(project_containers "$host" "$(compose_project "$app" "$color")") ]]; then
+    ensure_volumes "$host" "$app"
+    action=(up -d)
+  fi
+  GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") \
+    run compose_color "$host" "$app" "$color" "${action[@]}" 9>&-
 }
 
 # Stops a color: SIGTERM, then SIGKILL after the drain. With keep (1) its
 # containers stay for rollback; otherwise they are removed with their
 # anonymous volumes.
 color_stop() { # APP COLOR KEEP
-  local app=$1 color=$2 keep=$3 host drain_s
-  drain_s=$(((APP_DRAIN_MS[$app] + 999) / 1000))
-  for host in ${APP_HOSTS[$app]}; do
-    if [[ ${APP_RUNTIME[$app]} == process ]]; then
-      process_stop "$app" "$color"
-    else
-      # docker itself, on the containers found by their compose project
-      # label (one listing): the same stop and removal compose does,
-      # without its start-up.
-      local project id state all=() running=()
-      project=$(compose_project "$app" "$color")
-      while read -r id state _; do
-        all+=("$id")
-        [[ $state == exited || $state == created || $state == dead ]] || running+=("$id")
-      done < <(project_containers "$host" "$project")
-      touch_project "$project"
-      if ((${#running[@]})); then
-        run_quiet docker_on "$host" stop --time "$drain_s" "${running[@]}"
-      fi
-      if [[ $keep != 1 ]] && ((${#all[@]})); then
-        run_quiet docker_on "$host" rm --force --volumes "${all[@]}"
-      fi
-    fi
-  done
+  local app=$1 color=$2 keep=$3 failed=0
+  if [[ ${APP_RUNTIME[$app]} == process ]]; then
+    process_stop "$app" "$color"
+    return 0
+  fi
+  each_host "$app" stop_on "$app" "$color" "$keep" || failed=1
+  touch_project "$(compose_project "$app" "$color")"
+  return "$failed"
+}
+
+# docker itself, on the containers found by their compose project label
+# (one listing): the same stop and removal compose does, without its
+# start-up.
+stop_on() { # HOST APP COLOR KEEP
+  local host=$1 app=$2 color=$3 keep=$4 id state all=() running=()
+  while read -r id state _; do
+    all+=("$id")
+    [[ $state == exited || $state == created || $state == dead ]] || running+=("$id")
+  done < <(project_containers "$host" "$(compose_project "$app" "$color")")
+  if ((${#running[@]})); then
+    run_quiet docker_on "$host" stop --time "$(((APP_DRAIN_MS[$app] + 999) / 1000))" "${running[@]}"
+  fi
+  if [[ $keep != 1 ]] && ((${#all[@]})); then
+    run_quiet docker_on "$host" rm --force --volumes "${all[@]}"
+  fi
 }
 
 color_logs() { # APP COLOR
-  local app=$1 color=$2 host
+  local app=$1 color=$2 host prefix=""
+  if [[ ${APP_RUNTIME[$app]} == process ]]; then
+    tail -n 20 -- "$STATE_DIR/logs/$app-$color.log" 2>/dev/null || true
+    return 0
+  fi
   for host in ${APP_HOSTS[$app]}; do
-    if [[ ${APP_RUNTIME[$app]} == process ]]; then
-      tail -n 20 -- "$STATE_DIR/logs/$app-$color.log" 2>/dev/null || true
-    else
-      # docker itself, per container (compose would take its start-up),
-      # each line after its service's name as compose prints it.
-      local id service line
-      while read -r id _ _ service _; do
-        while IFS= read -r line; do
-          printf '%s | %s\n' "$service" "${line//[$'\001'-$'\010'$'\013'-$'\037'$'\177']/?}"
-        done < <(docker_on "$host" logs --tail 20 "$id" 2>&1 || true)
-      done < <(project_containers "$host" "$(compose_project "$app" "$color")")
-    fi
+    [[ ${APP_HOSTS[$app]} != *" "* ]] || prefix="$host: "
+    # docker itself, per container (compose would take its start-up),
+    # each line after its service's name as compose prints it.
+    local id service line
+    while read -r id _ _ service _; do
+      while IFS= read -r line; do
+        printf '%s%s | %s\n' "$prefix" "$service" "${line//[$'\001'-$'\010'$'\013'-$'\037'$'\177']/?}"
+      done < <(docker_on "$host" logs --tail 20 "$id" 2>&1 || true)
+    done < <(project_containers "$host" "$(compose_project "$app" "$color")")
   done
 }
 
 # The base URLs of a color, one per host: its host port, or else its
 # container's address on the stack network.
 probe_urls() { # APP COLOR
-  local app=$1 color=$2 base host id ip
+  local url
+  while read -r _ url; do printf '%s\n' "$url"; done < <(probe_targets "$@")
+}
+
+# "HOST URL" of a color, one line per host (PROBE_BASES are in the order of
+# the app's hosts).
+probe_targets() { # APP COLOR
+  local app=$1 color=$2 bases host id ip i=0
   if [[ -n ${PROBE_BASES[$app.$color]} ]]; then
-    for base in ${PROBE_BASES[$app.$color]}; do printf '%s\n' "$base"; done
+    read -r -a bases <<<"${PROBE_BASES[$app.$color]}"
+    for host in ${APP_HOSTS[$app]}; do
+      printf '%s %s\n' "$host" "${bases[i]}"
+      i=$((i + 1))
+    done
     return 0
   fi
   for host in ${APP_HOSTS[$app]}; do
     for id in $(color_containers "$host" "$app" "$color" --filter status=running --filter label=greenlight.role=entry); do
       ip=$(docker_on "$host" inspect --format "{{(index .NetworkSettings.Networks \"$NETWORK\").IPAddress}}" "$id" 2>/dev/null || true)
       if fits ip "$ip"; then
-        printf 'http://%s:%s\n' "$ip" "${ENTRY_PORT[$app]}"
+        printf '%s http://%s:%s\n' "$host" "$ip" "${ENTRY_PORT[$app]}"
       elif [[ -n $ip && $ip != "<no value>" ]]; then
         refuse_read "IP address" "docker's address of $app/$color" "$ip"
       fi
@@ -1568,6 +1885,15 @@ health_rounds() { # APP COLOR DEADLINE
       ((streak_ok >= HEALTH_AFTER[$app])) || all=0
     done
     read -r running now_restarts <<<"$(color_state "$app" "$color")"
+    # Past the deadline, docker's answer was cut short: it says nothing.
+    (($((${EPOCHREALTIME/./} / 1000)) < deadline)) || break
+    for url in ${APP_HOSTS[$app]}; do
+      if host_lost "$url"; then
+        last="host $url stopped answering"
+        running=-1
+      fi
+    done
+    ((running >= 0)) || break
     if ((all && running)); then
       if [[ ${APP_RUNTIME[$app]} != process ]] || process_owns_port "$app" "$color"; then
         return 0
@@ -2345,13 +2671,13 @@ bring_up() {
     case $MODE in
       deploy)
         say "$app: cleaning the idle color $target"
-        color_stop "$app" "$target" 0
+        color_stop "$app" "$target" 0 || fail_deploy "could not clean $app/$target on every host"
         say "$app: starting $target with version ${VERSIONS[$app]}"
-        color_start "$app" "$target" "${VERSIONS[$app]}"
+        color_start "$app" "$target" "${VERSIONS[$app]}" || fail_deploy "could not start $app/$target on every host"
         ;;
       rollback)
         say "$app: resuming $target with version ${VERSIONS[$app]}"
-        color_resume "$app" "$target" "${VERSIONS[$app]}"
+        color_resume "$app" "$target" "${VERSIONS[$app]}" || fail_deploy "could not resume $app/$target on every host"
         ;;
     esac
   done
@@ -2472,7 +2798,8 @@ retire_old_colors() {
   for app in "${SELECTED[@]}"; do
     [[ -n ${LIVE[$app]} ]] || continue
     say "$app: draining and stopping ${LIVE[$app]}$( ((APP_KEEP_PREVIOUS[$app])) && printf ' (kept for rollback)')"
-    color_stop "$app" "${LIVE[$app]}" "${APP_KEEP_PREVIOUS[$app]}"
+    color_stop "$app" "${LIVE[$app]}" "${APP_KEEP_PREVIOUS[$app]}" ||
+      say "$app: could not stop ${LIVE[$app]} on every host; the next deploy cleans it" >&2
   done
   # Too late to switch back, never too late to say so.
   for app in "${SELECTED[@]}"; do
@@ -2492,7 +2819,7 @@ fail_deploy() { # MESSAGE
     app=${item%.*} color=${item#*.}
     say "$item logs (last lines):"
     color_logs "$app" "$color" | sed 's/^/    /'
-    color_stop "$app" "$color" "$keep"
+    color_stop "$app" "$color" "$keep" || say "could not stop $item on every host"
     log_deploy "$app" "${LIVE_VERSION[$app]:-}" "${VERSIONS[$app]:-}" failed
     run_hook on-failure "$app" "$color" "${VERSIONS[$app]:-}" || say "on-failure hook failed"
   done
@@ -2519,7 +2846,7 @@ fail_after_switch() { # MESSAGE
       log_deploy "$app" "${LIVE_VERSION[$app]}" "${VERSIONS[$app]}" "live-with-errors"
     elif [[ -n $now && $now == "${LIVE[$app]}" ]]; then
       say "$app: nginx routes to ${LIVE[$app]} (${LIVE_VERSION[$app]:-version unknown}) as before"
-      if [[ $MODE != switch ]]; then color_stop "$app" "${TARGET[$app]}" "$keep"; fi
+      if [[ $MODE != switch ]]; then color_stop "$app" "${TARGET[$app]}" "$keep" || say "could not stop $app/${TARGET[$app]} on every host"; fi
       state_set "$app" "${LIVE[$app]}" "${LIVE_VERSION[$app]:--}" "${PREV_COLOR[$app]}" "${PREV_VERSION[$app]}" || true
       log_deploy "$app" "${LIVE_VERSION[$app]}" "${VERSIONS[$app]}" failed
       run_hook on-failure "$app" "${TARGET[$app]}" "${VERSIONS[$app]}" || say "on-failure hook failed"
@@ -2583,7 +2910,9 @@ progress() {
 # The watchdog: while the worker runs, deploy.sh's first process must live;
 # when it is gone (SIGKILL), the worker is stopped as a signal would.
 watch_parent() {
+  trap '' PIPE
   while alive "$WORKER"; do
+    lock_heartbeat
     if ! parent_alive; then
       kill_worker
       abandon KILL
@@ -2671,11 +3000,15 @@ cmd_status() {
       if color_running "$app" "$color" 2>/dev/null; then
         version=$(color_version "$app" "$color")
         health="running ${version:-(version unknown)}"
-        for url in $(probe_urls "$app" "$color"); do
-          if code=$(probe "$app" "$url"); then health="$health, healthy ($code)"; else health="$health, unhealthy ($code)"; fi
+        local targets host where=""
+        mapfile -t targets < <(probe_targets "$app" "$color")
+        for url in "${targets[@]}"; do
+          read -r host url <<<"$url"
+          ((${#targets[@]} == 1)) || where=" on $host (${url#http://})"
+          if code=$(probe "$app" "$url"); then health="$health, healthy ($code)$where"; else health="$health, unhealthy ($code)$where"; fi
         done
       fi
-      [[ $color != "$live" || $health == *", healthy"* ]] || down=1
+      [[ $color != "$live" || ($health == *", healthy"* && $health != *unhealthy*) ]] || down=1
       printf '  %-5s %s\n' "$color" "$health"
     done
   done
@@ -2768,9 +3101,17 @@ main() {
     done
   done
 
-  RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/greenlight-$PROJECT.XXXXXX")
+  # A short path: ssh's control sockets live here.
+  RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/gl.XXXXXX")
   trap cleanup_tmp EXIT
   preflight
+  if ((USES_SSH)); then
+    ssh_setup
+    local hosts code=$EXIT_USAGE
+    [[ $COMMAND != status ]] || code=$EXIT_FAILED
+    mapfile -t hosts < <(needed_hosts)
+    check_hosts "$code" "${hosts[@]}"
+  fi
   if [[ $COMMAND == status ]]; then
     cmd_status || exit "$EXIT_FAILED"
     return 0
@@ -2784,21 +3125,39 @@ main() {
   fi
 }
 
+# The hosts this command reaches: the selected apps' hosts, nginx's host,
+# the lock's host and the hosts of accessories.
+needed_hosts() {
+  local host hosts=("${SELECTED_HOSTS[@]}")
+  for host in "$PROXY_HOST" "$LOCK_HOST" "${!HOST_ACCESSORIES[@]}"; do
+    [[ -n $host && " ${hosts[*]} " != *" $host "* ]] && hosts+=("$host")
+  done
+  printf '%s\n' "${hosts[@]}"
+}
+
 # Prepares what every app shares (network, accessories, a compose nginx),
 # then runs the command.
 work() {
   if [[ $USES_COMPOSE == 1 || $PROXY_MODE == compose ]]; then
     if ((DRY_RUN)); then
+      [[ $COMMAND != deploy ]] || fetch_images
       run docker_on "$PROXY_HOST" network create "$NETWORK"
     else
-      local network_hosts=("${SELECTED_HOSTS[@]}")
+      local network_hosts=("${SELECTED_HOSTS[@]}") host
+      for host in "${!HOST_ACCESSORIES[@]}"; do
+        [[ " ${network_hosts[*]} " == *" $host "* ]] || network_hosts+=("$host")
+      done
       if [[ $PROXY_MODE == compose && " ${network_hosts[*]} " != *" $PROXY_HOST "* ]]; then
         network_hosts+=("$PROXY_HOST")
       fi
       list_containers "${network_hosts[@]}"
-      ensure_network "${network_hosts[@]}"
+      # switch only flips to what runs: it creates nothing.
+      if [[ $COMMAND != switch ]]; then
+        [[ $COMMAND != deploy ]] || fetch_images
+        ensure_network "${network_hosts[@]}"
+      fi
     fi
-    ensure_accessories
+    [[ $COMMAND == switch ]] || ensure_accessories
     ensure_proxy
   fi
   rollout "$COMMAND"
