@@ -26,8 +26,9 @@ use std::time::{Duration, Instant};
 use momo::{all_text, code, Momo, MomoOptions};
 
 /// Deploys of v1 and v2 in turn on a fresh momo with these app hosts; the
-/// wall time of each after the first (which sends the images).
-fn deploy_times(app_hosts: &[&str], n: usize) -> Vec<Duration> {
+/// median wall time of those after the first two (which send the images),
+/// and the steps deploy.sh printed in the median deploy.
+fn deploy_times(app_hosts: &[&str], n: usize) -> (Duration, String) {
     let momo = Momo::up(MomoOptions {
         app_hosts: app_hosts.iter().map(|h| h.to_string()).collect(),
         health: "interval \"100ms\"\n        timeout \"1s\"\n        deadline \"15s\"".to_string(),
@@ -43,35 +44,31 @@ fn deploy_times(app_hosts: &[&str], n: usize) -> Vec<Duration> {
             "deploy {version} on {app_hosts:?} failed:\n{}",
             all_text(&out)
         );
-        took
+        (took, String::from_utf8_lossy(&out.stdout).into_owned())
     };
     // The first deploy sends the images and starts from nothing; v2 is
     // sent by the second, also not timed.
-    let first = deploy("v1");
-    let second = deploy("v2");
+    let (first, _) = deploy("v1");
+    let (second, _) = deploy("v2");
     println!(
         "  {app_hosts:?}: first deploy {:.2} s, first of v2 {:.2} s (images sent; not counted)",
         first.as_secs_f64(),
         second.as_secs_f64()
     );
-    let times: Vec<Duration> = (0..n)
+    let mut times: Vec<(Duration, String)> = (0..n)
         .map(|i| {
-            let took = deploy(if i % 2 == 0 { "v1" } else { "v2" });
+            let (took, steps) = deploy(if i % 2 == 0 { "v1" } else { "v2" });
             println!(
                 "  {app_hosts:?}: deploy {} took {:.2} s",
                 i + 1,
                 took.as_secs_f64()
             );
-            took
+            (took, steps)
         })
         .collect();
     momo.lab.down();
-    times
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
-    times[times.len() / 2]
+    times.swap_remove(times.len() / 2)
 }
 
 fn main() {
@@ -85,8 +82,10 @@ fn main() {
         .filter(|&n| n > 0)
         .unwrap_or(5);
     println!("\n=== momo on the lab: {n} deploys each, one app host then two");
-    let one = median(deploy_times(&["was1"], n));
-    let two = median(deploy_times(&["was1", "was2"], n));
+    let (one, one_steps) = deploy_times(&["was1"], n);
+    let (two, two_steps) = deploy_times(&["was1", "was2"], n);
+    println!("\nsteps of the median deploy, 1 app host:\n{one_steps}");
+    println!("steps of the median deploy, 2 app hosts:\n{two_steps}");
     let ratio = two.as_secs_f64() / one.as_secs_f64();
     println!(
         "\nmomo deploy, median of {n}: 1 app host {:.2} s, 2 app hosts {:.2} s, ratio {ratio:.2}x (target <= 1.3x)",
