@@ -467,29 +467,36 @@ host_address() { # HOST
   printf '%s:%s' "${HOST_SSH[$1]}" "${HOST_SSH_PORT[$1]}"
 }
 
-# Opens the master connection of each host in parallel; refuses (exit
-# CODE) naming every host that does not answer within ConnectTimeout.
+# Opens the master connection of each host (and of an ssh:// docker-host)
+# in parallel; refuses (exit CODE) naming every one that does not answer
+# within ConnectTimeout.
 check_hosts() { # CODE HOST...
-  local code=$1 host pids=() unreachable=() i=0 error
+  local code=$1 host pid targets=() unreachable=() i error dest port
   shift
   for host; do
-    [[ -n ${HOST_SSH[$host]} ]] || continue
-    "$SSH_BIN" -o ControlMaster=yes -o ControlPersist=60 "${SSH_OPTS[@]}" -f -N \
-      -p "${HOST_SSH_PORT[$host]}" -- "${HOST_SSH[$host]}" </dev/null >/dev/null 2>"$RUN_TMP/ssh-$host.err" 9>&- 7>&- &
-    pids+=("$! $host")
+    [[ -n ${HOST_SSH[$host]} ]] && targets+=("$host ${HOST_SSH[$host]} ${HOST_SSH_PORT[$host]}")
   done
-  for i in "${!pids[@]}"; do
-    read -r pid host <<<"${pids[i]}"
+  if [[ $DOCKER_ENGINE =~ ^ssh://([^/:]+)(:([0-9]+))?$ ]]; then
+    targets+=("docker-host ${BASH_REMATCH[1]} ${BASH_REMATCH[3]:-22}")
+  fi
+  for i in "${!targets[@]}"; do
+    read -r host dest port <<<"${targets[i]}"
+    "$SSH_BIN" -o ControlMaster=yes -o ControlPersist=60 "${SSH_OPTS[@]}" -f -N \
+      -p "$port" -- "$dest" </dev/null >/dev/null 2>"$RUN_TMP/ssh-$i.err" 9>&- 7>&- &
+    targets[i]+=" $!"
+  done
+  for i in "${!targets[@]}"; do
+    read -r host dest port pid <<<"${targets[i]}"
     if ! wait "$pid"; then
-      error=$(tail -n 1 -- "$RUN_TMP/ssh-$host.err" 2>/dev/null) || true
-      unreachable+=("host $host ($(host_address "$host")) does not answer over ssh${error:+: ${error//[^[:print:]]/}}")
+      error=$(tail -n 1 -- "$RUN_TMP/ssh-$i.err" 2>/dev/null) || true
+      unreachable+=("$host ($dest:$port) does not answer over ssh${error:+: ${error//[^[:print:]]/}}")
     fi
   done
   if ! ((${#unreachable[@]})); then
     SSH_MASTERS=1
     return 0
   fi
-  for error in "${unreachable[@]}"; do say "$error" >&2; done
+  for error in "${unreachable[@]}"; do say "host $error" >&2; done
   die "cannot reach every host this command needs; nothing was changed" "$code"
 }
 
@@ -3105,7 +3112,7 @@ main() {
   RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/gl.XXXXXX")
   trap cleanup_tmp EXIT
   preflight
-  if ((USES_SSH)); then
+  if ((USES_SSH)) || [[ $DOCKER_ENGINE == ssh://* ]]; then
     ssh_setup
     local hosts code=$EXIT_USAGE
     [[ $COMMAND != status ]] || code=$EXIT_FAILED
