@@ -62,6 +62,8 @@ pub struct MomoOptions {
     pub health: String,
     /// The app's drain.
     pub drain: String,
+    /// The app's image repository (default: the test app, sent from here).
+    pub image: String,
 }
 
 impl Default for MomoOptions {
@@ -77,6 +79,7 @@ impl Default for MomoOptions {
             health: "interval \"200ms\"\n        timeout \"1s\"\n        deadline \"15s\""
                 .to_string(),
             drain: "5s".to_string(),
+            image: APP_IMAGE.to_string(),
         }
     }
 }
@@ -184,7 +187,7 @@ project "{PROJECT}"
 {registry}
 {hosts}
 app "api" {{
-    image "{APP_IMAGE}"
+    image "{image}"
     tag "v1"
     port 8080
     host-ports blue={blue} green={green}
@@ -218,6 +221,7 @@ proxy {{
             green = PORTS[1],
             health = o.health,
             drain = o.drain,
+            image = o.image,
             app_extra = o.app_extra,
             listen = o.listen,
             proxy_extra = o.proxy_extra,
