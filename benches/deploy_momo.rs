@@ -21,6 +21,7 @@ mod momo;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use momo::{all_text, code, Momo, MomoOptions};
@@ -66,9 +67,100 @@ fn deploy_times(app_hosts: &[&str], n: usize) -> (Duration, String) {
             (took, steps)
         })
         .collect();
+    if app_hosts.len() == 1 {
+        ssh_costs(&momo);
+    }
     momo.lab.down();
     times.sort();
     times.swap_remove(times.len() / 2)
+}
+
+/// What one ssh call costs over the run's multiplexed connection (as
+/// deploy.sh makes them: a master opened once, every call a session on it)
+/// and over a connection of its own (as every call was before): the median
+/// of 20 `ssh HOST true` and 20 `docker ps` over ssh:// each way.
+fn ssh_costs(momo: &Momo) {
+    let host = momo.host("was1");
+    let dir = tempfile::tempdir().unwrap();
+    let control = dir.path().join("%r@%n-%p");
+    let config = momo.lab.ssh_config();
+    let ssh_opts = |mux: bool| {
+        let mut opts = vec![
+            "-F".to_string(),
+            config.to_string_lossy().into_owned(),
+            "-o".to_string(),
+            "BatchMode=yes".to_string(),
+        ];
+        if mux {
+            opts.push("-o".to_string());
+            opts.push(format!("ControlPath={}", control.display()));
+        }
+        opts
+    };
+    let master = std::process::Command::new("ssh")
+        .args(ssh_opts(true))
+        .args([
+            "-o",
+            "ControlMaster=yes",
+            "-o",
+            "ControlPersist=60",
+            "-f",
+            "-N",
+        ])
+        .arg(host.ssh_destination())
+        .status()
+        .unwrap();
+    assert!(master.success(), "the master connection did not open");
+    // docker runs `ssh` by name: a wrapper with the same options.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let median = |mux: bool, docker: bool| {
+        let wrapper = bin.join("ssh");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\nexec /usr/bin/ssh {} \"$@\"\n",
+                shell_words::join(ssh_opts(mux))
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut times: Vec<Duration> = (0..20)
+            .map(|_| {
+                let started = Instant::now();
+                let ok = if docker {
+                    std::process::Command::new("docker")
+                        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+                        .env("DOCKER_HOST", host.docker_host_ssh())
+                        .args(["ps", "-q"])
+                        .output()
+                        .unwrap()
+                        .status
+                        .success()
+                } else {
+                    std::process::Command::new(&wrapper)
+                        .args([&host.ssh_destination(), "true"])
+                        .status()
+                        .unwrap()
+                        .success()
+                };
+                assert!(ok, "an ssh call to was1 failed");
+                started.elapsed()
+            })
+            .collect();
+        times.sort();
+        times[times.len() / 2].as_secs_f64() * 1000.0
+    };
+    println!(
+        "  ssh HOST true: {:.0} ms on the run's connection, {:.0} ms on a new one",
+        median(true, false),
+        median(false, false)
+    );
+    println!(
+        "  docker ps over ssh://: {:.0} ms on the run's connection, {:.0} ms on a new one",
+        median(true, true),
+        median(false, true)
+    );
 }
 
 fn main() {
