@@ -224,6 +224,23 @@ fn momo_survives_faults_across_machines() {
     );
     assert!(accessory("lb").is_empty(), "{:?}", momo.containers("lb"));
 
+    // status with an app host frozen: exit 1, naming it, and still saying
+    // what nginx serves.
+    was2.pause();
+    let out = momo.deploy(&["status"]);
+    was2.unpause();
+    assert_exit(&out, 1, "status with was2 frozen");
+    let said = all_text(&out);
+    // A frozen host still completes TCP handshakes (its kernel runs), so
+    // nginx may hang on it: status says what nginx answered, if anything,
+    // and what its installed conf routes to.
+    assert!(
+        said.contains("was2")
+            && said.contains("blue")
+            && said.contains("unknown: no answer from was2"),
+        "status names the frozen host and the live color:\n{said}"
+    );
+
     // was2 loses power during the health gate of a deploy: the deploy
     // fails, the old color keeps serving through was1.
     let load = momo.load(4);

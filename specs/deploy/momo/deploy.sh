@@ -474,11 +474,11 @@ host_address() { # HOST
 }
 
 # Opens the master connection of each host (and of an ssh:// docker-host)
-# in parallel; refuses (exit CODE) naming every one that does not answer
+# in parallel; refuses (exit 2) naming every one that does not answer
 # within ConnectTimeout.
-check_hosts() { # CODE HOST...
-  local code=$1 host pid targets=() unreachable=() i error dest port
-  shift
+HOSTS_DOWN=0
+check_hosts() { # HOST...
+  local host pid targets=() unreachable=() i error dest port
   for host; do
     [[ -n ${HOST_SSH[$host]} ]] && targets+=("$host ${HOST_SSH[$host]} ${HOST_SSH_PORT[$host]}")
   done
@@ -503,7 +503,12 @@ check_hosts() { # CODE HOST...
     return 0
   fi
   for error in "${unreachable[@]}"; do say "host $error" >&2; done
-  die "cannot reach every host this command needs; nothing was changed" "$code"
+  # status goes on without them (each call to one fails at once) and exits 1.
+  if [[ $COMMAND == status ]]; then
+    SSH_MASTERS=1 HOSTS_DOWN=1
+    return 0
+  fi
+  die "cannot reach every host this command needs; nothing was changed"
 }
 
 # True when a host's master connection, opened by check_hosts, has ended
@@ -3008,9 +3013,16 @@ cmd_status() {
     elif [[ $live != "$installed" ]]; then
       printf '  nginx routes to %s, but its installed conf says %s\n' "$live" "${installed:-nothing}"
     fi
+    local lost="" host
+    for host in ${APP_HOSTS[$app]}; do
+      ! host_lost "$host" 2>/dev/null || lost+=" $host"
+    done
     for color in blue green; do
       health="stopped"
-      if color_running "$app" "$color" 2>/dev/null; then
+      if [[ -n $lost ]]; then
+        health="unknown: no answer from${lost}"
+        down=1
+      elif color_running "$app" "$color" 2>/dev/null; then
         version=$(color_version "$app" "$color")
         health="running ${version:-(version unknown)}"
         local targets host where=""
@@ -3027,6 +3039,7 @@ cmd_status() {
   done
   holder=$(lock_holder)
   printf 'lock: %s\n' "${holder:-free}"
+  ((HOSTS_DOWN)) && down=1
   return "$down"
 }
 
@@ -3120,10 +3133,9 @@ main() {
   preflight
   if ((USES_SSH)) || [[ $DOCKER_ENGINE == ssh://* ]]; then
     ssh_setup
-    local hosts code=$EXIT_USAGE
-    [[ $COMMAND != status ]] || code=$EXIT_FAILED
+    local hosts
     mapfile -t hosts < <(needed_hosts)
-    check_hosts "$code" "${hosts[@]}"
+    check_hosts "${hosts[@]}"
   fi
   if [[ $COMMAND == status ]]; then
     cmd_status || exit "$EXIT_FAILED"
