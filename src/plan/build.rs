@@ -140,6 +140,7 @@ pub fn build(
         spec_hash: spec_hash.to_string(),
         network: format!("greenlight-{project}"),
         state_dir: format!("/var/lib/greenlight/{project}"),
+        files: super::KitFiles::new(&project),
         project,
         hosts,
         docker_host: spec.docker_host.as_ref().map(|d| d.value.clone()),

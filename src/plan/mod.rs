@@ -3,6 +3,7 @@
 
 mod bind;
 mod build;
+mod files;
 mod model;
 mod names;
 mod ports;
@@ -11,4 +12,5 @@ mod tls;
 mod verify;
 
 pub use build::build;
+pub use files::KitFiles;
 pub use model::*;

@@ -37,6 +37,8 @@ pub struct Plan {
     pub proxy: Proxy,
     /// Hooks, as argv lists with placeholders.
     pub hooks: Hooks,
+    /// The kit's own files and what deploy.sh installs from them.
+    pub files: super::KitFiles,
     /// True when any app uses containers (deploy.sh then needs docker).
     pub uses_compose: bool,
     /// True when any app is a plain process.

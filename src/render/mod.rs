@@ -35,21 +35,10 @@ pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinj
         };
     add("deploy.sh".into(), templates::DEPLOY_SH, context! { plan })?;
     add("PLAN.md".into(), templates::PLAN_MD, context! { plan })?;
-    add(
-        "nginx/site.conf".into(),
-        templates::NGINX_SITE,
-        context! { plan },
-    )?;
-    add(
-        "nginx/njs.conf".into(),
-        templates::NGINX_NJS,
-        context! { plan },
-    )?;
-    add(
-        "nginx/greenlight.js".into(),
-        templates::NGINX_JS,
-        context! { plan },
-    )?;
+    let files = &plan_model.files;
+    add(files.site_conf.clone(), templates::NGINX_SITE, context! { plan })?;
+    add(files.njs_conf.clone(), templates::NGINX_NJS, context! { plan })?;
+    add(files.js_module.clone(), templates::NGINX_JS, context! { plan })?;
     for app in &plan_model.apps {
         for color in &app.colors {
             let ctx = context! { plan, app, color };
@@ -70,14 +59,14 @@ pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinj
     }
     if !plan_model.accessories.is_empty() {
         add(
-            "compose/accessories.yml".into(),
+            files.accessories_compose.clone(),
             templates::COMPOSE_ACCESSORIES,
             context! { plan },
         )?;
     }
     if plan_model.proxy.mode == "compose" {
         add(
-            "compose/proxy.yml".into(),
+            files.proxy_compose.clone(),
             templates::COMPOSE_PROXY,
             context! { plan },
         )?;

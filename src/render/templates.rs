@@ -28,12 +28,24 @@ pub const COMPOSE_ACCESSORIES: &str = "compose/accessories.yml.j2";
 /// The compose file of nginx in compose mode.
 pub const COMPOSE_PROXY: &str = "compose/proxy.yml.j2";
 
-/// The parts deploy.sh includes, one job each.
+/// The parts deploy.sh includes, one job each; a kit includes only the
+/// parts its spec uses (one of `deploy/proxy/*` per proxy mode).
 pub const DEPLOY_PARTS: &[&str] = &[
     "deploy/core.sh.j2",
+    "deploy/ssh.sh.j2",
+    "deploy/remote_lock.sh.j2",
+    "deploy/secrets.sh.j2",
+    "deploy/placeholders.sh.j2",
+    "deploy/hooks.sh.j2",
+    "deploy/docker.sh.j2",
     "deploy/process.sh.j2",
     "deploy/compose.sh.j2",
+    "deploy/fleet.sh.j2",
     "deploy/colors.sh.j2",
+    "deploy/proxy/host.sh.j2",
+    "deploy/proxy/remote.sh.j2",
+    "deploy/proxy/conf_dir.sh.j2",
+    "deploy/proxy/compose.sh.j2",
     "deploy/proxy.sh.j2",
     "deploy/verify.sh.j2",
     "deploy/rollout.sh.j2",

@@ -16,50 +16,31 @@ export LC_ALL=C
 umask 077
 
 # ---------------------------------------------------------------------------
-# The stack, as compiled from the spec. Everything below this section is the
-# same for every spec.
+# The stack, as compiled from the spec: every name and value below comes
+# from the plan (PLAN.md); the functions after this section print none.
 # ---------------------------------------------------------------------------
 readonly PROJECT=hello
 readonly DEFAULT_STATE_DIR=/var/lib/greenlight/hello
 readonly NETWORK=greenlight-hello
-readonly DOCKER_ENGINE=''
-# The engine's TLS client certificate and CA ("": none), passed to every
-# docker and compose call to it as DOCKER_CERT_PATH, with DOCKER_TLS_VERIFY=1.
-readonly DOCKER_ENGINE_TLS_DIR=''
-readonly USES_COMPOSE=1
-readonly USES_PROCESS=0
-readonly USES_SSH=0
-readonly ACCESSORIES=0
 # How the version's images reach the hosts: pull (from their registry) or send (docker save | docker load).
 readonly IMAGE_SOURCE=pull
-# The host whose machine holds the stack's deploy lock ("": this machine).
-readonly LOCK_HOST=''
-readonly PROXY_MODE=compose
+# nginx (compose mode) and the files deploy.sh installs in its conf dir.
 readonly PROXY_HOST=local
 readonly PROXY_PROJECT=hello-proxy
-# The image of nginx as a compose service ("": nginx is not in compose).
+readonly PROXY_COMPOSE=compose/proxy.yml
 readonly PROXY_IMAGE=nginx:1.27.5
-readonly DEFAULT_NGINX_CONF_DIR=/etc/nginx/conf.d
 readonly SITE_CONF=greenlight-hello.conf
+readonly INSTALLED_JS=greenlight-hello.js
+readonly INSTALLED_LIVE_FILE=greenlight-hello.live
 readonly JS_MODULE=gl_hello
+# The kit's nginx pieces.
+readonly KIT_SITE_CONF=nginx/site.conf
+readonly KIT_NJS_CONF=nginx/njs.conf
+readonly KIT_JS_MODULE=nginx/greenlight.js
 readonly APPS=( web )
-
-# Hosts: ssh destination (empty: this machine) and ssh port.
-declare -A HOST_SSH=(
-  [local]=''
-)
-declare -A HOST_SSH_PORT=(
-  [local]=22
-)
 # The IP each host publishes container ports on (GREENLIGHT_BIND for compose).
 declare -A HOST_BIND=(
   [local]=127.0.0.1
-)
-# The compose services (in compose/accessories.yml) each host runs, by the accessories' `on`.
-declare -A HOST_ACCESSORIES=(
-)
-# The images of those accessories, per host.
-declare -A HOST_ACCESSORY_IMAGES=(
 )
 
 # Apps: runtime, hosts, default tag, health gate, drain.
@@ -82,23 +63,15 @@ declare -A APP_VERSION_IMAGES=(
 declare -A APP_FIXED_IMAGES=(
   [web]=''
 )
-# At most this many hosts of the app start or stop at once (0: all at once).
-declare -A APP_PARALLEL=(
-  [web]=0
+# Named volumes both colors of an app share (created before its first start).
+declare -A APP_VOLUMES=(
+  [web]=''
 )
 declare -A APP_KEEP_PREVIOUS=(
   [web]=1
 )
 declare -A APP_DRAIN_MS=(
   [web]=30000
-)
-# Named volumes both colors of an app share (created before its first start).
-declare -A APP_VOLUMES=(
-  [web]=''
-)
-# The user each process app runs as ("": deploy.sh's own user).
-declare -A APP_USER=(
-  [web]=''
 )
 # A path requested through nginx after the switch that must answer 2xx
 # ("": none), and how long the new color is watched before the old one
@@ -109,13 +82,11 @@ declare -A APP_VERIFY=(
 declare -A APP_WATCH_MS=(
   [web]=0
 )
-declare -A APP_WORKDIR=(
-  [web]=''
-)
+# The health gate: path, expected status (0: any 2xx), probe interval and
+# timeout, deadline, and passes in a row.
 declare -A HEALTH_PATH=(
   [web]=/healthz
 )
-# Expected status per app; 0 means any 2xx.
 declare -A HEALTH_EXPECT=(
   [web]=0
 )
@@ -140,10 +111,6 @@ declare -A HEALTH_AFTER=(
 
 # Colors: host port ("" when none) and the base URLs the health gate probes
 # ("" when the container's address is looked up at run time).
-declare -A COLOR_PORT=(
-  [web.blue]=''
-  [web.green]=''
-)
 declare -A PROBE_BASES=(
   [web.blue]=''
   [web.green]=''
@@ -153,6 +120,25 @@ declare -A PROBE_BASES=(
 declare -A COLOR_ROUTE=(
   [web.blue]=web-blue:8080
   [web.green]=web-green:8080
+)
+# The kit's nginx files of each color: its upstream, and the selector that
+# routes the app to it when nginx switches by reload.
+declare -A COLOR_UPSTREAM_CONF=(
+  [web.blue]=nginx/web-blue.upstream.conf
+  [web.green]=nginx/web-green.upstream.conf
+)
+declare -A COLOR_SELECT_CONF=(
+  [web.blue]=nginx/web-blue.select.conf
+  [web.green]=nginx/web-green.select.conf
+)
+# The compose project and file of each color.
+declare -A COMPOSE_PROJECT=(
+  [web.blue]=hello-web-blue
+  [web.green]=hello-web-green
+)
+declare -A COMPOSE_FILE=(
+  [web.blue]=compose/web-blue.yml
+  [web.green]=compose/web-green.yml
 )
 # The route paths of each app, and where deploy.sh asks nginx itself:
 # the URL of its listen address and, for a server name, curl's --resolve.
@@ -165,60 +151,20 @@ declare -A ENTRY_PORT=(
   [web]=8080
 )
 
-# The command line of each process app, word by word; placeholders are filled
-# inside each word and never re-split or evaluated.
-start_argv() {
-  case $1 in
-    *) ARGV=() ;;
-  esac
-}
-
-# The environment of each process app, as NAME=value words for env(1).
-start_env() {
-  case $1 in
-    *) ENVV=() ;;
-  esac
-}
-
-# Secrets of each app (".accessories": of the accessories) as KEY INDEX FILE
-# triples. Each FILE is read on this machine when a command needs it and only
-# reaches the app's environment: a process gets KEY, compose reads
-# GREENLIGHT_SECRET_INDEX from its own environment. INDEX "file": compose
-# mounts FILE into the container itself, and deploy.sh never reads it. No
-# value is in the kit.
-secret_files() {
-  case $1 in
-    *) SECRETS=() ;;
-  esac
-}
-
-# Hooks, word by word, with placeholders.
-hook_argv() {
-  case $1 in
-    before-deploy) ARGV=( ) ;;
-    after-healthy) ARGV=( ) ;;
-    after-switch) ARGV=( ) ;;
-    on-failure) ARGV=( ) ;;
-    *) ARGV=() ;;
-  esac
-}
-
 # ---------------------------------------------------------------------------
 # Run-time settings.
 # ---------------------------------------------------------------------------
 KIT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 readonly KIT_DIR
 STATE_DIR=${GREENLIGHT_STATE_DIR:-$DEFAULT_STATE_DIR}
-NGINX_CONF_DIR=${GREENLIGHT_NGINX_CONF_DIR:-$DEFAULT_NGINX_CONF_DIR}
 # Inside a compose nginx the conf dir is the image's.
-[[ $PROXY_MODE != compose ]] || NGINX_CONF_DIR=/etc/nginx/conf.d
-read -r -a NGINX_CMD <<<"${GREENLIGHT_NGINX:-nginx}"
+readonly NGINX_CONF_DIR=/etc/nginx/conf.d
 read -r -a DOCKER_CMD <<<"${GREENLIGHT_DOCKER:-docker}"
+COMPOSE_CMD=()
 HOST_PROC=${GREENLIGHT_HOST_PROC:-/proc}
 readonly VERSION_RE='^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'
 readonly EXIT_FAILED=1 EXIT_USAGE=2 EXIT_LOCKED=75
 DRY_RUN=0
-COMPOSE_CMD=()
 STARTED=()
 RELOADED=0
 
@@ -244,23 +190,13 @@ Environment (the variables marked * name programs deploy.sh executes, as
 root when it runs as root: set them only from a trusted source):
   GREENLIGHT_STATE_DIR       state, lock and logs (default: $DEFAULT_STATE_DIR); must
                              belong to the deploying user and not be writable by others
-* GREENLIGHT_NGINX           the nginx command for -t and -s reload (default: nginx)
-  GREENLIGHT_NGINX_CONF_DIR  where the site conf is installed, for nginx on a host
-                             (default: $DEFAULT_NGINX_CONF_DIR)
 * GREENLIGHT_DOCKER          the docker command (default: docker)
   GREENLIGHT_COMPOSE         v1 (docker-compose), v2 (docker compose) or auto (default:
                              v2 when it answers, else v1)
   GREENLIGHT_HOST_PROC       the docker host's /proc, where deploy.sh reads the old
-                             color's connections in compose mode (default: /proc)
+                             color's connections (default: /proc)
   GREENLIGHT_CALL_TIMEOUT    seconds any one docker, compose, nginx or ssh call may
                              take (default: 120; within the health gate, its deadline)
-  GREENLIGHT_STRICT_SECRETS  1: refuse secret files that are symlinks or readable by
-                             others (default: a warning)
-  GREENLIGHT_SSH_CONFIG      an ssh config file used instead of ~/.ssh/config for
-                             every ssh call, docker's ssh:// engines included (keys,
-                             known hosts, jump hosts); deploy.sh adds BatchMode,
-                             ConnectTimeout=5, keep-alives and one multiplexed
-                             connection per host per run
 
 
 Exit status: 0 done; 1 the deploy failed (deploy.sh then says which color
@@ -268,17 +204,6 @@ nginx routes each app to: the one before unless it says otherwise); 2 usage
 or preflight error, nothing changed; 75 another deploy holds the lock.
 status exits 0 when nginx serves every app from a running, healthy color,
 else 1.
-EOF
-  ((USES_SSH)) || return 0
-  local images="pulled by each host"
-  [[ $IMAGE_SOURCE != send ]] || images='sent from this machine (registry "none")'
-  cat <<EOF
-
-Hosts: deploy.sh runs on this (control) machine and reaches the others over
-ssh. Before anything changes it connects to every host the command needs,
-at once, and stops (exit 2; status: 1) naming any that does not answer
-within 5 s. The lock lives on ${LOCK_HOST:-this machine}${LOCK_HOST:+ (~/.greenlight/$PROJECT.lock of the ssh user)};
-images are $images.
 EOF
 }
 
@@ -400,7 +325,7 @@ run_quiet() {
 # a variable would be lost there).
 RUN_TMP=""
 cleanup_tmp() {
-  [[ -z $RUN_TMP ]] || { [[ -z $SSH_BIN ]] || ssh_close; rm -rf -- "$RUN_TMP"; }
+  [[ -z $RUN_TMP ]] || rm -rf -- "$RUN_TMP"
 }
 
 new_tmp() {
@@ -433,203 +358,6 @@ bounded() { # COMMAND...
   return "$rc"
 }
 
-# ---------------------------------------------------------------------------
-# ssh: one multiplexed connection per host per run. check_hosts opens a
-# master connection to every host the command needs (in parallel, before the
-# lock and before anything changes); every later ssh call, docker's ssh://
-# connections included, goes through it. Its socket lives in the run's
-# private dir; ssh_close ends the masters when the run ends.
-# ---------------------------------------------------------------------------
-SSH_OPTS=()
-SSH_BIN=""
-ssh_setup() {
-  # A master that hears nothing from its host for about 4 s ends; a lost
-  # host is then known by its missing socket (host_lost).
-  SSH_OPTS=(-o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=2 -o ServerAliveCountMax=2
-    -o "ControlPath=$RUN_TMP/%r@%n-%p")
-  if [[ -n ${GREENLIGHT_SSH_CONFIG:-} ]]; then
-    [[ -f $GREENLIGHT_SSH_CONFIG && -r $GREENLIGHT_SSH_CONFIG ]] ||
-      die "GREENLIGHT_SSH_CONFIG names $GREENLIGHT_SSH_CONFIG, which is not a readable file"
-    SSH_OPTS=(-F "$GREENLIGHT_SSH_CONFIG" "${SSH_OPTS[@]}")
-  fi
-  SSH_BIN=$(command -v ssh)
-  # Every ssh call of the run, docker's for an ssh:// engine included (it
-  # runs `ssh` from PATH), goes through this one: the run's options, given
-  # first, win over docker's own.
-  mkdir -p -- "$RUN_TMP/bin"
-  printf '#!/usr/bin/env bash\nexec %s -o ControlMaster=no %s "$@"\n' "${SSH_BIN@Q}" "${SSH_OPTS[*]@Q}" >"$RUN_TMP/bin/ssh"
-  chmod 0700 -- "$RUN_TMP/bin/ssh"
-  PATH="$RUN_TMP/bin:$PATH"
-}
-
-# The ssh destination of a host as a word for messages: user@address:port.
-host_address() { # HOST
-  printf '%s:%s' "${HOST_SSH[$1]}" "${HOST_SSH_PORT[$1]}"
-}
-
-# Opens the master connection of each host (and of an ssh:// docker-host)
-# in parallel; refuses (exit 2) naming every one that does not answer
-# within ConnectTimeout.
-HOSTS_DOWN=0
-check_hosts() { # HOST...
-  local host pid targets=() unreachable=() i error dest port
-  for host; do
-    [[ -n ${HOST_SSH[$host]} ]] && targets+=("$host ${HOST_SSH[$host]} ${HOST_SSH_PORT[$host]}")
-  done
-  if [[ $DOCKER_ENGINE =~ ^ssh://([^/:]+)(:([0-9]+))?$ ]]; then
-    targets+=("docker-host ${BASH_REMATCH[1]} ${BASH_REMATCH[3]:-22}")
-  fi
-  for i in "${!targets[@]}"; do
-    read -r host dest port <<<"${targets[i]}"
-    "$SSH_BIN" -o ControlMaster=yes -o ControlPersist=60 "${SSH_OPTS[@]}" -f -N \
-      -p "$port" -- "$dest" </dev/null >/dev/null 2>"$RUN_TMP/ssh-$i.err" 9>&- 7>&- &
-    targets[i]+=" $!"
-  done
-  for i in "${!targets[@]}"; do
-    read -r host dest port pid <<<"${targets[i]}"
-    if ! wait "$pid"; then
-      error=$(tail -n 1 -- "$RUN_TMP/ssh-$i.err" 2>/dev/null) || true
-      unreachable+=("$host ($dest:$port) does not answer over ssh${error:+: ${error//[^[:print:]]/}}")
-    fi
-  done
-  if ! ((${#unreachable[@]})); then
-    SSH_MASTERS=1
-    return 0
-  fi
-  for error in "${unreachable[@]}"; do say "host $error" >&2; done
-  # status goes on without them (each call to one fails at once) and exits 1.
-  if [[ $COMMAND == status ]]; then
-    SSH_MASTERS=1 HOSTS_DOWN=1
-    return 0
-  fi
-  die "cannot reach every host this command needs; nothing was changed"
-}
-
-# True when a host's master connection, opened by check_hosts, has ended
-# (the host stopped answering): calls to it fail at once instead of each
-# waiting for a connect timeout. Said once per run.
-SSH_MASTERS=0
-host_lost() { # HOST
-  ((SSH_MASTERS)) && [[ -n ${HOST_SSH[$1]} ]] || return 1
-  local dest=${HOST_SSH[$1]} socket
-  if [[ $dest == *@* ]]; then
-    [[ ! -S $RUN_TMP/$dest-${HOST_SSH_PORT[$1]} ]] || return 1
-  else
-    for socket in "$RUN_TMP"/*@"$dest-${HOST_SSH_PORT[$1]}"; do
-      [[ ! -S $socket ]] || return 1
-    done
-  fi
-  if [[ ! -e $RUN_TMP/lost.$1 ]]; then
-    : >"$RUN_TMP/lost.$1"
-    say "host $1 ($(host_address "$1")) stopped answering over ssh during this run" >&2
-  fi
-}
-
-# Ends the master connections (when the run's dir goes).
-ssh_close() {
-  local socket
-  for socket in "$RUN_TMP"/*@*; do
-    [[ -S $socket ]] || continue
-    "$SSH_BIN" -o "ControlPath=$socket" -O exit greenlight >/dev/null 2>&1 9>&- || true
-  done
-}
-
-# Runs a command on a host: directly here, or over ssh with every word quoted.
-on_host() {
-  local host=$1
-  shift
-  if [[ -z ${HOST_SSH[$host]} ]]; then
-    "$@"
-  elif host_lost "$host"; then
-    return 255
-  else
-    bounded ssh -p "${HOST_SSH_PORT[$host]}" -- "${HOST_SSH[$host]}" "${*@Q}" 9>&-
-  fi
-}
-
-# The DOCKER_HOST value for the engine of a host ("" for this machine's).
-docker_host_of() {
-  local host=$1
-  if [[ -n ${HOST_SSH[$host]} ]]; then
-    printf 'ssh://%s:%s' "${HOST_SSH[$host]}" "${HOST_SSH_PORT[$host]}"
-  else
-    printf '%s' "$DOCKER_ENGINE"
-  fi
-}
-
-docker_on() {
-  local host=$1 engine
-  shift
-  ! host_lost "$host" || return 255
-  engine=$(docker_host_of "$host")
-  if [[ -n $engine ]]; then
-    DOCKER_HOST=$engine DOCKER_TLS_VERIFY=${DOCKER_ENGINE_TLS_DIR:+1} DOCKER_CERT_PATH=$DOCKER_ENGINE_TLS_DIR \
-      bounded "${DOCKER_CMD[@]}" "$@" 9>&-
-  else
-    bounded "${DOCKER_CMD[@]}" "$@" 9>&-
-  fi
-}
-
-compose_on() {
-  local host=$1 project=$2 file=$3 engine
-  shift 3
-  ! host_lost "$host" || return 255
-  engine=$(docker_host_of "$host")
-  local cmd=("${COMPOSE_CMD[@]}" --project-name "$project" --project-directory "$KIT_DIR" --file "$KIT_DIR/$file" "$@")
-  (
-    export_secrets "$(secret_owner "$file")" index
-    export GREENLIGHT_BIND="${HOST_BIND[$host]}"
-    if [[ -n $engine ]]; then
-      DOCKER_HOST=$engine DOCKER_TLS_VERIFY=${DOCKER_ENGINE_TLS_DIR:+1} DOCKER_CERT_PATH=$DOCKER_ENGINE_TLS_DIR \
-        bounded "${cmd[@]}" 9>&-
-    else
-      bounded "${cmd[@]}" 9>&-
-    fi
-  )
-}
-
-# Compose v2 (`docker compose`) when it answers, else v1 (`docker-compose`);
-# GREENLIGHT_COMPOSE=v1|v2 picks one. Containers are found by project and
-# labels, never by name, so either works. Asking v2 starts its plugin
-# (about 0.1 s), so find_compose only starts the question in the background
-# (its answer lands in the run's dir, for whichever process asks) and
-# compose_ready takes the answer, before compose is first needed and before
-# a deploy changes anything.
-COMPOSE_PROBE=""
-find_compose() {
-  case ${GREENLIGHT_COMPOSE:-auto} in
-    v2 | auto)
-      COMPOSE_PROBE="$RUN_TMP/compose-v2"
-      { "${DOCKER_CMD[@]}" compose version >/dev/null 2>&1 && printf 'yes' >"$COMPOSE_PROBE.tmp" ||
-        printf 'no' >"$COMPOSE_PROBE.tmp"; mv -f -- "$COMPOSE_PROBE.tmp" "$COMPOSE_PROBE"; } 9>&- &
-      ;;
-    v1)
-      need docker-compose "GREENLIGHT_COMPOSE=v1"
-      COMPOSE_CMD=(docker-compose)
-      ;;
-    *) die "GREENLIGHT_COMPOSE must be v1, v2 or auto, not '$GREENLIGHT_COMPOSE'" ;;
-  esac
-}
-
-# Sets COMPOSE_CMD from find_compose's answer (waited for, at most 10 s).
-compose_ready() {
-  ((${#COMPOSE_CMD[@]})) && return 0
-  local deadline=$(($((${EPOCHREALTIME/./} / 1000)) + 10000)) answer=""
-  while [[ ! -f $COMPOSE_PROBE ]] && (($((${EPOCHREALTIME/./} / 1000)) < deadline)); do
-    nap 0.01
-  done
-  answer=$(cat -- "$COMPOSE_PROBE" 2>/dev/null) || true
-  if [[ $answer == yes ]]; then
-    COMPOSE_CMD=("${DOCKER_CMD[@]}" compose)
-  elif [[ ${GREENLIGHT_COMPOSE:-auto} == v2 ]]; then
-    die "GREENLIGHT_COMPOSE=v2, but '${DOCKER_CMD[*]} compose version' fails"
-  elif command -v docker-compose >/dev/null 2>&1; then
-    COMPOSE_CMD=(docker-compose)
-  else
-    die "neither 'docker compose' nor 'docker-compose' is installed"
-  fi
-}
-
 need() {
   command -v "$1" >/dev/null 2>&1 || die "'$1' is required but not installed${2:+ ($2)}"
 }
@@ -660,87 +388,16 @@ preflight() {
   need curl "for the health gate"
   need flock "for the deploy lock"
   need timeout "to bound each call"
-  if ((USES_PROCESS)); then
-    need setsid "to start process apps"
-    need ss "to find what listens on a color's port"
-  fi
-  if ((USES_SSH)); then
-    need ssh
-  fi
-  if ((USES_COMPOSE)) || [[ $PROXY_MODE == compose ]]; then
-    need "${DOCKER_CMD[0]}" "set GREENLIGHT_DOCKER to use another command"
-    if [[ $COMMAND == status ]]; then
-      # status asks docker only; a deploy learns whether the engine answers
-      # from its first docker call (list_containers).
-      docker_on "${APP_HOSTS[${APPS[0]}]%% *}" version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
-        die "the docker engine does not answer (docker version failed)"
-    else
-      find_compose
-    fi
-  fi
-  if [[ $PROXY_MODE != compose && ! $NGINX_CONF_DIR =~ ^/[A-Za-z0-9._/-]+$ ]]; then
-    die "the nginx conf dir '$NGINX_CONF_DIR' must be an absolute path of letters, digits and . _ / -"
-  fi
-  if [[ $PROXY_MODE == host ]]; then
-    need "${NGINX_CMD[0]}" "set GREENLIGHT_NGINX to use another command"
-    [[ -d $NGINX_CONF_DIR ]] || die "nginx conf dir $NGINX_CONF_DIR does not exist (set GREENLIGHT_NGINX_CONF_DIR)"
-  fi
-  if [[ $COMMAND != status ]]; then
-    check_secrets "${SELECTED[@]}"
-    if ((ACCESSORIES)); then check_secrets .accessories; fi
+  need "${DOCKER_CMD[0]}" "set GREENLIGHT_DOCKER to use another command"
+  if [[ $COMMAND == status ]]; then
+    # status asks docker only; a deploy learns whether the engine answers
+    # from its first docker call (list_containers).
+    docker_on "${APP_HOSTS[${APPS[0]}]%% *}" version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
+      die "the docker engine does not answer (docker version failed)"
+  else
+    find_compose
   fi
   check_kit
-}
-
-# ---------------------------------------------------------------------------
-# Secrets: each value is read from its file on this machine when a command
-# needs it and exported into that command's subshell only; it is never
-# printed, passed as an argument or written anywhere.
-# ---------------------------------------------------------------------------
-secret_owner() { # KIT_FILE: the secret_files owner of a compose file
-  local file=${1#compose/}
-  case $1 in
-    compose/accessories.yml) printf '.accessories' ;;
-    compose/*-blue.yml) printf '%s' "${file%-blue.yml}" ;;
-    compose/*-green.yml) printf '%s' "${file%-green.yml}" ;;
-  esac
-}
-
-# Refuses (exit 2) when a secret file of these owners is missing or
-# unreadable; warns about one that is a symlink or readable by others (and
-# refuses it with GREENLIGHT_STRICT_SECRETS=1).
-check_secrets() { # OWNER...
-  local owner i file problem mode
-  for owner in "$@"; do
-    secret_files "$owner"
-    for ((i = 0; i < ${#SECRETS[@]}; i += 3)); do
-      file=${SECRETS[i + 2]} problem=""
-      [[ -f $file && -r $file ]] || die "secret ${SECRETS[i]}: file $file is missing or unreadable"
-      mode=$(stat -L -c '%a' -- "$file")
-      if [[ -L $file ]]; then
-        problem="is a symlink"
-      elif ((8#$mode & 8#004)); then
-        problem="is readable by every user (mode $mode)"
-      fi
-      [[ -n $problem ]] || continue
-      [[ ${GREENLIGHT_STRICT_SECRETS:-0} != 1 ]] || die "secret ${SECRETS[i]}: file $file $problem (GREENLIGHT_STRICT_SECRETS=1)"
-      say "warning: secret ${SECRETS[i]}: file $file $problem" >&2
-    done
-  done
-}
-
-# Exports an owner's secrets into the calling subshell: under their own names
-# (for a process) or as GREENLIGHT_SECRET_INDEX (what the compose file reads);
-# a secret compose mounts as a file (INDEX "file") is not read at all.
-export_secrets() { # OWNER key|index
-  local i name value
-  secret_files "$1"
-  for ((i = 0; i < ${#SECRETS[@]}; i += 3)); do
-    [[ ${SECRETS[i + 1]} != file ]] || continue
-    value=$(<"${SECRETS[i + 2]}") || die "cannot read the secret file ${SECRETS[i + 2]}"
-    if [[ $2 == key ]]; then name=${SECRETS[i]}; else name=GREENLIGHT_SECRET_${SECRETS[i + 1]}; fi
-    export "$name=$value"
-  done
 }
 
 # ---------------------------------------------------------------------------
@@ -797,10 +454,6 @@ acquire_lock() {
     "$STATE_DIR"/{run,logs,nginx}/*; do
     no_symlink "$file"
   done
-  if [[ -n $LOCK_HOST ]]; then
-    acquire_remote_lock
-    return 0
-  fi
   exec 9>>"$STATE_DIR/lock"
   if ! flock -n 9; then
     local holder pid started
@@ -827,45 +480,6 @@ holder_text() {
     "${SUDO_BY:+ (sudo $SUDO_BY)}" "$machine" "$(utc_now)" "$COMMAND"
 }
 
-# A stack on several machines is locked on LOCK_HOST, which every deploy of
-# it reaches, so that two control machines (two CI runners) cannot deploy
-# it at once: an ssh session holds flock on ~/.greenlight/PROJECT.lock of
-# the ssh user there for the whole run. The session's input is fd 9 of this
-# run; when the run ends, however it ends, the session ends and the lock is
-# free. The watchdog writes a line on it every few seconds: a session that
-# hears nothing for 30 s (a control machine gone from the network) lets go.
-# shellcheck disable=SC2016 # expanded by the remote shell
-REMOTE_LOCK_SCRIPT='umask 077; mkdir -p ~/.greenlight && exec 8>>~/.greenlight/"$1".lock || exit 3; if flock -n 8; then printf "%s\n" "$2" >~/.greenlight/"$1".holder; echo locked; while IFS= read -r -t 30 _; do :; done; else echo held; head -c 512 ~/.greenlight/"$1".holder; fi'
-acquire_remote_lock() {
-  local answer="" holder where
-  where="host $LOCK_HOST ($(host_address "$LOCK_HOST"))"
-  holder=$(holder_text)
-  mkfifo -m 0600 -- "$RUN_TMP/lock.in" "$RUN_TMP/lock.out"
-  ssh -p "${HOST_SSH_PORT[$LOCK_HOST]}" -- "${HOST_SSH[$LOCK_HOST]}" \
-    "bash -c ${REMOTE_LOCK_SCRIPT@Q} greenlight-lock ${PROJECT@Q} ${holder@Q}" \
-    <"$RUN_TMP/lock.in" >"$RUN_TMP/lock.out" 2>"$RUN_TMP/lock.err" 7>&- &
-  exec 9>"$RUN_TMP/lock.in" 6<"$RUN_TMP/lock.out"
-  read -r -t 15 -u 6 answer || true
-  case $answer in
-    locked) ;;
-    held)
-      holder=$(timeout 5 cat <&6 | lock_holder_line)
-      die "another deploy of $PROJECT is running: $holder (lock on $where)" "$EXIT_LOCKED"
-      ;;
-    *) die "cannot take the deploy lock on $where: $(tail -n 1 -- "$RUN_TMP/lock.err" 2>/dev/null | tr -cd '[:print:]')" "$EXIT_LOCKED" ;;
-  esac
-  exec 6<&-
-}
-
-# Keeps the remote lock's session alive (called by the watchdog).
-REMOTE_LOCK_BEAT=0
-lock_heartbeat() {
-  [[ -n $LOCK_HOST ]] || return 0
-  local now=$((${EPOCHREALTIME/./} / 1000))
-  ((now - REMOTE_LOCK_BEAT >= 5000)) || return 0
-  REMOTE_LOCK_BEAT=$now
-  { printf '.\n' >&9; } 2>/dev/null || true
-}
 
 # The lock holder's line (read from stdin) as the holder wrote it
 # ("unknown" when it does not fit the format holder_text writes).
@@ -881,13 +495,6 @@ lock_holder_line() {
 }
 
 lock_holder() {
-  if [[ -n $LOCK_HOST ]]; then
-    local line
-    # shellcheck disable=SC2016 # expanded by the remote shell
-    line=$(on_host "$LOCK_HOST" bash -c 'cd ~/.greenlight 2>/dev/null || exit 0; flock -n "$1.lock" true 2>/dev/null || head -c 512 -- "$1.holder"' greenlight-lock "$PROJECT" 2>/dev/null) || return 0
-    [[ -z $line ]] || printf '%s (lock on host %s)\n' "$(lock_holder_line <<<"$line")" "$LOCK_HOST"
-    return 0
-  fi
   [[ -f $STATE_DIR/lock ]] || return 0
   if ! flock -n "$STATE_DIR/lock" true 2>/dev/null; then
     printf '%s\n' "$(lock_holder_line 2>/dev/null <"$STATE_DIR/lock.holder" || printf unknown)"
@@ -973,48 +580,10 @@ other_color() {
   if [[ $1 == blue ]]; then printf 'green'; else printf 'blue'; fi
 }
 
-# ---------------------------------------------------------------------------
-# Placeholders and hooks.
-# ---------------------------------------------------------------------------
-fill() { # WORD APP COLOR PORT VERSION URL
-  local word=$1
-  word=${word//\{app\}/$2}
-  word=${word//\{color\}/$3}
-  word=${word//\{port\}/$4}
-  word=${word//\{version\}/$5}
-  word=${word//\{url\}/$6}
-  printf '%s' "$word"
-}
-
-# A hook whose words say {url} runs once per host of the color, with that
-# host's address; any other hook runs once.
-run_hook() { # NAME APP COLOR VERSION
-  local name=$1 app=$2 color=$3 version=$4 word url port urls=("")
-  hook_argv "$name"
-  ((${#ARGV[@]})) || return 0
-  port=${COLOR_PORT[$app.$color]:-${ENTRY_PORT[$app]}}
-  # Asked only when a word needs it: a compose color's address is two
-  # docker calls.
-  if [[ ${ARGV[*]} == *"{url}"* ]]; then
-    mapfile -t urls < <(probe_urls "$app" "$color")
-    ((${#urls[@]})) || urls=("")
-  fi
-  for url in "${urls[@]}"; do
-    local argv=()
-    for word in "${ARGV[@]}"; do
-      argv+=("$(fill "$word" "$app" "$color" "$port" "$version" "$url")")
-    done
-    say "hook $name: ${argv[*]@Q}"
-    (cd -- "$KIT_DIR" && run "${argv[@]}" 9>&-) || return 1
-  done
-}
 
 # ---------------------------------------------------------------------------
-# Process runtime: one session (setsid) per color, started with a clean
-# environment and, with `user`, as that user.
+# Processes of this machine, named by pid and start time.
 # ---------------------------------------------------------------------------
-pid_file() { printf '%s/run/%s-%s.pid' "$STATE_DIR" "$1" "$2"; }
-
 # The fields of /proc/PID/stat after the command name (state first).
 proc_fields() {
   local stat
@@ -1048,306 +617,78 @@ alive() {
   [[ ${fields%% *} != Z ]]
 }
 
-# A process's command line, for messages: at most 200 characters, anything
-# unprintable shown as "?".
-command_of() {
-  local args
-  args=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | head -c 200) || true
-  args=${args% }
-  printf '%s' "${args//[^[:print:]]/?}"
-}
-
-# One variable of a process's environment (readable by its user and root).
-environ_of() { # PID NAME
-  local line
-  while IFS= read -r -d '' line; do
-    if [[ $line == "$2="* ]]; then
-      printf '%s' "${line#*=}"
-      return 0
-    fi
-  done 2>/dev/null <"/proc/$1/environ"
-  return 1
-}
-
-# What each process the kit starts carries in its environment: proof that
-# a leftover on a color's port (after a lost state dir or a killed deploy)
-# is the kit's own, and its version as a fact.
-color_mark() { printf '%s/%s/%s' "$PROJECT" "$1" "$2"; }
-
-# The pids listening on a TCP port of this machine, one per line; "?" for a
-# listener whose process this user cannot see (another user, another pid
-# namespace).
-port_listeners() { # PORT
-  local line pids found
-  # Without -p first: naming the processes scans every process (~40 ms),
-  # and a port about to be used is usually free.
-  [[ -n $(ss -Htln "sport = :$1" 2>/dev/null) ]] || return 0
-  while IFS= read -r line; do
-    found=0
-    pids=$line
-    while [[ $pids =~ pid=([0-9]+) ]]; do
-      printf '%s\n' "${BASH_REMATCH[1]}"
-      found=1
-      pids=${pids#*"pid=${BASH_REMATCH[1]}"}
-    done
-    ((found)) || printf '?\n'
-  done < <(ss -Htlnp "sport = :$1" 2>/dev/null)
-}
-
-# The pid of a color's process, if the process recorded in its pid file
-# (pid and start time) still exists; nothing for a stale file.
-process_pid() {
-  local file pid started
-  file=$(pid_file "$1" "$2")
-  [[ -f $file && ! -L $file ]] || return 0
-  read -r pid started <"$file" || true
-  if fits pid "$pid" && fits ticks "$started" && [[ $(start_time "$pid" 2>/dev/null) == "$started" ]]; then
-    printf '%s' "$pid"
-  fi
-  return 0
-}
-
-# The leader of a color's session: from its pid file, or from this run's
-# record, or (a lost state dir) the mark on its port.
-color_leader() { # APP COLOR
-  local pid
-  pid=$(process_pid "$1" "$2")
-  [[ -n $pid ]] || pid=$(started_pid "$1" "$2")
-  [[ -n $pid ]] || pid=$(session_of "$(marked_listener "$1" "$2")" 2>/dev/null) || true
-  printf '%s' "$pid"
-}
-
-process_running() { # APP COLOR
-  local pid
-  pid=$(color_leader "$1" "$2")
-  [[ -n $pid ]] && alive "$pid"
-}
-
-# The version a color's process runs, from its own environment ("" when it
-# does not run or does not say).
-process_version() { # APP COLOR
-  local pid version
-  pid=$(color_leader "$1" "$2")
-  [[ -n $pid ]] || return 0
-  version=$(environ_of "$pid" GREENLIGHT_VERSION) || return 0
-  if fits version "$version"; then printf '%s' "$version"; fi
-  return 0
-}
-
-# Before a color starts, its port must be free. A leftover of this kit (its
-# mark says so: the same app and color) is stopped; anything else is
-# refused, naming its pid and command.
-free_color_port() { # APP COLOR
-  local app=$1 color=$2 port pid _
-  port=${COLOR_PORT[$app.$color]}
-  for _ in 1 2 3; do
-    local held=0
-    while IFS= read -r pid; do
-      held=1
-      if [[ $pid == "?" ]]; then
-        fail_deploy "port $port of $app/$color is held by a process this user cannot see (ss names no pid): free it first"
-      elif [[ $(environ_of "$pid" GREENLIGHT_COLOR) == "$(color_mark "$app" "$color")" ]]; then
-        say "$app/$color: stopping a leftover of this kit on port $port: pid $pid ($(command_of "$pid"))"
-        stop_session "$(session_of "$pid")" "$app"
-      else
-        fail_deploy "port $port of $app/$color is held by pid $pid ($(command_of "$pid")), which this kit did not start: stop it, or give $app/$color another port"
-      fi
-    done < <(port_listeners "$port")
-    ((held)) || return 0
-  done
-  fail_deploy "port $port of $app/$color is still held after stopping the kit's leftovers"
-}
-
-# SIGTERM to the session a process leads, SIGKILL after the app's drain.
-stop_session() { # PID APP
-  local pid=$1 deadline
-  run kill -TERM -- "-$pid" 2>/dev/null || run kill -TERM -- "$pid" 2>/dev/null || true
-  ((DRY_RUN)) && return 0
-  deadline=$(($((${EPOCHREALTIME/./} / 1000)) + APP_DRAIN_MS[$2]))
-  while alive "$pid" && (($((${EPOCHREALTIME/./} / 1000)) < deadline)); do
-    nap 0.02
-  done
-  if alive "$pid"; then
-    say "$2: pid $pid did not stop within its drain; sending SIGKILL"
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL -- "$pid" 2>/dev/null || true
-  fi
-}
-
-# The user a process app runs as: (setpriv …) to put before its command,
-# in RUN_AS; empty to run as deploy.sh's own user.
-run_as() { # APP
-  local user=${APP_USER[$1]} uid gid
-  RUN_AS=()
-  [[ -n $user ]] || return 0
-  uid=$(id -u -- "$user" 2>/dev/null) || die "$1 runs as user $user, who does not exist on this machine"
-  gid=$(id -g -- "$user" 2>/dev/null) || die "cannot find the group of user $user"
-  [[ $uid == "$EUID" ]] && return 0
-  ((EUID == 0)) || die "$1 runs as user $user: run deploy.sh as root or as $user"
-  RUN_AS=(setpriv "--reuid=$uid" "--regid=$gid" --init-groups --)
-}
-
-# The home directory of the user a process app runs as.
-home_of() { # APP
-  local user=${APP_USER[$1]:-$(id -un)} home
-  home=$(getent passwd "$user" | cut -d: -f6) || true
-  if fits path "$home"; then printf '%s' "$home"; else printf '/'; fi
-}
-
-# Empties the environment of the calling subshell, then sets what a process
-# app gets: a minimal PATH, HOME, USER, the spec's env and secrets, and the
-# kit's mark. Nothing of the deployer's environment (tokens, agent sockets)
-# reaches the app.
-clean_environment() { # APP COLOR VERSION
-  local name user=${APP_USER[$1]:-$(id -un)}
-  while IFS= read -r name; do
-    unset "$name" 2>/dev/null || true
-  done < <(compgen -e)
-  export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-  export HOME=$PROCESS_HOME USER=$user LOGNAME=$user
-  export GREENLIGHT_COLOR
-  GREENLIGHT_COLOR=$(color_mark "$1" "$2")
-  export GREENLIGHT_VERSION=$3
-  export_secrets "$1" key
-}
-
-declare -A STARTED_PID=()
-process_start() { # APP COLOR VERSION
-  local app=$1 color=$2 version=$3 word port log pid workdir pid_record
-  port=${COLOR_PORT[$app.$color]}
-  start_argv "$app"
-  start_env "$app"
-  run_as "$app"
-  local argv=()
-  for word in "${ARGV[@]}"; do
-    argv+=("$(fill "$word" "$app" "$color" "$port" "$version" "")")
-  done
-  workdir=${APP_WORKDIR[$app]:-$KIT_DIR}
-  log="$STATE_DIR/logs/$app-$color.log"
-  if ((DRY_RUN)); then
-    local shown=() i
-    secret_files "$app"
-    for ((i = 0; i < ${#SECRETS[@]}; i += 3)); do shown+=("${SECRETS[i]}=<secret>"); done
-    run env -i "${ENVV[@]}" "${shown[@]}" "${RUN_AS[@]}" "${argv[@]}"
-    return 0
-  fi
-  free_color_port "$app" "$color"
-  PROCESS_HOME=$(home_of "$app")
-  private_dir "$STATE_DIR/run"
-  private_dir "$STATE_DIR/logs"
-  no_symlink "$log"
-  printf -- '--- %s starting %s %s: %s\n' "$(utc_now)" "$color" "$version" "${argv[*]@Q}" >>"$log"
-  (cd -- "$workdir" && clean_environment "$app" "$color" "$version" &&
-    exec setsid env "${ENVV[@]}" "${RUN_AS[@]}" "${argv[@]}" >>"$log" 2>&1 </dev/null 9>&-) &
-  pid=$!
-  pid_record="$pid $(start_time "$pid")"
-  # Known before it is written: a signal from here on stops it too.
-  STARTED_PID[$app.$color]=$pid_record
-  if ! write_file "$(pid_file "$app" "$color")" "$pid_record"; then
-    fail_deploy "cannot record the pid of $app/$color in $STATE_DIR/run (disk full or read-only?)"
-  fi
-}
-
-# A pid recorded by this run for a color whose pid file may be missing.
-started_pid() { # APP COLOR
-  local pid started
-  read -r pid started <<<"${STARTED_PID[$1.$2]:-}"
-  if [[ -n $pid && $(start_time "$pid" 2>/dev/null) == "$started" ]]; then printf '%s' "$pid"; fi
-  return 0
-}
-
-# SIGTERM to the color's process group; SIGKILL after the app's drain. A
-# color whose pid file is gone (a lost state dir) is found by its mark on
-# its port.
-process_stop() { # APP COLOR
-  local app=$1 color=$2 pid
-  pid=$(color_leader "$app" "$color")
-  if [[ -n $pid ]] && alive "$pid"; then
-    stop_session "$pid" "$app"
-  fi
-  unset "STARTED_PID[$app.$color]"
-  run rm -f -- "$(pid_file "$app" "$color")" 2>/dev/null ||
-    say "could not remove the pid file of $app/$color (its process is stopped)" >&2
-}
-
-# A process on the color's port that carries the color's mark.
-marked_listener() { # APP COLOR
-  local pid
-  while IFS= read -r pid; do
-    if [[ $pid != "?" && $(environ_of "$pid" GREENLIGHT_COLOR) == "$(color_mark "$1" "$2")" ]]; then
-      printf '%s' "$pid"
-      return 0
-    fi
-  done < <(port_listeners "${COLOR_PORT[$1.$2]}")
-  return 0
-}
-
-# True when the color's port is answered by the color's own process (its
-# session) and nothing else: the health gate's last word, so that a stray
-# process on the port never passes for the new version. Each listening
-# socket on the port (from /proc/net/tcp*) must be an open file of a
-# process of the color's session (one `find` over their fd links; `ss -p`
-# would scan every process).
-process_owns_port() { # APP COLOR
-  local app=$1 color=$2 leader port inode inodes pids found
-  port=${COLOR_PORT[$app.$color]}
-  leader=$(process_pid "$app" "$color")
-  [[ -n $leader ]] || return 1
-  inodes=$(awk -v port="$(printf ':%04X' "$port")" \
-    '$4 == "0A" && substr($2, length($2) - 4) == port { print $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null) || true
-  [[ -n $inodes ]] || return 1
-  pids=("$leader")
-  mapfile -t -O 1 pids < <(session_descendants "$leader")
-  for inode in $inodes; do
-    [[ $inode =~ ^[0-9]+$ ]] || return 1
-    found=$(find "${pids[@]/#//proc/}" -maxdepth 2 -path '*/fd/*' -lname "socket:\[$inode\]" -print -quit 2>/dev/null) || true
-    if [[ -z $found ]]; then
-      say "$app/$color: port $port is answered by a process this deploy did not start: $(ss -Htlnp "sport = :$port" 2>/dev/null | tr -c '[:print:]' ' ' | head -c 300)"
-      return 1
-    fi
-  done
-}
-
-# The descendants of a process that are in its session.
-session_descendants() { # PID
-  local child children
-  children=$(cat /proc/"$1"/task/*/children 2>/dev/null) || true
-  for child in $children; do
-    fits pid "$child" || continue
-    [[ $(session_of "$child") == "$1" ]] || continue
-    printf '%s\n' "$child"
-    session_descendants "$child"
-  done
-  return 0
-}
-
 # ---------------------------------------------------------------------------
-# Compose runtime: one compose project per app and color, found by its
-# project name and labels, never by a guessed container name.
+# docker and compose: every call goes to the engine of a host and is bounded.
 # ---------------------------------------------------------------------------
-compose_file() { printf 'compose/%s-%s.yml' "$1" "$2"; }
-compose_project() { printf '%s-%s-%s' "$PROJECT" "$1" "$2"; }
-
-# What follows the repository in the reference of an image that follows the
-# version (GREENLIGHT_VERSION_REF of the compose files): `:TAG`, or
-# `@sha256:...` for a digest.
-version_ref() { # VERSION
-  if [[ $1 == sha256:* ]]; then printf '@%s' "$1"; else printf ':%s' "$1"; fi
+# Runs a docker or compose COMMAND (HOST is always this machine's engine).
+on_engine() { # HOST COMMAND...
+  shift
+  bounded "$@" 9>&-
 }
 
-compose_color() { # HOST APP COLOR ARGS...
-  local host=$1 app=$2 color=$3
-  shift 3
-  compose_on "$host" "$(compose_project "$app" "$color")" "$(compose_file "$app" "$color")" "$@"
+# The DOCKER_HOST value of the engine: this machine's.
+docker_host_of() {
+  :
 }
 
-# The ids of a color's containers on a host, one per line (only ids that
-# fit their grammar).
-color_containers() { # HOST APP COLOR [docker ps flags]
-  local host=$1 app=$2 color=$3 id
+docker_on() { # HOST ARGS...
+  local host=$1
+  shift
+  on_engine "$host" "${DOCKER_CMD[@]}" "$@"
+}
+
+# Runs compose on a host for one project and file of the kit, with the
+# file's secrets (if any) in compose's environment only.
+compose_on() { # HOST PROJECT FILE ARGS...
+  local host=$1 project=$2 file=$3
   shift 3
-  while IFS= read -r id; do
-    if fits id "$id"; then printf '%s\n' "$id"; else refuse_read "container id" "docker ps" "$id"; fi
-  done < <(docker_on "$host" ps -q "$@" --filter "label=com.docker.compose.project=$(compose_project "$app" "$color")")
+  (
+    export GREENLIGHT_BIND="${HOST_BIND[$host]}"
+    on_engine "$host" "${COMPOSE_CMD[@]}" --project-name "$project" --project-directory "$KIT_DIR" \
+      --file "$KIT_DIR/$file" "$@"
+  )
+}
+
+# Compose v2 (`docker compose`) when it answers, else v1 (`docker-compose`);
+# GREENLIGHT_COMPOSE=v1|v2 picks one. Containers are found by project and
+# labels, never by name, so either works. Asking v2 starts its plugin
+# (about 0.1 s), so find_compose only starts the question in the background
+# (its answer lands in the run's dir, for whichever process asks) and
+# compose_ready takes the answer, before compose is first needed and before
+# a deploy changes anything.
+COMPOSE_PROBE=""
+find_compose() {
+  case ${GREENLIGHT_COMPOSE:-auto} in
+    v2 | auto)
+      COMPOSE_PROBE="$RUN_TMP/compose-v2"
+      { "${DOCKER_CMD[@]}" compose version >/dev/null 2>&1 && printf 'yes' >"$COMPOSE_PROBE.tmp" ||
+        printf 'no' >"$COMPOSE_PROBE.tmp"; mv -f -- "$COMPOSE_PROBE.tmp" "$COMPOSE_PROBE"; } 9>&- &
+      ;;
+    v1)
+      need docker-compose "GREENLIGHT_COMPOSE=v1"
+      COMPOSE_CMD=(docker-compose)
+      ;;
+    *) die "GREENLIGHT_COMPOSE must be v1, v2 or auto, not '$GREENLIGHT_COMPOSE'" ;;
+  esac
+}
+
+# Sets COMPOSE_CMD from find_compose's answer (waited for, at most 10 s).
+compose_ready() {
+  ((${#COMPOSE_CMD[@]})) && return 0
+  local deadline=$(($((${EPOCHREALTIME/./} / 1000)) + 10000)) answer=""
+  while [[ ! -f $COMPOSE_PROBE ]] && (($((${EPOCHREALTIME/./} / 1000)) < deadline)); do
+    nap 0.01
+  done
+  answer=$(cat -- "$COMPOSE_PROBE" 2>/dev/null) || true
+  if [[ $answer == yes ]]; then
+    COMPOSE_CMD=("${DOCKER_CMD[@]}" compose)
+  elif [[ ${GREENLIGHT_COMPOSE:-auto} == v2 ]]; then
+    die "GREENLIGHT_COMPOSE=v2, but '${DOCKER_CMD[*]} compose version' fails"
+  elif command -v docker-compose >/dev/null 2>&1; then
+    COMPOSE_CMD=(docker-compose)
+  else
+    die "neither 'docker compose' nor 'docker-compose' is installed"
+  fi
 }
 
 # The project's containers on each host as this run found them, one
@@ -1404,7 +745,47 @@ project_containers() { # HOST COMPOSE_PROJECT
   return 0
 }
 
-compose_running() { # HOST APP COLOR
+# Creates the stack network where it is missing. Every container of the
+# project joins it, so a host where one runs (as listed) has it.
+ensure_network() { # HOST...
+  local host
+  for host in "$@"; do
+    [[ ${LISTED[$host]:-} == *" running "* ]] && continue
+    if ! docker_on "$host" network inspect "$NETWORK" >/dev/null 2>&1; then
+      run_quiet docker_on "$host" network create --label "greenlight.project=$PROJECT" "$NETWORK"
+    fi
+  done
+}
+
+
+# ---------------------------------------------------------------------------
+# Compose runtime: one compose project per app and color, found by its
+# project name and labels, never by a guessed container name.
+# ---------------------------------------------------------------------------
+# What follows the repository in the reference of an image that follows the
+# version (GREENLIGHT_VERSION_REF of the compose files): `:TAG`, or
+# `@sha256:...` for a digest.
+version_ref() { # VERSION
+  if [[ $1 == sha256:* ]]; then printf '@%s' "$1"; else printf ':%s' "$1"; fi
+}
+
+compose_color() { # HOST APP COLOR ARGS...
+  local host=$1 app=$2 color=$3
+  shift 3
+  compose_on "$host" "${COMPOSE_PROJECT[$app.$color]}" "${COMPOSE_FILE[$app.$color]}" "$@"
+}
+
+# The ids of a color's containers on a host, one per line (only ids that
+# fit their grammar).
+color_containers() { # HOST APP COLOR [docker ps flags]
+  local host=$1 app=$2 color=$3 id
+  shift 3
+  while IFS= read -r id; do
+    if fits id "$id"; then printf '%s\n' "$id"; else refuse_read "container id" "docker ps" "$id"; fi
+  done < <(docker_on "$host" ps -q "$@" --filter "label=com.docker.compose.project=${COMPOSE_PROJECT[$app.$color]}")
+}
+
+running_on() { # HOST APP COLOR
   [[ -n $(color_containers "$@" --filter status=running) ]]
 }
 
@@ -1412,7 +793,7 @@ compose_running() { # HOST APP COLOR
 # calls: RUNNING is 1 when there are containers and all run; RESTARTS is how
 # many times docker has restarted them (restart policy), summed, so a
 # release that crashes at boot shows up long before the health deadline.
-compose_state() { # HOST APP COLOR
+state_on() { # HOST APP COLOR
   local host=$1 ids running=1 total=0 state count
   ids=$(color_containers "$@" -a)
   if [[ -z $ids ]]; then
@@ -1437,13 +818,12 @@ wait_color_idle() { # APP COLOR MAX_MS
   local app=$1 color=$2 deadline host id state role entries pids=() port busy
   deadline=$(($((${EPOCHREALTIME/./} / 1000)) + $3))
   ((DRY_RUN)) && return 0
-  [[ $PROXY_MODE == compose && ${APP_RUNTIME[$app]} == compose ]] || return 0
   for host in ${APP_HOSTS[$app]}; do
     [[ -z $(docker_host_of "$host") ]] || return 0
     entries=()
     while read -r id state role _; do
       [[ $state == running && $role == entry ]] && entries+=("$id")
-    done < <(project_containers "$host" "$(compose_project "$app" "$color")")
+    done < <(project_containers "$host" "${COMPOSE_PROJECT[$app.$color]}")
     if ((${#entries[@]})); then
       while IFS= read -r id; do
         if fits pid "$id"; then pids+=("$id"); else refuse_read pid "docker's pid of $app/$color" "$id"; fi
@@ -1483,69 +863,133 @@ ensure_volumes() { # HOST APP
   done
 }
 
-# Creates the stack network where it is missing. Every container of the
-# project joins it, so a host where one runs (as listed) has it.
-ensure_network() { # HOST...
+
+# The color on every host of the app, for colors.sh: running, state,
+# version, start, resume, stop, logs.
+compose_running() { # APP COLOR
   local host
-  for host in "$@"; do
-    [[ ${LISTED[$host]:-} == *" running "* ]] && continue
-    if ! docker_on "$host" network inspect "$NETWORK" >/dev/null 2>&1; then
-      run_quiet docker_on "$host" network create --label "greenlight.project=$PROJECT" "$NETWORK"
-    fi
+  for host in ${APP_HOSTS[$1]}; do
+    running_on "$host" "$1" "$2" || return 1
   done
 }
 
-# Starts the accessories that are not running, each on its host; never
-# recreates one. When all of a host's run, asks docker only (compose itself
-# takes half a second).
-ensure_accessories() {
-  ((ACCESSORIES)) || return 0
-  local host services running id state
-  for host in "${!HOST_ACCESSORIES[@]}"; do
-    read -r -a services <<<"${HOST_ACCESSORIES[$host]}"
-    running=0
-    while read -r id state _; do
-      [[ $state == running ]] && running=$((running + 1))
-    done < <(project_containers "$host" "$PROJECT-accessories")
-    if ((running == ${#services[@]})); then
-      say "accessories on $host: all ${#services[@]} running"
-      continue
-    fi
-    compose_ready
-    say "accessories on $host: starting any of ${services[*]} that are not running (never recreated)"
-    touch_project "$PROJECT-accessories"
-    run compose_on "$host" "$PROJECT-accessories" compose/accessories.yml up -d --no-recreate "${services[@]}" 9>&-
-  done
-}
-
-# ---------------------------------------------------------------------------
-# Several hosts: what a color does on each host runs on all of them at once
-# (at most APP_PARALLEL at a time), and every host has the deploy's images
-# before anything starts anywhere.
-# ---------------------------------------------------------------------------
-# Runs FUNCTION HOST ARGS... for each host of an app, each in its own
-# process when there are several; false when any failed (once all ended).
-each_host() { # APP FUNCTION ARGS...
-  local app=$1 fn=$2 host pid pids=() failed=0 limit hosts
-  shift 2
+# "RUNNING RESTARTS" over the app's hosts, asked at once.
+compose_state() { # APP COLOR
+  local app=$1 color=$2 hosts host dir pids=() pid running=1 total=0 r n
   read -r -a hosts <<<"${APP_HOSTS[$app]}"
   if ((${#hosts[@]} == 1)); then
-    "$fn" "${hosts[0]}" "$@"
-    return
+    state_on "${hosts[0]}" "$app" "$color"
+    return 0
   fi
-  limit=${APP_PARALLEL[$app]:-0}
+  dir=$(mktemp -d "$RUN_TMP/state.XXXXXX")
   for host in "${hosts[@]}"; do
-    if ((limit > 0 && ${#pids[@]} >= limit)); then
-      wait "${pids[0]}" || failed=1
-      pids=("${pids[@]:1}")
-    fi
-    "$fn" "$host" "$@" &
+    state_on "$host" "$app" "$color" >"$dir/$host" &
     pids+=("$!")
   done
-  for pid in "${pids[@]}"; do
-    wait "$pid" || failed=1
+  for pid in "${pids[@]}"; do wait "$pid" || true; done
+  for host in "${hosts[@]}"; do
+    r=0 n=0
+    # One line without a newline: read sets both and returns false.
+    read -r r n <"$dir/$host" || true
+    fits count "$r" || r=0
+    fits count "$n" || n=0
+    ((r)) || running=0
+    total=$((total + n))
   done
+  rm -rf -- "$dir"
+  printf '%s %s' "$running" "$total"
+}
+
+# The version label of the color's app containers, the same on every host.
+compose_version() { # APP COLOR
+  local app=$1 color=$2 host id role version found=""
+  for host in ${APP_HOSTS[$app]}; do
+    while read -r id _ role _ version; do
+      [[ $role == entry || $role == app ]] || continue
+      [[ $version != - ]] || return 0
+      [[ -z $found || $found == "$version" ]] || return 0
+      found=$version
+    done < <(project_containers "$host" "${COMPOSE_PROJECT[$app.$color]}")
+  done
+  printf '%s' "$found"
+}
+
+compose_start() { # APP COLOR VERSION
+  touch_project "${COMPOSE_PROJECT[$1.$2]}"
+  each_host "$1" start_on "$@"
+}
+
+start_on() { # HOST APP COLOR VERSION
+  local host=$1 app=$2 color=$3 version=$4
+  ensure_volumes "$host" "$app"
+  GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") \
+    run compose_color "$host" "$app" "$color" up -d --force-recreate --remove-orphans 9>&-
+}
+
+# A kept (stopped) color starts again, recreating nothing.
+compose_resume() { # APP COLOR VERSION
+  each_host "$1" resume_on "$@"
+  touch_project "${COMPOSE_PROJECT[$1.$2]}"
+}
+
+resume_on() { # HOST APP COLOR VERSION
+  local host=$1 app=$2 color=$3 version=$4 action=(start)
+  if [[ -z $(project_containers "$host" "${COMPOSE_PROJECT[$app.$color]}") ]]; then
+    ensure_volumes "$host" "$app"
+    action=(up -d)
+  fi
+  GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") \
+    run compose_color "$host" "$app" "$color" "${action[@]}" 9>&-
+}
+
+# With KEEP (1) the containers stay for rollback; otherwise they are
+# removed with their anonymous volumes.
+compose_stop() { # APP COLOR KEEP
+  local failed=0
+  each_host "$1" stop_on "$@" || failed=1
+  touch_project "${COMPOSE_PROJECT[$1.$2]}"
   return "$failed"
+}
+
+# docker itself, on the containers found by their compose project label
+# (one listing): the same stop and removal compose does, without its
+# start-up.
+stop_on() { # HOST APP COLOR KEEP
+  local host=$1 app=$2 color=$3 keep=$4 id state all=() running=()
+  while read -r id state _; do
+    all+=("$id")
+    [[ $state == exited || $state == created || $state == dead ]] || running+=("$id")
+  done < <(project_containers "$host" "${COMPOSE_PROJECT[$app.$color]}")
+  if ((${#running[@]})); then
+    run_quiet docker_on "$host" stop --time "$(((APP_DRAIN_MS[$app] + 999) / 1000))" "${running[@]}"
+  fi
+  if [[ $keep != 1 ]] && ((${#all[@]})); then
+    run_quiet docker_on "$host" rm --force --volumes "${all[@]}"
+  fi
+}
+
+# docker itself, per container (compose would take its start-up), each
+# line after its service's name as compose prints it.
+compose_logs() { # APP COLOR
+  local app=$1 color=$2 host prefix="" id service line
+  for host in ${APP_HOSTS[$app]}; do
+    [[ ${APP_HOSTS[$app]} != *" "* ]] || prefix="$host: "
+    while read -r id _ _ service _; do
+      while IFS= read -r line; do
+        printf '%s%s | %s\n' "$prefix" "$service" "${line//[$'\001'-$'\010'$'\013'-$'\037'$'\177']/?}"
+      done < <(docker_on "$host" logs --tail 20 "$id" 2>&1 || true)
+    done < <(project_containers "$host" "${COMPOSE_PROJECT[$app.$color]}")
+  done
+}
+
+# ---------------------------------------------------------------------------
+# Images: the host has the deploy's images before anything starts.
+# ---------------------------------------------------------------------------
+# Runs FUNCTION HOST ARGS... on the app's host (each app has one).
+each_host() { # APP FUNCTION ARGS...
+  local app=$1 fn=$2
+  shift 2
+  "$fn" "${APP_HOSTS[$app]}" "$@"
 }
 
 # The image references a deploy of VERSION needs for an app: each
@@ -1564,22 +1008,13 @@ declare -A LOCAL_IMAGE_ID=()
 fetch_images() {
   local app host refs=() failed=0
   for app in "${SELECTED[@]}"; do
-    [[ ${APP_RUNTIME[$app]} == compose ]] || continue
     mapfile -t refs < <(app_images "$app" "${VERSIONS[$app]}")
     ((${#refs[@]})) || continue
     local_image_ids "${refs[@]}"
     each_host "$app" fetch_on always "${refs[@]}" || failed=1
   done
-  for host in "${!HOST_ACCESSORIES[@]}"; do
-    read -r -a refs <<<"${HOST_ACCESSORY_IMAGES[$host]}"
-    ((${#refs[@]})) || continue
-    local_image_ids "${refs[@]}"
-    fetch_on "$host" missing "${refs[@]}" || failed=1
-  done
-  if [[ -n $PROXY_IMAGE ]]; then
-    local_image_ids "$PROXY_IMAGE"
-    fetch_on "$PROXY_HOST" missing "$PROXY_IMAGE" || failed=1
-  fi
+  local_image_ids "$PROXY_IMAGE"
+  fetch_on "$PROXY_HOST" missing "$PROXY_IMAGE" || failed=1
   if ((failed)); then
     [[ $IMAGE_SOURCE == send ]] || say "images built on this machine, not in a registry: add registry \"none\" to the spec" >&2
     die "not every host has the images of this deploy; nothing was changed" "$EXIT_FAILED"
@@ -1629,73 +1064,21 @@ fetch_on() { # HOST always|missing REF...
 }
 
 # ---------------------------------------------------------------------------
-# Colors, whatever the runtime.
+# Colors, whatever the runtime: each call goes to the app's runtime
+# (APP_RUNTIME), whose file above defines RUNTIME_running, _state, _version,
+# _start, _resume, _stop and _logs with the same arguments.
 # ---------------------------------------------------------------------------
-color_running() { # APP COLOR: true when it runs on every host of the app
-  local app=$1 color=$2 host
-  for host in ${APP_HOSTS[$app]}; do
-    if [[ ${APP_RUNTIME[$app]} == process ]]; then
-      process_running "$app" "$color" || return 1
-    else
-      compose_running "$host" "$app" "$color" || return 1
-    fi
-  done
-}
+# True when the color runs on every host of the app.
+color_running() { "${APP_RUNTIME[$1]}_running" "$@"; } # APP COLOR
 
-# "RUNNING RESTARTS" of a color: RUNNING is 1 when it runs on every host of
-# the app; RESTARTS counts restarts by its runtime (compose restart policy;
-# 0 for processes). Hosts are asked at once.
-color_state() { # APP COLOR
-  local app=$1 color=$2 host running=1 total=0 r n
-  if [[ ${APP_RUNTIME[$app]} == process ]]; then
-    process_running "$app" "$color" || running=0
-    printf '%s 0' "$running"
-    return 0
-  fi
-  local hosts dir pids=() pid
-  read -r -a hosts <<<"${APP_HOSTS[$app]}"
-  if ((${#hosts[@]} == 1)); then
-    compose_state "${hosts[0]}" "$app" "$color"
-    return 0
-  fi
-  dir=$(mktemp -d "$RUN_TMP/state.XXXXXX")
-  for host in "${hosts[@]}"; do
-    compose_state "$host" "$app" "$color" >"$dir/$host" &
-    pids+=("$!")
-  done
-  for pid in "${pids[@]}"; do wait "$pid" || true; done
-  for host in "${hosts[@]}"; do
-    r=0 n=0
-    # One line without a newline: read sets both and returns false.
-    read -r r n <"$dir/$host" || true
-    fits count "$r" || r=0
-    fits count "$n" || n=0
-    ((r)) || running=0
-    total=$((total + n))
-  done
-  rm -rf -- "$dir"
-  printf '%s %s' "$running" "$total"
-}
+# "RUNNING RESTARTS": RUNNING is 1 when it runs on every host of the app;
+# RESTARTS counts restarts by its runtime since it started.
+color_state() { "${APP_RUNTIME[$1]}_state" "$@"; } # APP COLOR
 
-# The version a color runs, as the color itself says: its process's
-# environment, or its containers' label on every host of the app ("" when
-# it does not run, does not say, or its hosts disagree).
+# The version the color runs, as the color itself says ("" when it does not
+# run, does not say, or its hosts disagree).
 color_version() { # APP COLOR
-  local app=$1 color=$2 host id role version found=""
-  [[ -n $color ]] || return 0
-  if [[ ${APP_RUNTIME[$app]} == process ]]; then
-    process_version "$app" "$color"
-    return 0
-  fi
-  for host in ${APP_HOSTS[$app]}; do
-    while read -r id _ role _ version; do
-      [[ $role == entry || $role == app ]] || continue
-      [[ $version != - ]] || return 0
-      [[ -z $found || $found == "$version" ]] || return 0
-      found=$version
-    done < <(project_containers "$host" "$(compose_project "$app" "$color")")
-  done
-  printf '%s' "$found"
+  [[ -z $2 ]] || "${APP_RUNTIME[$1]}_version" "$@"
 }
 
 # True when every host of a running color answers its health probe now.
@@ -1708,97 +1091,25 @@ color_healthy_now() { # APP COLOR
   ((any))
 }
 
+# Starts VERSION on a color (recreated), or a kept color again (resume).
 color_start() { # APP COLOR VERSION
-  local app=$1 color=$2 version=$3
-  STARTED+=("$app.$color")
-  progress started "$app" "$color"
-  if [[ ${APP_RUNTIME[$app]} == process ]]; then
-    process_start "$app" "$color" "$version"
-    return 0
-  fi
-  touch_project "$(compose_project "$app" "$color")"
-  each_host "$app" start_on "$app" "$color" "$version"
+  STARTED+=("$1.$2")
+  progress started "$1" "$2"
+  "${APP_RUNTIME[$1]}_start" "$@"
 }
 
-start_on() { # HOST APP COLOR VERSION
-  local host=$1 app=$2 color=$3 version=$4
-  ensure_volumes "$host" "$app"
-  GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") \
-    run compose_color "$host" "$app" "$color" up -d --force-recreate --remove-orphans 9>&-
-}
-
-# Starts a kept (stopped) color again, recreating nothing.
 color_resume() { # APP COLOR VERSION
-  local app=$1 color=$2 version=$3
-  STARTED+=("$app.$color")
-  progress started "$app" "$color"
-  if [[ ${APP_RUNTIME[$app]} == process ]]; then
-    process_start "$app" "$color" "$version"
-    return 0
-  fi
-  each_host "$app" resume_on "$app" "$color" "$version"
-  touch_project "$(compose_project "$app" "$color")"
+  STARTED+=("$1.$2")
+  progress started "$1" "$2"
+  "${APP_RUNTIME[$1]}_resume" "$@"
 }
 
-resume_on() { # HOST APP COLOR VERSION
-  local host=$1 app=$2 color=$3 version=$4 action=(start)
-  if [[ -z $(project_containers "$host" "$(compose_project "$app" "$color")") ]]; then
-    ensure_volumes "$host" "$app"
-    action=(up -d)
-  fi
-  GREENLIGHT_VERSION=$version GREENLIGHT_VERSION_REF=$(version_ref "$version") \
-    run compose_color "$host" "$app" "$color" "${action[@]}" 9>&-
-}
+# Stops a color: SIGTERM, then SIGKILL after the drain. With KEEP (1) what
+# the runtime can keep stays for a rollback.
+color_stop() { "${APP_RUNTIME[$1]}_stop" "$@"; } # APP COLOR KEEP
 
-# Stops a color: SIGTERM, then SIGKILL after the drain. With keep (1) its
-# containers stay for rollback; otherwise they are removed with their
-# anonymous volumes.
-color_stop() { # APP COLOR KEEP
-  local app=$1 color=$2 keep=$3 failed=0
-  if [[ ${APP_RUNTIME[$app]} == process ]]; then
-    process_stop "$app" "$color"
-    return 0
-  fi
-  each_host "$app" stop_on "$app" "$color" "$keep" || failed=1
-  touch_project "$(compose_project "$app" "$color")"
-  return "$failed"
-}
-
-# docker itself, on the containers found by their compose project label
-# (one listing): the same stop and removal compose does, without its
-# start-up.
-stop_on() { # HOST APP COLOR KEEP
-  local host=$1 app=$2 color=$3 keep=$4 id state all=() running=()
-  while read -r id state _; do
-    all+=("$id")
-    [[ $state == exited || $state == created || $state == dead ]] || running+=("$id")
-  done < <(project_containers "$host" "$(compose_project "$app" "$color")")
-  if ((${#running[@]})); then
-    run_quiet docker_on "$host" stop --time "$(((APP_DRAIN_MS[$app] + 999) / 1000))" "${running[@]}"
-  fi
-  if [[ $keep != 1 ]] && ((${#all[@]})); then
-    run_quiet docker_on "$host" rm --force --volumes "${all[@]}"
-  fi
-}
-
-color_logs() { # APP COLOR
-  local app=$1 color=$2 host prefix=""
-  if [[ ${APP_RUNTIME[$app]} == process ]]; then
-    tail -n 20 -- "$STATE_DIR/logs/$app-$color.log" 2>/dev/null || true
-    return 0
-  fi
-  for host in ${APP_HOSTS[$app]}; do
-    [[ ${APP_HOSTS[$app]} != *" "* ]] || prefix="$host: "
-    # docker itself, per container (compose would take its start-up),
-    # each line after its service's name as compose prints it.
-    local id service line
-    while read -r id _ _ service _; do
-      while IFS= read -r line; do
-        printf '%s%s | %s\n' "$prefix" "$service" "${line//[$'\001'-$'\010'$'\013'-$'\037'$'\177']/?}"
-      done < <(docker_on "$host" logs --tail 20 "$id" 2>&1 || true)
-    done < <(project_containers "$host" "$(compose_project "$app" "$color")")
-  done
-}
+# The color's last log lines.
+color_logs() { "${APP_RUNTIME[$1]}_logs" "$@"; } # APP COLOR
 
 # The base URLs of a color, one per host: its host port, or else its
 # container's address on the stack network.
@@ -1810,7 +1121,7 @@ probe_urls() { # APP COLOR
 # "HOST URL" of a color, one line per host (PROBE_BASES are in the order of
 # the app's hosts).
 probe_targets() { # APP COLOR
-  local app=$1 color=$2 bases host id ip i=0
+  local app=$1 color=$2 bases host i=0
   if [[ -n ${PROBE_BASES[$app.$color]} ]]; then
     read -r -a bases <<<"${PROBE_BASES[$app.$color]}"
     for host in ${APP_HOSTS[$app]}; do
@@ -1819,6 +1130,7 @@ probe_targets() { # APP COLOR
     done
     return 0
   fi
+  local id ip
   for host in ${APP_HOSTS[$app]}; do
     for id in $(color_containers "$host" "$app" "$color" --filter status=running --filter label=greenlight.role=entry); do
       ip=$(docker_on "$host" inspect --format "{{(index .NetworkSettings.Networks \"$NETWORK\").IPAddress}}" "$id" 2>/dev/null || true)
@@ -1899,19 +1211,8 @@ health_rounds() { # APP COLOR DEADLINE
     read -r running now_restarts <<<"$(color_state "$app" "$color")"
     # Past the deadline, docker's answer was cut short: it says nothing.
     (($((${EPOCHREALTIME/./} / 1000)) < deadline)) || break
-    for url in ${APP_HOSTS[$app]}; do
-      if host_lost "$url"; then
-        last="host $url stopped answering"
-        running=-1
-      fi
-    done
-    ((running >= 0)) || break
     if ((all && running)); then
-      if [[ ${APP_RUNTIME[$app]} != process ]] || process_owns_port "$app" "$color"; then
-        return 0
-      fi
-      last="port ${COLOR_PORT[$app.$color]} is not answered by the process this deploy started"
-      break
+      return 0
     fi
     if ! ((running)); then
       say "$app/$color is not running any more"
@@ -1934,11 +1235,11 @@ health_rounds() { # APP COLOR DEADLINE
 }
 
 # ---------------------------------------------------------------------------
-# Proxy: the installed site conf is the kit's nginx pieces put together;
-# what it routes to is read from it (or from its live file with njs).
+# nginx runs as the service of compose project PROXY_PROJECT (compose
+# mode), on PROXY_HOST's engine; files reach its conf dir by `docker cp`.
 # ---------------------------------------------------------------------------
-# The running nginx container of a compose proxy. Remembered once found
-# outside a subshell: a deploy never restarts it.
+# The running nginx container. Remembered once found outside a subshell: a
+# deploy never restarts it.
 PROXY_ID=""
 proxy_container() {
   local id state
@@ -1953,44 +1254,198 @@ proxy_container() {
   printf '%s\n' "$PROXY_ID"
 }
 
-# Prints a file of the nginx conf dir of a host or remote nginx (nothing
-# when it is missing).
-read_conf_file() { # NAME
-  if [[ $PROXY_MODE == remote ]]; then
-    on_host "$PROXY_HOST" cat -- "$NGINX_CONF_DIR/$1" 2>/dev/null || true
-  else
-    cat -- "$NGINX_CONF_DIR/$1" 2>/dev/null || true
-  fi
+# Runs nginx with ARGS in the container.
+nginx_run() {
+  docker_on "$PROXY_HOST" exec "$(proxy_container)" nginx "$@"
 }
 
 # What nginx has installed: the site conf and, with njs, the live file.
-# Read once per run (under the lock nothing else changes them). A compose
-# nginx's conf dir comes out in one `docker cp` (each docker call costs
-# 20-140 ms), both files read from that copy.
+# Read once per run (under the lock nothing else changes them): the conf
+# dir comes out in one `docker cp` (each docker call costs 20-140 ms), both
+# files read from that copy.
 INSTALLED_CONF=""
 INSTALLED_LIVE=""
 load_installed() {
+  local id copy dir=${NGINX_CONF_DIR##*/}
+  INSTALLED_CONF=""
   INSTALLED_LIVE=""
-  if [[ $PROXY_MODE == compose ]]; then
-    local id copy dir=${NGINX_CONF_DIR##*/}
-    INSTALLED_CONF=""
-    id=$(proxy_container)
-    [[ -n $id ]] || return 0
-    copy=$(new_tmp)
-    docker_on "$PROXY_HOST" cp "$id:$NGINX_CONF_DIR" - >"$copy" ||
-      die "cannot read $NGINX_CONF_DIR from the nginx container $id"
-    INSTALLED_CONF=$(tar -xOf "$copy" -- "$dir/$SITE_CONF" 2>/dev/null || true)
-    if [[ $INSTALLED_CONF == *"js_import "* ]]; then
-      INSTALLED_LIVE=$(tar -xOf "$copy" -- "$dir/greenlight-$PROJECT.live" 2>/dev/null || true)
-    fi
-    return 0
-  fi
-  INSTALLED_CONF=$(read_conf_file "$SITE_CONF")
+  id=$(proxy_container)
+  [[ -n $id ]] || return 0
+  copy=$(new_tmp)
+  docker_on "$PROXY_HOST" cp "$id:$NGINX_CONF_DIR" - >"$copy" ||
+    die "cannot read $NGINX_CONF_DIR from the nginx container $id"
+  INSTALLED_CONF=$(tar -xOf "$copy" -- "$dir/$SITE_CONF" 2>/dev/null || true)
   if [[ $INSTALLED_CONF == *"js_import "* ]]; then
-    INSTALLED_LIVE=$(read_conf_file "greenlight-$PROJECT.live")
+    INSTALLED_LIVE=$(tar -xOf "$copy" -- "$dir/$INSTALLED_LIVE_FILE" 2>/dev/null || true)
   fi
 }
 
+# Copies a file into the container's conf dir by `docker cp` (the image
+# need not have a shell), world-readable (0644: nginx's workers read the
+# live file and the njs module). A failure sets SWITCH_ERROR to what went
+# wrong (a removed container).
+put_in_conf_dir() { # FILE NAME
+  local error copy
+  error=$(new_tmp)
+  copy=$(new_tmp)
+  cp -- "$1" "$copy" && chmod 0644 "$copy" || return 1
+  run docker_on "$PROXY_HOST" cp "$copy" "$(proxy_container):$NGINX_CONF_DIR/$2" 2>"$error" && return 0
+  SWITCH_ERROR="cannot write $2 into nginx's conf dir $NGINX_CONF_DIR: $(tr -c '[:print:]' ' ' <"$error" | head -c 300)"
+  return 1
+}
+
+# Reloads nginx. When its master is the container's first process
+# (RELOAD_BY_SIGNAL, from its process list) it gets SIGHUP from `docker
+# kill`, which is what `nginx -s reload` sends, without the cost of a
+# `docker exec`.
+RELOAD_BY_SIGNAL=0
+nginx_reload() {
+  if ((RELOAD_BY_SIGNAL)); then
+    run_quiet docker_on "$PROXY_HOST" kill --signal HUP "$(proxy_container)"
+  else
+    run nginx_run -s reload
+  fi
+}
+
+# After nginx refused the first conf: an empty conf in its place (the image
+# need not have rm).
+remove_site_conf() {
+  local empty
+  empty=$(new_tmp)
+  printf '# No site yet: nginx refused the first conf of project %s.\n' "$PROJECT" >"$empty"
+  put_site_conf "$empty"
+}
+
+# Starts nginx when it is not running; sets PROXY_STARTED then.
+PROXY_STARTED=0
+ensure_proxy() {
+  proxy_container >/dev/null
+  [[ -z $PROXY_ID ]] || return 0
+  PROXY_STARTED=1
+  compose_ready
+  say "proxy: starting nginx (compose project $PROXY_PROJECT)"
+  touch_project "$PROXY_PROJECT"
+  run compose_on "$PROXY_HOST" "$PROXY_PROJECT" "$PROXY_COMPOSE" up -d 9>&-
+  if ! ((DRY_RUN)); then
+    proxy_container >/dev/null
+    restore_proxy_conf
+  fi
+}
+
+# A new nginx container gets what the previous one had, saved in the state
+# dir: the site conf and, with njs, the module and live file. When this
+# nginx refuses it (another image, one without njs), it gets a conf that
+# routes the same way and switches by reload.
+restore_proxy_conf() {
+  local previous saved_live live fallback app color pairs=()
+  previous=$(cat -- "$STATE_DIR/nginx/$SITE_CONF" 2>/dev/null || true)
+  [[ -n $previous ]] || return 0
+  saved_live="$STATE_DIR/nginx/$INSTALLED_LIVE_FILE"
+  if [[ $previous == *"js_import "* ]]; then
+    put_in_conf_dir "$KIT_DIR/$KIT_JS_MODULE" "$INSTALLED_JS"
+    put_live_file "$saved_live"
+  fi
+  put_site_conf "$STATE_DIR/nginx/$SITE_CONF"
+  if ! nginx_test 2>/dev/null; then
+    say "proxy: this nginx refuses the saved conf (no njs module?); routing as before by a conf it takes"
+    live=$(cat -- "$saved_live" 2>/dev/null || true)
+    while read -r app color; do
+      [[ -n $app ]] && pairs+=("$app=$color")
+    done <<<"$(proxy_routes "$previous" "$live")"
+    fallback=$(new_tmp)
+    assemble_conf "$fallback" reload "${pairs[@]}"
+    put_site_conf "$fallback"
+    nginx_test || die "nginx -t refuses the conf in the new nginx container too; fix nginx before deploying" "$EXIT_FAILED"
+  fi
+  nginx_reload
+}
+
+# Keeps a copy of an installed file in the state dir, for a new nginx
+# container (restore_proxy_conf). A copy that cannot be written is said,
+# not fatal: nginx already has the file.
+keep_copy() { # FILE NAME
+  ((DRY_RUN)) && return 0
+  [[ ! $1 -ef $STATE_DIR/nginx/$2 ]] || return 0
+  if ! { mkdir -p -- "$STATE_DIR/nginx" 2>/dev/null && no_symlink "$STATE_DIR/nginx/$2" &&
+    cp -T -- "$1" "$STATE_DIR/nginx/$2" 2>/dev/null; }; then
+    say "could not keep a copy of $2 in $STATE_DIR/nginx (disk full or read-only?); nginx has it" >&2
+  fi
+  return 0
+}
+
+# The processes of the container, "PID PPID ARGS" per line, with the
+# engine's pids (nothing when docker cannot tell).
+proxy_top() {
+  docker_on "$PROXY_HOST" top "$(proxy_container)" -o pid,ppid,args 2>/dev/null || true
+}
+
+# The worker pids in proxy_top's lines (stdin).
+top_workers() {
+  sed -n 's/^ *\([0-9][0-9]*\)  *[0-9][0-9]*  *nginx: worker process.*/\1/p'
+}
+
+nginx_workers() {
+  proxy_top | top_workers
+}
+
+# Lists the container's processes into FILE in the background (LISTING_JOB),
+# while nginx -t runs before a reload; workers_in takes the workers as
+# OLD_WORKERS, and whether nginx's master is the container's first process
+# (its parent is not in the container) as RELOAD_BY_SIGNAL.
+LISTING_JOB=""
+list_nginx_processes() { # FILE
+  proxy_top >"$1" 2>/dev/null 9>&- &
+  LISTING_JOB=$!
+}
+
+workers_in() { # FILE
+  local pid ppid args master_parent="" listed=" "
+  OLD_WORKERS=$(top_workers <"$1")
+  while read -r pid ppid args; do
+    [[ $pid =~ ^[0-9]+$ ]] || continue
+    listed+="$pid "
+    [[ $args == "nginx: master process"* ]] && master_parent=$ppid
+  done <"$1"
+  [[ -z $master_parent || $listed == *" $master_parent "* ]] || RELOAD_BY_SIGNAL=1
+}
+
+# True while any of the old worker PIDS still runs. docker top gives the
+# engine's pids: where HOST_PROC shows them as nginx (the engine runs on
+# this machine), they are watched there, with no docker call per look.
+WORKERS_POLL=0.1
+WORKERS_VISIBLE=""
+workers_busy() { # PIDS
+  local pid
+  if [[ -z $WORKERS_VISIBLE ]]; then
+    WORKERS_VISIBLE=0
+    if [[ -z $(docker_host_of "$PROXY_HOST") ]]; then
+      WORKERS_VISIBLE=1
+      for pid in $1; do
+        [[ $(tr '\0' ' ' 2>/dev/null <"$HOST_PROC/$pid/cmdline") == nginx* ]] || WORKERS_VISIBLE=0
+      done
+      ((WORKERS_VISIBLE)) && WORKERS_POLL=0.02
+    fi
+  fi
+  if ((WORKERS_VISIBLE)); then
+    for pid in $1; do
+      [[ ! -e $HOST_PROC/$pid ]] || return 0
+    done
+    return 1
+  fi
+  local workers
+  workers=" $(nginx_workers | tr '\n' ' ') "
+  for pid in $1; do
+    [[ $workers != *" $pid "* ]] || return 0
+  done
+  return 1
+}
+
+# ---------------------------------------------------------------------------
+# Switching nginx: the installed site conf is the kit's nginx pieces put
+# together; what it routes to is read from it (or from its live file with
+# njs). The proxy mode's file above says how nginx runs, how files reach
+# its conf dir and how its workers are listed.
+# ---------------------------------------------------------------------------
 # The routes a site conf (and its live file) make nginx follow, one
 # "APP COLOR" line per app: from the live file when the conf switches
 # through njs, else from the conf's marker lines.
@@ -2020,17 +1475,16 @@ live_color() { # APP ROUTES_TEXT
 # How this nginx switches: "njs" (the live file is read per request, no
 # reload) when nginx has the njs module loaded, else "reload" (a new conf
 # and nginx -s reload). An installed conf that imports the module says so
-# without asking nginx (nginx -T is a docker call in compose mode), and so
-# does, in compose mode, one that does not; unless this run just started
-# the nginx container (it may be another image). On a host nginx is asked,
-# so installing njs there takes effect on the next deploy.
-# Remembered once called outside a subshell, after load_installed.
+# without asking nginx (nginx -T is a docker call), and so does one
+# that does not, unless this run just started the nginx container (it may
+# be another image). Remembered once called outside a
+# subshell, after load_installed.
 SWITCH_METHOD=""
 switch_method() {
   if [[ -z $SWITCH_METHOD && -n $INSTALLED_CONF ]] && ! ((PROXY_STARTED)); then
     if [[ $INSTALLED_CONF == *"js_import "* ]]; then
       SWITCH_METHOD=njs
-    elif [[ $PROXY_MODE == compose && $INSTALLED_CONF == *"# greenlight-live "* ]]; then
+    elif [[ $INSTALLED_CONF == *"# greenlight-live "* ]]; then
       # The container whose nginx -T chose reload for this conf.
       SWITCH_METHOD=reload
     fi
@@ -2050,39 +1504,10 @@ switch_method() {
 }
 
 # Replaces the live file with the given routes; with njs this is the switch
-# itself. A copy is kept in the state dir for a compose nginx that is
-# recreated.
+# itself.
 put_live_file() { # FILE
-  put_in_conf_dir "$1" "greenlight-$PROJECT.live" || return 1
-  local kept="$STATE_DIR/nginx/greenlight-$PROJECT.live"
-  if [[ $PROXY_MODE == compose && ! $1 -ef $kept ]] && ! ((DRY_RUN)); then
-    { mkdir -p -- "$STATE_DIR/nginx" && no_symlink "$kept" && cp -T -- "$1" "$kept"; } 2>/dev/null ||
-      say "could not keep a copy of the live file in $STATE_DIR/nginx" >&2
-  fi
-  return 0
-}
-
-# Copies a file into the nginx conf dir where nginx runs. On a host (local
-# or remote) atomically: written beside its target as a dot file, then
-# renamed. Into a compose nginx by `docker cp` (readable by nginx's workers;
-# the image need not have a shell).
-# The files are world-readable (0644: nginx's workers read the live file
-# and the njs module), whatever the umask. A failure sets SWITCH_ERROR to
-# what went wrong (a read-only conf dir, a removed container).
-put_in_conf_dir() { # FILE NAME
-  local error
-  error=$(new_tmp)
-  if [[ $PROXY_MODE == compose ]]; then
-    local copy
-    copy=$(new_tmp)
-    cp -- "$1" "$copy" && chmod 0644 "$copy" || return 1
-    run docker_on "$PROXY_HOST" cp "$copy" "$(proxy_container):$NGINX_CONF_DIR/$2" 2>"$error" && return 0
-  else
-    # shellcheck disable=SC2016 # $1 and $2 are expanded by the inner sh, on purpose
-    run on_proxy sh -c 'cat >"$1" && chmod 0644 "$1" && mv -f "$1" "$2"' sh "$NGINX_CONF_DIR/.$2.new" "$NGINX_CONF_DIR/$2" <"$1" 2>"$error" && return 0
-  fi
-  SWITCH_ERROR="cannot write $2 into nginx's conf dir $NGINX_CONF_DIR: $(tr -c '[:print:]' ' ' <"$error" | head -c 300)"
-  return 1
+  put_in_conf_dir "$1" "$INSTALLED_LIVE_FILE" || return 1
+  keep_copy "$1" "$INSTALLED_LIVE_FILE"
 }
 
 # Writes the conf that routes each app as APP=COLOR says. By reload: the
@@ -2092,119 +1517,37 @@ assemble_conf() { # OUT METHOD APP=COLOR...
   local out=$1 method=$2 app pair color
   shift 2
   {
-    printf '# Installed by deploy.sh of project %s (greenlight.js sha256 %s). Do not edit.\n' "$PROJECT" "$(sha256sum <"$KIT_DIR/nginx/greenlight.js" | cut -c1-64)"
+    printf '# Installed by deploy.sh of project %s (greenlight.js sha256 %s). Do not edit.\n' "$PROJECT" "$(sha256sum <"$KIT_DIR/$KIT_JS_MODULE" | cut -c1-64)"
     if [[ $method == njs ]]; then
-      printf 'js_import %s from %s/greenlight-%s.js;\n' "$JS_MODULE" "$NGINX_CONF_DIR" "$PROJECT"
-      printf 'map "" $%s_live_file {\n    default "%s/greenlight-%s.live";\n}\n' "$JS_MODULE" "$NGINX_CONF_DIR" "$PROJECT"
-      cat -- "$KIT_DIR/nginx/njs.conf"
+      printf 'js_import %s from %s/%s;\n' "$JS_MODULE" "$NGINX_CONF_DIR" "$INSTALLED_JS"
+      printf 'map "" $%s_live_file {\n    default "%s/%s";\n}\n' "$JS_MODULE" "$NGINX_CONF_DIR" "$INSTALLED_LIVE_FILE"
+      cat -- "$KIT_DIR/$KIT_NJS_CONF"
       for app in "${APPS[@]}"; do
         for color in blue green; do
-          cat -- "$KIT_DIR/nginx/$app-$color.upstream.conf"
+          cat -- "$KIT_DIR/${COLOR_UPSTREAM_CONF[$app.$color]}"
         done
       done
     else
       for app in "${APPS[@]}"; do
         for pair in "$@"; do
-          if [[ ${pair%%=*} == "$app" && -n ${pair#*=} ]]; then
-            cat -- "$KIT_DIR/nginx/$app-${pair#*=}.select.conf" "$KIT_DIR/nginx/$app-${pair#*=}.upstream.conf"
+          color=${pair#*=}
+          if [[ ${pair%%=*} == "$app" && -n $color ]]; then
+            cat -- "$KIT_DIR/${COLOR_SELECT_CONF[$app.$color]}" "$KIT_DIR/${COLOR_UPSTREAM_CONF[$app.$color]}"
           fi
         done
       done
     fi
-    cat -- "$KIT_DIR/nginx/site.conf"
+    cat -- "$KIT_DIR/$KIT_SITE_CONF"
   } >"$out"
-}
-
-# Runs nginx with ARGS where the proxy runs.
-nginx_run() {
-  case $PROXY_MODE in
-    host) bounded "${NGINX_CMD[@]}" "$@" 9>&- ;;
-    remote) on_host "$PROXY_HOST" nginx "$@" ;;
-    compose) docker_on "$PROXY_HOST" exec "$(proxy_container)" nginx "$@" ;;
-  esac
 }
 
 nginx_test() {
   nginx_run -t -q
 }
 
-# Reloads nginx. A compose nginx whose master is the container's first
-# process (RELOAD_BY_SIGNAL, from its process list) gets SIGHUP from
-# `docker kill`, which is what `nginx -s reload` sends, without the cost of
-# a `docker exec`.
-RELOAD_BY_SIGNAL=0
-nginx_reload() {
-  if [[ $PROXY_MODE == compose ]] && ((RELOAD_BY_SIGNAL)); then
-    run_quiet docker_on "$PROXY_HOST" kill --signal HUP "$(proxy_container)"
-  else
-    run nginx_run -s reload
-  fi
-}
-
 # Puts a file in place as the site conf.
 put_site_conf() { # FILE
   put_in_conf_dir "$1" "$SITE_CONF"
-}
-
-# Takes the site conf away again after nginx refused the first one. A
-# compose nginx gets an empty conf instead: its image need not have rm.
-remove_site_conf() {
-  case $PROXY_MODE in
-    host) run rm -f -- "$NGINX_CONF_DIR/$SITE_CONF" ;;
-    remote) run on_host "$PROXY_HOST" rm -f -- "$NGINX_CONF_DIR/$SITE_CONF" ;;
-    compose)
-      local empty
-      empty=$(new_tmp)
-      printf '# No site yet: nginx refused the first conf of project %s.\n' "$PROJECT" >"$empty"
-      put_site_conf "$empty"
-      ;;
-  esac
-}
-
-# Starts a compose nginx that is not running; sets PROXY_STARTED then.
-PROXY_STARTED=0
-ensure_proxy() {
-  [[ $PROXY_MODE == compose ]] || return 0
-  proxy_container >/dev/null
-  if [[ -z $PROXY_ID ]]; then
-    PROXY_STARTED=1
-    compose_ready
-    say "proxy: starting nginx (compose project $PROXY_PROJECT)"
-    touch_project "$PROXY_PROJECT"
-    run compose_on "$PROXY_HOST" "$PROXY_PROJECT" compose/proxy.yml up -d 9>&-
-    if ! ((DRY_RUN)); then
-      proxy_container >/dev/null
-      restore_proxy_conf
-    fi
-  fi
-}
-
-# A new nginx container gets what the previous one had, saved in the state
-# dir: the site conf and, with njs, the module and live file. When this
-# nginx refuses it (another image, one without njs), it gets a conf that
-# routes the same way and switches by reload.
-restore_proxy_conf() {
-  local previous saved_live live fallback app color pairs=()
-  previous=$(cat -- "$STATE_DIR/nginx/$SITE_CONF" 2>/dev/null || true)
-  [[ -n $previous ]] || return 0
-  saved_live="$STATE_DIR/nginx/greenlight-$PROJECT.live"
-  if [[ $previous == *"js_import "* ]]; then
-    put_in_conf_dir "$KIT_DIR/nginx/greenlight.js" "greenlight-$PROJECT.js"
-    put_live_file "$saved_live"
-  fi
-  put_site_conf "$STATE_DIR/nginx/$SITE_CONF"
-  if ! nginx_test 2>/dev/null; then
-    say "proxy: this nginx refuses the saved conf (no njs module?); routing as before by a conf it takes"
-    live=$(cat -- "$saved_live" 2>/dev/null || true)
-    while read -r app color; do
-      [[ -n $app ]] && pairs+=("$app=$color")
-    done <<<"$(proxy_routes "$previous" "$live")"
-    fallback=$(new_tmp)
-    assemble_conf "$fallback" reload "${pairs[@]}"
-    put_site_conf "$fallback"
-    nginx_test || die "nginx -t refuses the conf in the new nginx container too; fix nginx before deploying" "$EXIT_FAILED"
-  fi
-  nginx_reload
 }
 
 # Makes nginx route as APP=COLOR says. With njs: the live file is replaced
@@ -2239,44 +1582,33 @@ switch_proxy() { # APP=COLOR...
       return 0
     fi
     say "the kit changed the nginx conf: installing it (one reload)"
-    put_in_conf_dir "$KIT_DIR/nginx/greenlight.js" "greenlight-$PROJECT.js" || { undo_switch "$backup" "$old_live"; return 1; }
+    put_in_conf_dir "$KIT_DIR/$KIT_JS_MODULE" "$INSTALLED_JS" || { undo_switch "$backup" "$old_live"; return 1; }
   else
     say "switching by a new conf and nginx reload (nginx has no njs module; with it a switch needs no reload)"
   fi
   install_and_reload "$new" "$backup" "$old_live" || return 1
   INSTALLED_CONF=$(<"$new")
-  keep_installed_copy "$new"
+  keep_copy "$new" "$SITE_CONF"
 }
 
 # Installs a new site conf, tests it and reloads nginx; on any failure puts
 # the previous conf (and live file) back and says why in SWITCH_ERROR.
 install_and_reload() { # NEW BACKUP OLD_LIVE
-  local processes processes_job output
+  local processes output
   put_site_conf "$1" || { undo_switch "$2" "$3"; return 1; }
   # nginx's processes (the workers the reload will retire), asked while
   # nginx -t runs.
   processes=$(new_tmp)
-  if [[ $PROXY_MODE == compose ]]; then
-    proxy_top >"$processes" 2>/dev/null 9>&- &
-  else
-    find_nginx_pid_file
-    nginx_workers >"$processes" 2>/dev/null 9>&- &
-  fi
-  processes_job=$!
+  list_nginx_processes "$processes"
   if ! ((DRY_RUN)) && ! output=$(nginx_test 2>&1); then
-    wait "$processes_job" || true
+    wait "$LISTING_JOB" || true
     SWITCH_ERROR="nginx -t refused the new conf: $(tr -c '[:print:]' ' ' <<<"$output" | head -c 500)"
     say "nginx -t refused the new conf; putting the previous one back"
     undo_switch "$2" "$3"
     return 1
   fi
-  wait "$processes_job" || true
-  if [[ $PROXY_MODE == compose ]]; then
-    OLD_WORKERS=$(top_workers <"$processes")
-    if top_master_is_init <"$processes"; then RELOAD_BY_SIGNAL=1; fi
-  else
-    OLD_WORKERS=$(<"$processes")
-  fi
+  wait "$LISTING_JOB" || true
+  workers_in "$processes"
   if ! output=$(nginx_reload 2>&1); then
     SWITCH_ERROR="nginx did not reload (is it running?): $(tr -c '[:print:]' ' ' <<<"$output" | head -c 500)"
     say "nginx did not reload; putting the previous conf back"
@@ -2312,117 +1644,15 @@ undo_switch() { # BACKUP OLD_LIVE
   SWITCH_ERROR=$error
 }
 
-# Keeps a copy of the installed conf in the state dir (for a compose nginx
-# that is recreated). A copy that cannot be written is said, not fatal:
-# nginx already routes by the new conf.
-keep_installed_copy() { # FILE
-  ((DRY_RUN)) && return 0
-  if ! { mkdir -p -- "$STATE_DIR/nginx" 2>/dev/null && no_symlink "$STATE_DIR/nginx/$SITE_CONF" &&
-    cp -T -- "$1" "$STATE_DIR/nginx/$SITE_CONF" 2>/dev/null; }; then
-    say "could not keep a copy of the installed conf in $STATE_DIR/nginx (disk full or read-only?); nginx routes by the new conf" >&2
-  fi
-  return 0
-}
-
-# Runs a command where nginx runs (host or remote mode).
-on_proxy() {
-  if [[ $PROXY_MODE == remote ]]; then
-    on_host "$PROXY_HOST" "$@"
-  else
-    "$@" 9>&-
-  fi
-}
-
-# nginx's pid file, as its configuration names it (nginx -T, else the
-# compiled-in default of nginx -V). Asked once: call it outside a subshell.
-NGINX_PID_FILE=""
-find_nginx_pid_file() {
-  [[ -z $NGINX_PID_FILE ]] || return 0
-  local dump pidfile
-  dump=$(nginx_run -T 2>/dev/null) || true
-  pidfile=$(sed -n 's/^[[:space:]]*pid[[:space:]][[:space:]]*\([^;]*\);.*/\1/p' <<<"$dump")
-  pidfile=${pidfile%%$'\n'*}
-  [[ -n $pidfile ]] || pidfile=$(nginx_run -V 2>&1 | sed -n 's/.*--pid-path=\([^ ]*\).*/\1/p') || true
-  [[ -n $pidfile ]] || return 0
-  if fits path "$pidfile"; then NGINX_PID_FILE=$pidfile; else refuse_read path "nginx's pid file" "$pidfile"; fi
-}
-
-# The worker pids of the nginx that serves this stack: children of the master
-# named by the pid file of its configuration.
-nginx_workers() {
-  local master pid
-  case $PROXY_MODE in
-    compose)
-      proxy_top | top_workers
-      return 0
-      ;;
-  esac
-  find_nginx_pid_file
-  [[ -n $NGINX_PID_FILE ]] || return 0
-  master=$(on_proxy cat -- "$NGINX_PID_FILE" 2>/dev/null) || return 0
-  fits pid "$master" || { refuse_read pid "nginx's master pid" "$master"; return 0; }
-  on_proxy pgrep -P "$master" | while IFS= read -r pid; do
-    fits pid "$pid" && printf '%s\n' "$pid"
-  done
-  return 0
-}
-
-# The processes of the compose nginx, "PID PPID ARGS" per line, with the
-# engine's pids (nothing when docker cannot tell).
-proxy_top() {
-  docker_on "$PROXY_HOST" top "$(proxy_container)" -o pid,ppid,args 2>/dev/null || true
-}
-
-# The worker pids in proxy_top's lines (stdin).
-top_workers() {
-  sed -n 's/^ *\([0-9][0-9]*\)  *[0-9][0-9]*  *nginx: worker process.*/\1/p'
-}
-
-# True when, in proxy_top's lines (stdin), nginx's master is the
-# container's first process: its parent is not in the container.
-top_master_is_init() {
-  local pid ppid args master_parent="" listed=" "
-  while read -r pid ppid args; do
-    [[ $pid =~ ^[0-9]+$ ]] || continue
-    listed+="$pid "
-    [[ $args == "nginx: master process"* ]] && master_parent=$ppid
-  done
-  [[ -n $master_parent && $listed != *" $master_parent "* ]]
-}
-
 # After a reload nginx's old workers finish their in-flight requests and exit;
 # wait for the workers that existed before the reload (bounded) before
 # stopping the color they were talking to. True when they all exited.
 wait_old_workers() { # MAX_MS OLD_PIDS
-  local deadline=$(($((${EPOCHREALTIME/./} / 1000)) + $1)) pid busy visible=0 workers pause=0.1
+  local deadline=$(($((${EPOCHREALTIME/./} / 1000)) + $1))
   ((DRY_RUN)) && return 0
-  if [[ $PROXY_MODE == compose && -z $(docker_host_of "$PROXY_HOST") ]]; then
-    # docker top gives the engine's pids: when HOST_PROC shows them as
-    # nginx, watch them there (no docker call per look).
-    visible=1
-    for pid in $2; do
-      [[ $(tr '\0' ' ' 2>/dev/null <"$HOST_PROC/$pid/cmdline") == nginx* ]] || visible=0
-    done
-    ((visible)) && pause=0.02
-  fi
   while (($((${EPOCHREALTIME/./} / 1000)) < deadline)); do
-    busy=0
-    if ((visible)); then
-      for pid in $2; do
-        [[ -e $HOST_PROC/$pid ]] && busy=1
-      done
-    elif [[ $PROXY_MODE == compose ]]; then
-      workers=" $(nginx_workers | tr '\n' ' ') "
-      for pid in $2; do
-        [[ $workers == *" $pid "* ]] && busy=1
-      done
-    else
-      for pid in $2; do
-        on_proxy kill -0 "$pid" 2>/dev/null && busy=1
-      done
-    fi
-    ((busy)) || return 0
-    nap "$pause"
+    workers_busy "$2" || return 0
+    nap "$WORKERS_POLL"
   done
   say "old nginx workers still busy after $(($1 / 1000))s; stopping the old color anyway"
   return 1
@@ -2543,9 +1773,6 @@ rollout() { # MODE(deploy|rollback|switch)
   switch_to_targets
   watch_new_colors
   [[ $MODE == switch ]] || retire_old_colors
-  for app in "${SELECTED[@]}"; do
-    run_hook after-switch "$app" "${TARGET[$app]}" "${VERSIONS[$app]}" || say "the after-switch hook failed (the deploy itself succeeded)"
-  done
   say "done: $MODE of ${SELECTED[*]} in $((($((${EPOCHREALTIME/./} / 1000)) - START_MS) / 1000))s"
 }
 
@@ -2673,11 +1900,7 @@ refuse_unrouted_apps() {
 
 # Starts (or resumes) each target color and gates it on health.
 bring_up() {
-  local app target first=${SELECTED[0]}
-  if [[ $MODE != switch ]]; then
-    run_hook before-deploy "$first" "${TARGET[$first]}" "${VERSIONS[$first]}" ||
-      fail_deploy "the before-deploy hook failed"
-  fi
+  local app target
   for app in "${SELECTED[@]}"; do
     target=${TARGET[$app]}
     case $MODE in
@@ -2697,7 +1920,6 @@ bring_up() {
     say "$app: health gate on ${TARGET[$app]} (${HEALTH_PATH[$app]}, every ${HEALTH_INTERVAL[$app]}s, deadline $((HEALTH_DEADLINE_MS[$app] / 1000))s)"
     health_gate "$app" "${TARGET[$app]}" || fail_deploy "$app/${TARGET[$app]} never became healthy"
     say "$app: ${TARGET[$app]} is healthy"
-    run_hook after-healthy "$app" "${TARGET[$app]}" "${VERSIONS[$app]}" || fail_deploy "the after-healthy hook failed"
   done
 }
 
@@ -2783,10 +2005,11 @@ watch_new_colors() {
 # stopped running in the meantime is noticed first: nginx goes back to the
 # old color, which still runs.
 retire_old_colors() {
-  local app max_drain=0 workers_gone=0
+  local app max_drain=0
   for app in "${SELECTED[@]}"; do
     ((APP_DRAIN_MS[$app] > max_drain)) && max_drain=${APP_DRAIN_MS[$app]}
   done
+  local workers_gone=0
   if ((RELOADED)); then
     say "waiting for nginx's old workers to finish their requests"
     if wait_old_workers "$max_drain" "$OLD_WORKERS" && [[ -n $OLD_WORKERS ]]; then
@@ -2833,7 +2056,6 @@ fail_deploy() { # MESSAGE
     color_logs "$app" "$color" | sed 's/^/    /'
     color_stop "$app" "$color" "$keep" || say "could not stop $item on every host"
     log_deploy "$app" "${LIVE_VERSION[$app]:-}" "${VERSIONS[$app]:-}" failed
-    run_hook on-failure "$app" "$color" "${VERSIONS[$app]:-}" || say "on-failure hook failed"
   done
   say "the live color was not touched"
   exit "$EXIT_FAILED"
@@ -2861,7 +2083,6 @@ fail_after_switch() { # MESSAGE
       if [[ $MODE != switch ]]; then color_stop "$app" "${TARGET[$app]}" "$keep" || say "could not stop $app/${TARGET[$app]} on every host"; fi
       state_set "$app" "${LIVE[$app]}" "${LIVE_VERSION[$app]:--}" "${PREV_COLOR[$app]}" "${PREV_VERSION[$app]}" || true
       log_deploy "$app" "${LIVE_VERSION[$app]}" "${VERSIONS[$app]}" failed
-      run_hook on-failure "$app" "${TARGET[$app]}" "${VERSIONS[$app]}" || say "on-failure hook failed"
     else
       say "$app: nginx answers with no route of $app at $VERIFY_BASE; both colors are left running"
       log_deploy "$app" "${LIVE_VERSION[$app]}" "${VERSIONS[$app]}" unknown
@@ -2924,7 +2145,6 @@ progress() {
 watch_parent() {
   trap '' PIPE
   while alive "$WORKER"; do
-    lock_heartbeat
     if ! parent_alive; then
       kill_worker
       abandon KILL
@@ -2992,49 +2212,57 @@ abandon() { # SIGNAL
 # of the color. Exit 0 when nginx serves every app from a running, healthy
 # color; 1 otherwise.
 cmd_status() {
-  local app routes installed live color url code holder version health down=0
+  local app routes holder down=0
   load_installed
   routes=$(proxy_routes "$INSTALLED_CONF" "$INSTALLED_LIVE")
-  printf 'project %s (proxy: %s, switching by %s; nginx asked at %s)\n' "$PROJECT" "$PROXY_MODE" "$(switch_method)" "$VERIFY_BASE"
+  printf 'project %s (proxy: %s, switching by %s; nginx asked at %s)\n' "$PROJECT" compose "$(switch_method)" "$VERIFY_BASE"
   for app in "${APPS[@]}"; do
-    installed=$(live_color "$app" "$routes")
-    live=$(routed_color "$app")
-    printf '%s: live %s %s; previous %s %s\n' "$app" "${live:-none}" "$(color_version "$app" "$live")" \
-      "$(state_get previous "$app" color)" "$(state_get previous "$app" version)"
-    if [[ -z $live ]]; then
-      down=1
-      printf '  nginx serves no route of %s at %s (its installed conf says %s)\n' "$app" "$VERIFY_BASE" "${installed:-nothing}"
-    elif [[ $live != "$installed" ]]; then
-      printf '  nginx routes to %s, but its installed conf says %s\n' "$live" "${installed:-nothing}"
-    fi
-    local lost="" host
-    for host in ${APP_HOSTS[$app]}; do
-      ! host_lost "$host" 2>/dev/null || lost+=" $host"
-    done
-    for color in blue green; do
-      health="stopped"
-      if [[ -n $lost ]]; then
-        health="unknown: no answer from${lost}"
-        down=1
-      elif color_running "$app" "$color" 2>/dev/null; then
-        version=$(color_version "$app" "$color")
-        health="running ${version:-(version unknown)}"
-        local targets host where=""
-        mapfile -t targets < <(probe_targets "$app" "$color")
-        for url in "${targets[@]}"; do
-          read -r host url <<<"$url"
-          ((${#targets[@]} == 1)) || where=" on $host (${url#http://})"
-          if code=$(probe "$app" "$url"); then health="$health, healthy ($code)$where"; else health="$health, unhealthy ($code)$where"; fi
-        done
-      fi
-      [[ $color != "$live" || ($health == *", healthy"* && $health != *unhealthy*) ]] || down=1
-      printf '  %-5s %s\n' "$color" "$health"
-    done
+    app_status "$app" "$(live_color "$app" "$routes")" || down=1
   done
   holder=$(lock_holder)
   printf 'lock: %s\n' "${holder:-free}"
-  ((HOSTS_DOWN)) && down=1
   return "$down"
+}
+
+# One app's status: the color nginx serves (and the one its installed conf
+# says, when they differ), then each color's health. False when nginx
+# serves no running, healthy color of it.
+app_status() { # APP INSTALLED_COLOR
+  local app=$1 installed=$2 live color health down=0
+  live=$(routed_color "$app")
+  printf '%s: live %s %s; previous %s %s\n' "$app" "${live:-none}" "$(color_version "$app" "$live")" \
+    "$(state_get previous "$app" color)" "$(state_get previous "$app" version)"
+  if [[ -z $live ]]; then
+    down=1
+    printf '  nginx serves no route of %s at %s (its installed conf says %s)\n' "$app" "$VERIFY_BASE" "${installed:-nothing}"
+  elif [[ $live != "$installed" ]]; then
+    printf '  nginx routes to %s, but its installed conf says %s\n' "$live" "${installed:-nothing}"
+  fi
+  for color in blue green; do
+    health=$(color_health "$app" "$color")
+    [[ $color != "$live" || ($health == *", healthy"* && $health != *unhealthy*) ]] || down=1
+    printf '  %-5s %s\n' "$color" "$health"
+  done
+  return "$down"
+}
+
+# "stopped", or "running VERSION" and the answer of each of its hosts to
+# the health probe.
+color_health() { # APP COLOR
+  local app=$1 color=$2 health version targets url host code where=""
+  if ! color_running "$app" "$color" 2>/dev/null; then
+    printf 'stopped'
+    return 0
+  fi
+  version=$(color_version "$app" "$color")
+  health="running ${version:-(version unknown)}"
+  mapfile -t targets < <(probe_targets "$app" "$color")
+  for url in "${targets[@]}"; do
+    read -r host url <<<"$url"
+    ((${#targets[@]} == 1)) || where=" on $host (${url#http://})"
+    if code=$(probe "$app" "$url"); then health="$health, healthy ($code)$where"; else health="$health, unhealthy ($code)$where"; fi
+  done
+  printf '%s' "$health"
 }
 
 # ---------------------------------------------------------------------------
@@ -3044,10 +2272,9 @@ cmd_status() {
 # every image that follows the version, over the apps deployed, is of one
 # repository (exit 2 before anything happens otherwise).
 digest_fits() { # APP...
-  local app repo repos=()
+  local app repos=()
+  local repo
   for app; do
-    [[ ${APP_RUNTIME[$app]} != process ]] ||
-      die "VERSION is a digest, but $app is a process app, which has no image: give a tag"
     [[ -n ${APP_VERSION_IMAGES[$app]} ]] ||
       die "VERSION is a digest, but $app's image is pinned in the spec: give a tag (the version then only names the release)"
     for repo in ${APP_VERSION_IMAGES[$app]}; do
@@ -3062,8 +2289,10 @@ COMMAND=""
 SELECTED=()
 SELECTED_HOSTS=()
 SWITCH_TO=""
-main() {
-  local version="" only=""
+# Reads the command line into COMMAND, VERSION, ONLY and SWITCH_TO.
+VERSION=""
+ONLY=""
+parse_args() {
   while (($#)); do
     case $1 in
       --dry-run) DRY_RUN=1 ;;
@@ -3075,7 +2304,7 @@ main() {
         ;;
       --app)
         (($# >= 2)) || die "--app needs an app name"
-        only=$2
+        ONLY=$2
         shift
         ;;
       deploy | rollback | status | switch)
@@ -3086,9 +2315,9 @@ main() {
       *)
         case $COMMAND in
           deploy)
-            [[ -z $version ]] || die "deploy takes one VERSION"
+            [[ -z $VERSION ]] || die "deploy takes one VERSION"
             [[ -n $1 ]] || die "VERSION is empty"
-            version=$1
+            VERSION=$1
             ;;
           switch) [[ -z $SWITCH_TO ]] || die "switch takes one color"; SWITCH_TO=$1 ;;
           *) die "unexpected argument '$1' (see --help)" ;;
@@ -3097,40 +2326,42 @@ main() {
     esac
     shift
   done
+}
+
+# Checks the command line and selects the apps (and their hosts) it names.
+select_apps() {
   [[ -n $COMMAND ]] || { usage >&2; exit "$EXIT_USAGE"; }
-  if [[ -n $version ]] && ! fits version "$version"; then
-    die "VERSION '$version' is neither a tag (matching $VERSION_RE) nor a digest (sha256: and 64 lowercase hex digits)"
+  if [[ -n $VERSION ]] && ! fits version "$VERSION"; then
+    die "VERSION '$VERSION' is neither a tag (matching $VERSION_RE) nor a digest (sha256: and 64 lowercase hex digits)"
   fi
   if [[ $COMMAND == switch && $SWITCH_TO != blue && $SWITCH_TO != green ]]; then
     die "switch takes blue or green"
   fi
-  if [[ -n $only ]]; then
-    [[ -n ${APP_RUNTIME[$only]:-} ]] || die "unknown app '$only' (apps: ${APPS[*]})"
-    SELECTED=("$only")
+  if [[ -n $ONLY ]]; then
+    [[ -n ${APP_RUNTIME[$ONLY]:-} ]] || die "unknown app '$ONLY' (apps: ${APPS[*]})"
+    SELECTED=("$ONLY")
   else
     SELECTED=("${APPS[@]}")
   fi
-  if [[ $version == sha256:* ]]; then
+  if [[ $VERSION == sha256:* ]]; then
     digest_fits "${SELECTED[@]}"
   fi
   local app host
   for app in "${SELECTED[@]}"; do
-    VERSIONS[$app]=${version:-${APP_TAG[$app]}}
+    VERSIONS[$app]=${VERSION:-${APP_TAG[$app]}}
     for host in ${APP_HOSTS[$app]}; do
       [[ " ${SELECTED_HOSTS[*]} " == *" $host "* ]] || SELECTED_HOSTS+=("$host")
     done
   done
+}
 
+main() {
+  parse_args "$@"
+  select_apps
   # A short path: ssh's control sockets live here.
   RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/gl.XXXXXX")
   trap cleanup_tmp EXIT
   preflight
-  if ((USES_SSH)) || [[ $DOCKER_ENGINE == ssh://* ]]; then
-    ssh_setup
-    local hosts
-    mapfile -t hosts < <(needed_hosts)
-    check_hosts "${hosts[@]}"
-  fi
   if [[ $COMMAND == status ]]; then
     cmd_status || exit "$EXIT_FAILED"
     return 0
@@ -3144,41 +2375,23 @@ main() {
   fi
 }
 
-# The hosts this command reaches: the selected apps' hosts, nginx's host,
-# the lock's host and the hosts of accessories.
-needed_hosts() {
-  local host hosts=("${SELECTED_HOSTS[@]}")
-  for host in "$PROXY_HOST" "$LOCK_HOST" "${!HOST_ACCESSORIES[@]}"; do
-    [[ -n $host && " ${hosts[*]} " != *" $host "* ]] && hosts+=("$host")
-  done
-  printf '%s\n' "${hosts[@]}"
-}
-
 # Prepares what every app shares (network, accessories, a compose nginx),
 # then runs the command.
 work() {
-  if [[ $USES_COMPOSE == 1 || $PROXY_MODE == compose ]]; then
-    if ((DRY_RUN)); then
+  if ((DRY_RUN)); then
+    [[ $COMMAND != deploy ]] || fetch_images
+    run docker_on "$PROXY_HOST" network create "$NETWORK"
+  else
+    local network_hosts=("${SELECTED_HOSTS[@]}") host
+    [[ " ${network_hosts[*]} " == *" $PROXY_HOST "* ]] || network_hosts+=("$PROXY_HOST")
+    list_containers "${network_hosts[@]}"
+    # switch only flips to what runs: it creates nothing.
+    if [[ $COMMAND != switch ]]; then
       [[ $COMMAND != deploy ]] || fetch_images
-      run docker_on "$PROXY_HOST" network create "$NETWORK"
-    else
-      local network_hosts=("${SELECTED_HOSTS[@]}") host
-      for host in "${!HOST_ACCESSORIES[@]}"; do
-        [[ " ${network_hosts[*]} " == *" $host "* ]] || network_hosts+=("$host")
-      done
-      if [[ $PROXY_MODE == compose && " ${network_hosts[*]} " != *" $PROXY_HOST "* ]]; then
-        network_hosts+=("$PROXY_HOST")
-      fi
-      list_containers "${network_hosts[@]}"
-      # switch only flips to what runs: it creates nothing.
-      if [[ $COMMAND != switch ]]; then
-        [[ $COMMAND != deploy ]] || fetch_images
-        ensure_network "${network_hosts[@]}"
-      fi
+      ensure_network "${network_hosts[@]}"
     fi
-    [[ $COMMAND == switch ]] || ensure_accessories
-    ensure_proxy
   fi
+  ensure_proxy
   rollout "$COMMAND"
 }
 
