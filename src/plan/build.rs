@@ -7,7 +7,7 @@ use super::names;
 use super::ports::PortTable;
 use super::secrets::{check_files, remote_engine, secrets};
 use crate::diagnostic::{Problems, SpecError};
-use crate::spec::{self, AppSpec, ProxyMode, Runtime, Spanned, Spec};
+use crate::spec::{self, AppSpec, Spanned, Spec};
 
 /// Defaults the language names, in milliseconds.
 const DEFAULT_INTERVAL_MS: u64 = 1_000;
@@ -120,8 +120,9 @@ pub fn build(
             )));
         }
     }
-    let uses_compose = apps.iter().any(|a| a.runtime == "compose") || !spec.accessories.is_empty();
-    let uses_process = apps.iter().any(|a| a.runtime == "process");
+    let uses_compose =
+        apps.iter().any(|a| a.runtime == Runtime::Compose) || !spec.accessories.is_empty();
+    let uses_process = apps.iter().any(|a| a.runtime == Runtime::Process);
     let uses_ssh = !proxy.host.local
         || apps
             .iter()
@@ -162,7 +163,7 @@ pub fn build(
 /// machine every deploy touches, so that two control machines exclude each
 /// other.
 fn lock_host(hosts: &[Host], apps: &[App], proxy: &Proxy) -> String {
-    if proxy.mode == "remote" && !proxy.host.local {
+    if proxy.mode == ProxyMode::Remote && !proxy.host.local {
         return proxy.host.name.clone();
     }
     hosts
@@ -753,10 +754,7 @@ fn app(
         }
     }
     Some(App {
-        runtime: match runtime {
-            Runtime::Compose => "compose",
-            Runtime::Process => "process",
-        },
+        runtime,
         image,
         image_ref,
         version_images,
@@ -1082,11 +1080,7 @@ fn proxy(
     Proxy {
         verify,
         verify_upstream_var: names::verify_upstream_var(project),
-        mode: match mode {
-            ProxyMode::Compose => "compose",
-            ProxyMode::Host => "host",
-            ProxyMode::Remote => "remote",
-        },
+        mode,
         host,
         image: match mode {
             ProxyMode::Compose => p

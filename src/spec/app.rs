@@ -3,12 +3,15 @@
 
 use kdl::KdlNode;
 use miette::SourceSpan;
+use serde::Serialize;
 
 use super::{check, duration_of, name_arg, values, NodeReader, Spanned};
 use crate::diagnostic::{Problems, SpecError};
 
-/// How an app's colors are run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How an app's colors are run. Serialized as its spec word (`compose`,
+/// `process`), which is what templates compare `app.runtime` with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Runtime {
     /// A docker compose project per color.
     Compose,

@@ -1,11 +1,15 @@
 //! `proxy { … }`: the nginx in front of the colors.
 
+use serde::Serialize;
+
 use super::tls::{decode_hsts, decode_tls, HstsSpec, TlsSpec};
 use super::{addresses, check, values, NodeReader, Spanned};
 use crate::diagnostic::{Problems, SpecError};
 
-/// Where nginx runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where nginx runs. Serialized as its spec word (`compose`, `host`,
+/// `remote`), which is what templates compare `plan.proxy.mode` with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ProxyMode {
     /// A compose service in the stack.
     Compose,
