@@ -150,6 +150,16 @@ pub struct AppSpec {
     pub written: Vec<(String, SourceSpan)>,
 }
 
+impl AppSpec {
+    /// Where `keyword` is written in this app, valid or not.
+    pub fn written_at(&self, keyword: &str) -> Option<SourceSpan> {
+        self.written
+            .iter()
+            .find(|(name, _)| name == keyword)
+            .map(|(_, span)| *span)
+    }
+}
+
 /// Placeholders deploy.sh fills in a process `start` command.
 pub const START_PLACEHOLDERS: &[&str] = &["app", "color", "port", "version"];
 
