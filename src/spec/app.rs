@@ -1,10 +1,10 @@
 //! `app "NAME" { … }`: an application deployed blue/green, and the container
 //! pieces (env, volumes, image) that accessories and sidecars share.
 
-use kdl::KdlNode;
 use miette::SourceSpan;
 use serde::Serialize;
 
+use super::keywords::Keyword;
 use super::{check, duration_of, name_arg, values, NodeReader, Spanned};
 use crate::diagnostic::{Problems, SpecError};
 
@@ -163,50 +163,57 @@ impl AppSpec {
 /// Placeholders deploy.sh fills in a process `start` command.
 pub const START_PLACEHOLDERS: &[&str] = &["app", "color", "port", "version"];
 
-const APP_NODES: &[&str] = &[
-    "runtime",
-    "image",
-    "tag",
-    "port",
-    "host-ports",
-    "hosts",
-    "env",
-    "env-file",
-    "secret",
-    "volume",
-    "limits",
-    "command",
-    "health",
-    "drain",
-    "keep-previous",
-    "start",
-    "workdir",
-    "user",
-    "verify",
-    "watch",
-    "parallel",
-    "sidecar",
-];
-const APP_ONCE: &[&str] = &[
-    "runtime",
-    "image",
-    "tag",
-    "port",
-    "host-ports",
-    "hosts",
-    "limits",
-    "command",
-    "health",
-    "drain",
-    "keep-previous",
-    "start",
-    "workdir",
-    "user",
-    "verify",
-    "watch",
-    "parallel",
-];
+/// The keywords of an `app` block.
+#[derive(Debug, Clone, Copy)]
+enum AppKeyword {
+    Runtime,
+    Image,
+    Tag,
+    Port,
+    HostPorts,
+    Hosts,
+    Env,
+    EnvFile,
+    Secret,
+    Volume,
+    Limits,
+    Command,
+    Health,
+    Drain,
+    KeepPrevious,
+    Start,
+    Workdir,
+    User,
+    Verify,
+    Watch,
+    Parallel,
+    Sidecar,
+}
 
+const APP_KEYWORDS: &[Keyword<AppKeyword>] = &[
+    Keyword::once("runtime", AppKeyword::Runtime),
+    Keyword::once("image", AppKeyword::Image),
+    Keyword::once("tag", AppKeyword::Tag),
+    Keyword::once("port", AppKeyword::Port),
+    Keyword::once("host-ports", AppKeyword::HostPorts),
+    Keyword::once("hosts", AppKeyword::Hosts),
+    Keyword::many("env", AppKeyword::Env),
+    Keyword::many("env-file", AppKeyword::EnvFile),
+    Keyword::many("secret", AppKeyword::Secret),
+    Keyword::many("volume", AppKeyword::Volume),
+    Keyword::once("limits", AppKeyword::Limits),
+    Keyword::once("command", AppKeyword::Command),
+    Keyword::once("health", AppKeyword::Health),
+    Keyword::once("drain", AppKeyword::Drain),
+    Keyword::once("keep-previous", AppKeyword::KeepPrevious),
+    Keyword::once("start", AppKeyword::Start),
+    Keyword::once("workdir", AppKeyword::Workdir),
+    Keyword::once("user", AppKeyword::User),
+    Keyword::once("verify", AppKeyword::Verify),
+    Keyword::once("watch", AppKeyword::Watch),
+    Keyword::once("parallel", AppKeyword::Parallel),
+    Keyword::many("sidecar", AppKeyword::Sidecar),
+];
 /// Decodes one `app` block.
 pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
     reader.shape(problems, 1, 1, &[], "app \"web\" { … }");
@@ -242,12 +249,12 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
     if reader.args().is_empty() {
         return None;
     }
-    for node in reader.children(problems, APP_NODES, APP_ONCE) {
+    for (keyword, node) in reader.children(problems, APP_KEYWORDS) {
         let r = NodeReader::new(node);
         app.written
             .push((node.name().value().to_string(), r.name_span()));
-        match node.name().value() {
-            "runtime" => {
+        match keyword {
+            AppKeyword::Runtime => {
                 r.shape(problems, 1, 1, &[], "runtime \"compose\"");
                 r.no_children(problems);
                 if let Some(runtime) = r.string_arg(problems, 0) {
@@ -265,10 +272,10 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                     }
                 }
             }
-            "image" => app.image = image_node(problems, &r, false),
-            "tag" => app.tag = tag_node(problems, &r).map(|t| t.value),
-            "port" => app.port = port_node(problems, &r, &[], "port 8080"),
-            "host-ports" => {
+            AppKeyword::Image => app.image = image_node(problems, &r, false),
+            AppKeyword::Tag => app.tag = tag_node(problems, &r).map(|t| t.value),
+            AppKeyword::Port => app.port = port_node(problems, &r, &[], "port 8080"),
+            AppKeyword::HostPorts => {
                 r.shape(
                     problems,
                     0,
@@ -313,13 +320,13 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                     ),
                 }
             }
-            "hosts" => {
+            AppKeyword::Hosts => {
                 r.shape(problems, 1, usize::MAX, &[], "hosts \"was1\" \"was2\"");
                 r.no_children(problems);
                 app.hosts = r.string_args(problems);
             }
-            "env" => app.env.extend(env_node(problems, &r)),
-            "env-file" => {
+            AppKeyword::Env => app.env.extend(env_node(problems, &r)),
+            AppKeyword::EnvFile => {
                 r.shape(problems, 1, 1, &[], "env-file \".env\"");
                 r.no_children(problems);
                 if let Some(file) = r.string_arg(problems, 0) {
@@ -332,9 +339,9 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                     }
                 }
             }
-            "secret" => app.secrets.extend(secret_node(problems, &r)),
-            "volume" => app.volumes.extend(volume_node(problems, &r)),
-            "limits" => {
+            AppKeyword::Secret => app.secrets.extend(secret_node(problems, &r)),
+            AppKeyword::Volume => app.volumes.extend(volume_node(problems, &r)),
+            AppKeyword::Limits => {
                 r.shape(
                     problems,
                     0,
@@ -363,15 +370,15 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                     }
                 }
             }
-            "command" => app.command = command_node(problems, &r),
-            "health" => app.health = health_node(problems, &r),
-            "drain" => app.drain = duration_node(problems, &r, "drain \"30s\""),
-            "keep-previous" => {
+            AppKeyword::Command => app.command = command_node(problems, &r),
+            AppKeyword::Health => app.health = health_node(problems, &r),
+            AppKeyword::Drain => app.drain = duration_node(problems, &r, "drain \"30s\""),
+            AppKeyword::KeepPrevious => {
                 r.shape(problems, 1, 1, &[], "keep-previous #true");
                 r.no_children(problems);
                 app.keep_previous = r.bool_arg(problems, 0).map(|b| b.value);
             }
-            "start" => {
+            AppKeyword::Start => {
                 r.shape(
                     problems,
                     1,
@@ -388,7 +395,7 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                     )
                 });
             }
-            "workdir" => {
+            AppKeyword::Workdir => {
                 r.shape(problems, 1, 1, &[], "workdir \"/opt/app\"");
                 r.no_children(problems);
                 app.workdir = r
@@ -396,24 +403,23 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                     .filter(|w| check(problems, w.span, values::path(&w.value, "workdir", true)))
                     .map(|w| w.value);
             }
-            "user" => {
+            AppKeyword::User => {
                 r.shape(problems, 1, 1, &[], "user \"www-data\"");
                 r.no_children(problems);
                 app.user = r
                     .string_arg(problems, 0)
                     .filter(|u| check(problems, u.span, values::user(&u.value)));
             }
-            "verify" => {
+            AppKeyword::Verify => {
                 r.shape(problems, 1, 1, &[], "verify \"/\"");
                 r.no_children(problems);
                 app.verify = r
                     .string_arg(problems, 0)
                     .filter(|p| check(problems, p.span, values::health_path(&p.value)));
             }
-            "watch" => app.watch = duration_node(problems, &r, "watch \"30s\""),
-            "parallel" => app.parallel = parallel_node(problems, &r),
-            "sidecar" => app.sidecars.extend(sidecar_node(problems, &r)),
-            _ => {}
+            AppKeyword::Watch => app.watch = duration_node(problems, &r, "watch \"30s\""),
+            AppKeyword::Parallel => app.parallel = parallel_node(problems, &r),
+            AppKeyword::Sidecar => app.sidecars.extend(sidecar_node(problems, &r)),
         }
     }
     check_env_and_secrets(problems, &app.env, &app.secrets);
@@ -706,7 +712,23 @@ fn duration_node(
     duration_of(problems, value)
 }
 
-const HEALTH_NODES: &[&str] = &["expect", "interval", "timeout", "deadline", "healthy-after"];
+/// The keywords of a `health` block.
+#[derive(Debug, Clone, Copy)]
+enum HealthKeyword {
+    Expect,
+    Interval,
+    Timeout,
+    Deadline,
+    HealthyAfter,
+}
+
+const HEALTH_KEYWORDS: &[Keyword<HealthKeyword>] = &[
+    Keyword::once("expect", HealthKeyword::Expect),
+    Keyword::once("interval", HealthKeyword::Interval),
+    Keyword::once("timeout", HealthKeyword::Timeout),
+    Keyword::once("deadline", HealthKeyword::Deadline),
+    Keyword::once("healthy-after", HealthKeyword::HealthyAfter),
+];
 
 fn health_node(problems: &mut Problems, r: &NodeReader) -> Option<HealthSpec> {
     r.shape(
@@ -729,18 +751,24 @@ fn health_node(problems: &mut Problems, r: &NodeReader) -> Option<HealthSpec> {
         deadline: None,
         healthy_after: None,
     };
-    for node in r.children(problems, HEALTH_NODES, HEALTH_NODES) {
+    for (keyword, node) in r.children(problems, HEALTH_KEYWORDS) {
         let c = NodeReader::new(node);
-        match node.name().value() {
-            "expect" => {
+        match keyword {
+            HealthKeyword::Expect => {
                 c.shape(problems, 1, 1, &[], "expect 200");
                 c.no_children(problems);
                 health.expect = c.int_arg(problems, 0, 100, 599).map(|s| s.value as u16);
             }
-            "interval" => health.interval = duration_node(problems, &c, "interval \"1s\""),
-            "timeout" => health.timeout = duration_node(problems, &c, "timeout \"2s\""),
-            "deadline" => health.deadline = duration_node(problems, &c, "deadline \"120s\""),
-            _ => {
+            HealthKeyword::Interval => {
+                health.interval = duration_node(problems, &c, "interval \"1s\"")
+            }
+            HealthKeyword::Timeout => {
+                health.timeout = duration_node(problems, &c, "timeout \"2s\"")
+            }
+            HealthKeyword::Deadline => {
+                health.deadline = duration_node(problems, &c, "deadline \"120s\"")
+            }
+            HealthKeyword::HealthyAfter => {
                 c.shape(problems, 1, 1, &[], "healthy-after 3");
                 c.no_children(problems);
                 health.healthy_after = c.int_arg(problems, 0, 1, 100).map(|n| n.value as u32);
@@ -750,16 +778,27 @@ fn health_node(problems: &mut Problems, r: &NodeReader) -> Option<HealthSpec> {
     path.map(|_| health)
 }
 
-const SIDECAR_NODES: &[&str] = &[
-    "image",
-    "tag",
-    "port",
-    "volumes-from-app",
-    "env",
-    "volume",
-    "command",
+/// The keywords of a `sidecar` block.
+#[derive(Debug, Clone, Copy)]
+enum SidecarKeyword {
+    Image,
+    Tag,
+    Port,
+    VolumesFromApp,
+    Env,
+    Volume,
+    Command,
+}
+
+const SIDECAR_KEYWORDS: &[Keyword<SidecarKeyword>] = &[
+    Keyword::once("image", SidecarKeyword::Image),
+    Keyword::once("tag", SidecarKeyword::Tag),
+    Keyword::once("port", SidecarKeyword::Port),
+    Keyword::once("volumes-from-app", SidecarKeyword::VolumesFromApp),
+    Keyword::many("env", SidecarKeyword::Env),
+    Keyword::many("volume", SidecarKeyword::Volume),
+    Keyword::once("command", SidecarKeyword::Command),
 ];
-const SIDECAR_ONCE: &[&str] = &["image", "tag", "port", "volumes-from-app", "command"];
 
 fn sidecar_node(problems: &mut Problems, r: &NodeReader) -> Option<SidecarSpec> {
     r.shape(
@@ -781,22 +820,22 @@ fn sidecar_node(problems: &mut Problems, r: &NodeReader) -> Option<SidecarSpec> 
         volumes: Vec::new(),
         command: Vec::new(),
     };
-    let children: Vec<&KdlNode> = r.children(problems, SIDECAR_NODES, SIDECAR_ONCE);
+    let children = r.children(problems, SIDECAR_KEYWORDS);
     let mut tag = None;
-    for node in children {
+    for (keyword, node) in children {
         let c = NodeReader::new(node);
-        match node.name().value() {
-            "image" => sidecar.image = image_node(problems, &c, false),
-            "tag" => tag = tag_node(problems, &c),
-            "port" => sidecar.port = port_node(problems, &c, &[], "port 80"),
-            "volumes-from-app" => {
+        match keyword {
+            SidecarKeyword::Image => sidecar.image = image_node(problems, &c, false),
+            SidecarKeyword::Tag => tag = tag_node(problems, &c),
+            SidecarKeyword::Port => sidecar.port = port_node(problems, &c, &[], "port 80"),
+            SidecarKeyword::VolumesFromApp => {
                 c.shape(problems, 1, 1, &[], "volumes-from-app #true");
                 c.no_children(problems);
                 sidecar.volumes_from_app = c.bool_arg(problems, 0).is_some_and(|b| b.value);
             }
-            "env" => sidecar.env.extend(env_node(problems, &c)),
-            "volume" => sidecar.volumes.extend(volume_node(problems, &c)),
-            _ => sidecar.command = command_node(problems, &c),
+            SidecarKeyword::Env => sidecar.env.extend(env_node(problems, &c)),
+            SidecarKeyword::Volume => sidecar.volumes.extend(volume_node(problems, &c)),
+            SidecarKeyword::Command => sidecar.command = command_node(problems, &c),
         }
     }
     if sidecar.image.is_none() {
