@@ -3,7 +3,7 @@
 
 use super::defaults::{LOCAL_HOST, SSH_PORT};
 use super::model::Host;
-use crate::diagnostic::{Problems, SpecError};
+use crate::diagnostic::{twice, Problems, SpecError};
 use crate::spec::{self, Spanned, Spec};
 
 /// The hosts the stack runs on: those the spec defines, or the one
@@ -85,14 +85,12 @@ fn check_unique_hosts(spec: &Spec, problems: &mut Problems) {
             .iter()
             .find(|h| h.name.value == host.name.value)
         {
-            problems.push(
-                SpecError::new(
-                    host.name.span,
-                    format!("host `{}` is defined twice", host.name.value),
-                    "defined again here",
-                )
-                .also(first.name.span, "first defined here"),
-            );
+            problems.push(twice(
+                &format!("host `{}`", host.name.value),
+                "defined",
+                host.name.span,
+                first.name.span,
+            ));
         }
     }
 }

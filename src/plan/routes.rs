@@ -1,7 +1,7 @@
 //! The proxy's routes: which path goes to which app, each app reached.
 
 use super::model::{App, Route};
-use crate::diagnostic::{Problems, SpecError};
+use crate::diagnostic::{twice, Problems, SpecError};
 use crate::spec::Spec;
 
 /// The routes as written, or `/` to the only app; reports repeated paths,
@@ -12,14 +12,12 @@ pub(super) fn routes(spec: &Spec, apps: &[App], problems: &mut Problems) -> Vec<
     let mut routes: Vec<Route> = Vec::new();
     for (i, r) in written.iter().enumerate() {
         if let Some(first) = written[..i].iter().find(|o| o.path.value == r.path.value) {
-            problems.push(
-                SpecError::new(
-                    r.path.span,
-                    format!("route `{}` is given twice", r.path.value),
-                    "again here",
-                )
-                .also(first.path.span, "first here"),
-            );
+            problems.push(twice(
+                &format!("route `{}`", r.path.value),
+                "given",
+                r.path.span,
+                first.path.span,
+            ));
         }
         match apps.iter().find(|a| a.name == r.app.value) {
             Some(app) => routes.push(Route {

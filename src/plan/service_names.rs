@@ -1,6 +1,6 @@
 //! The one namespace apps, accessories and sidecars share.
 
-use crate::diagnostic::{Problems, SpecError};
+use crate::diagnostic::{twice, Problems};
 use crate::spec::{Spanned, Spec};
 
 /// Apps, accessories and sidecars share one namespace: compose service names
@@ -24,12 +24,7 @@ pub(super) fn check_unique_names(spec: &Spec, problems: &mut Problems) {
         match seen.iter().find(|(n, _)| n.value == name.value) {
             Some((first, first_owner)) if owner.is_none() || *first_owner != owner => {
                 problems.push(
-                    SpecError::new(
-                        name.span,
-                        format!("the name `{}` is used twice", name.value),
-                        "used again here",
-                    )
-                    .also(first.span, "first used here")
+                    twice(&format!("the name `{}`", name.value), "used", name.span, first.span)
                     .help("apps, accessories and sidecars share the names of the stack network: each needs its own"),
                 );
             }

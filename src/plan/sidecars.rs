@@ -3,7 +3,7 @@
 
 use super::model::Sidecar;
 use super::volumes::volumes;
-use crate::diagnostic::{Problems, SpecError};
+use crate::diagnostic::{twice, Problems, SpecError};
 use crate::spec::{self, AppSpec};
 
 /// The container of each color that traffic enters: the entry sidecar's
@@ -31,14 +31,15 @@ pub(super) fn entry(a: &AppSpec, problems: &mut Problems) -> Entry {
         );
     }
     for (i, s) in a.sidecars.iter().enumerate() {
-        if s.name.value == *name || a.sidecars[..i].iter().any(|o| o.name.value == s.name.value) {
-            problems.push(SpecError::new(
+        let first = std::iter::once(&a.name)
+            .chain(a.sidecars[..i].iter().map(|o| &o.name))
+            .find(|n| n.value == s.name.value);
+        if let Some(first) = first {
+            problems.push(twice(
+                &format!("the name `{}`", s.name.value),
+                "used",
                 s.name.span,
-                format!(
-                    "sidecar name `{}` is already used in app `{name}`",
-                    s.name.value
-                ),
-                "duplicate",
+                first.span,
             ));
         }
     }

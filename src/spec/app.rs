@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::keywords::Keyword;
 use super::{check, duration_of, name_arg, values, NodeReader, Spanned};
-use crate::diagnostic::{Problems, SpecError};
+use crate::diagnostic::{twice, Problems, SpecError};
 
 /// How an app's colors are run. Serialized as its spec word (`compose`,
 /// `process`), which is what templates compare `app.runtime` with.
@@ -510,14 +510,12 @@ pub(super) fn check_env_and_secrets(
             .iter()
             .find(|s| s.key.value == secret.key.value)
         {
-            problems.push(
-                SpecError::new(
-                    secret.key.span,
-                    format!("secret `{}` is given twice", secret.key.value),
-                    "again here",
-                )
-                .also(first.key.span, "first here"),
-            );
+            problems.push(twice(
+                &format!("secret `{}`", secret.key.value),
+                "given",
+                secret.key.span,
+                first.key.span,
+            ));
         } else if env.iter().any(|(key, _)| *key == secret.key.value) {
             problems.push(
                 SpecError::new(
