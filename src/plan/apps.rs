@@ -29,64 +29,9 @@ pub(super) fn app(
     let runtime = a.runtime.value;
     check_app_keywords(cx, a, problems);
     let health = a.health.as_ref().map(|h| health(h, problems));
-    let app_hosts: Vec<String> = if a.hosts.is_empty() {
-        cx.default_hosts.to_vec()
-    } else {
-        a.hosts
-            .iter()
-            .filter(|h| {
-                let known = cx.hosts.iter().any(|k| k.name == h.value);
-                if !known {
-                    problems.push(unknown_host(h, cx.hosts));
-                }
-                known
-            })
-            .map(|h| h.value.clone())
-            .collect()
-    };
-    if app_hosts.is_empty() {
-        problems.push(
-            SpecError::new(
-                a.name.span,
-                format!("app `{name}` runs on no host"),
-                "no host",
-            )
-            .help("list its hosts with `hosts \"was1\"`"),
-        );
-    }
-    let remote_host = app_hosts.iter().find(|h| !host_by_name(cx.hosts, h).local);
-    check_files(
-        &a.secrets,
-        runtime == Runtime::Process,
-        remote_engine(cx.spec, remote_host.map(String::as_str)).as_deref(),
-        problems,
-    );
-    if runtime == Runtime::Process {
-        if let Some(remote) = remote_host {
-            problems.push(
-                SpecError::new(a.runtime.span, format!("the process runtime runs on the local machine only; host `{remote}` is remote"), "process runtime")
-                    .help("run deploy.sh on that host, or use runtime \"compose\" for remote hosts"),
-            );
-        }
-    }
-    if let Some(hp) = &a.host_ports {
-        for host in &app_hosts {
-            ports.claim(
-                problems,
-                host,
-                hp.value.0,
-                format!("app `{name}` (blue)"),
-                hp.span,
-            );
-            ports.claim(
-                problems,
-                host,
-                hp.value.1,
-                format!("app `{name}` (green)"),
-                hp.span,
-            );
-        }
-    }
+    let app_hosts = app_hosts(cx, a, problems);
+    check_remote_hosts(cx, a, &app_hosts, problems);
+    claim_host_ports(a, &app_hosts, ports, problems);
 
     let entry = entry(a, problems);
     let selector = names::selector(&cx.spec.project.value, &name);
@@ -101,7 +46,7 @@ pub(super) fn app(
         .unwrap_or_default();
     let sidecars: Vec<Sidecar> = a.sidecars.iter().map(sidecar).collect();
     let image_ref = pinned(&image);
-    let (version_images, fixed_images) = images(runtime, &image, &image_ref, &sidecars);
+    let (version_images, fixed_images) = images(runtime, &image, image_ref.as_ref(), &sidecars);
     Some(App {
         runtime,
         image,
@@ -144,12 +89,98 @@ pub(super) fn app(
     })
 }
 
+/// The hosts app `a` runs on: those it names (each checked), else the
+/// default ones.
+fn app_hosts(cx: &PlanContext, a: &AppSpec, problems: &mut Problems) -> Vec<String> {
+    let name = &a.name.value;
+    let app_hosts: Vec<String> = if a.hosts.is_empty() {
+        cx.default_hosts.to_vec()
+    } else {
+        a.hosts
+            .iter()
+            .filter(|h| {
+                let known = cx.hosts.iter().any(|k| k.name == h.value);
+                if !known {
+                    problems.push(unknown_host(h, cx.hosts));
+                }
+                known
+            })
+            .map(|h| h.value.clone())
+            .collect()
+    };
+    if app_hosts.is_empty() {
+        problems.push(
+            SpecError::new(
+                a.name.span,
+                format!("app `{name}` runs on no host"),
+                "no host",
+            )
+            .help("list its hosts with `hosts \"was1\"`"),
+        );
+    }
+    app_hosts
+}
+
+/// What a remote host rules out: secret files its engine cannot read, and
+/// the process runtime, which runs on this machine only.
+fn check_remote_hosts(
+    cx: &PlanContext,
+    a: &AppSpec,
+    app_hosts: &[String],
+    problems: &mut Problems,
+) {
+    let runtime = a.runtime.value;
+    let remote_host = app_hosts.iter().find(|h| !host_by_name(cx.hosts, h).local);
+    check_files(
+        &a.secrets,
+        runtime == Runtime::Process,
+        remote_engine(cx.spec, remote_host.map(String::as_str)).as_deref(),
+        problems,
+    );
+    if runtime == Runtime::Process {
+        if let Some(remote) = remote_host {
+            problems.push(
+                SpecError::new(a.runtime.span, format!("the process runtime runs on the local machine only; host `{remote}` is remote"), "process runtime")
+                    .help("run deploy.sh on that host, or use runtime \"compose\" for remote hosts"),
+            );
+        }
+    }
+}
+
+/// Claims both colors' host ports on each of the app's hosts.
+fn claim_host_ports(
+    a: &AppSpec,
+    app_hosts: &[String],
+    ports: &mut PortTable,
+    problems: &mut Problems,
+) {
+    let name = &a.name.value;
+    if let Some(hp) = &a.host_ports {
+        for host in app_hosts {
+            ports.claim(
+                problems,
+                host,
+                hp.value.0,
+                format!("app `{name}` (blue)"),
+                hp.span,
+            );
+            ports.claim(
+                problems,
+                host,
+                hp.value.1,
+                format!("app `{name}` (green)"),
+                hp.span,
+            );
+        }
+    }
+}
+
 /// The images of an app and its sidecars: those tagged with the deploy's
 /// version, and those fixed by a digest or their own tag, each once.
 fn images(
     runtime: Runtime,
     image: &str,
-    image_ref: &Option<String>,
+    image_ref: Option<&String>,
     sidecars: &[Sidecar],
 ) -> (Vec<String>, Vec<String>) {
     let mut version_images: Vec<String> = Vec::new();
@@ -163,7 +194,7 @@ fn images(
     }
     let mut fixed_images: Vec<String> = Vec::new();
     for image in image_ref
-        .iter()
+        .into_iter()
         .chain(sidecars.iter().filter_map(|s| s.image_ref.as_ref()))
     {
         if !fixed_images.contains(image) {

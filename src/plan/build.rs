@@ -61,7 +61,7 @@ pub fn build(
         })
         .collect();
     super::bind::check(spec, &hosts, &apps, &accessories, problems);
-    let proxy = proxy(spec, &apps, proxy_mode, proxy_host, &mut ports, problems);
+    let proxy = proxy(&cx, &apps, proxy_host, &mut ports, problems);
     let hooks = hooks(spec, problems);
     check_compose_reach(spec, &apps, &proxy, problems);
 

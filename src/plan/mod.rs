@@ -5,7 +5,7 @@
 //! the apps (`apps.rs`, with `colors.rs`, `health.rs` and `sidecars.rs`)
 //! and accessories (`accessories.rs`) on them, then the proxy (`proxy.rs`,
 //! `routes.rs`). Every default an unwritten keyword takes is in
-//! [`defaults`].
+//! `defaults.rs`.
 
 mod accessories;
 mod app_checks;
@@ -14,7 +14,7 @@ mod bind;
 mod build;
 mod colors;
 mod context;
-pub mod defaults;
+mod defaults;
 mod health;
 mod hooks;
 mod hosts;

@@ -1,6 +1,7 @@
 //! The proxy: the nginx in front of the colors, where it runs and what it
 //! listens on.
 
+use super::context::PlanContext;
 use super::defaults::{LISTEN_PORT, PROXY_CONF_DIR, PROXY_IMAGE, QUICK_CONNECT};
 use super::hosts::unknown_host;
 use super::model::{App, Host, Listen, Proxy, ProxyMode};
@@ -13,13 +14,13 @@ use crate::spec::Spec;
 /// The proxy in front of the apps, run by `host`: its listens (claimed in
 /// `ports`), TLS, routes and the conf names it installs.
 pub(super) fn proxy(
-    spec: &Spec,
+    cx: &PlanContext,
     apps: &[App],
-    mode: ProxyMode,
     host: Host,
     ports: &mut PortTable,
     problems: &mut Problems,
 ) -> Proxy {
+    let (spec, mode) = (cx.spec, cx.proxy_mode);
     let p = spec.proxy.as_ref();
     let project = &spec.project.value;
     let mut listen: Vec<Listen> = Vec::new();
@@ -163,36 +164,36 @@ pub(super) fn check_compose_reach(
     proxy: &Proxy,
     problems: &mut Problems,
 ) {
-    if proxy.mode == ProxyMode::Compose {
-        // An app elsewhere than the proxy's host (several hosts in use means there is one).
-        let elsewhere = apps
-            .iter()
-            .find(|a| a.hosts.iter().any(|h| *h != proxy.host.name));
-        if let Some(app) = elsewhere {
-            let message = "a compose proxy can only front apps on its own host";
-            let runs_on = format!(
-                "runs on {}",
-                app.hosts
-                    .iter()
-                    .map(|h| format!("`{h}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let app_span = spec
-                .apps
-                .iter()
-                .find(|s| s.name.value == app.name)
-                .map_or(spec.top, |s| s.name.span);
-            let error = match &spec.proxy {
-                Some(p) => {
-                    SpecError::new(p.span, message, "proxy in compose mode").also(app_span, runs_on)
-                }
-                None => SpecError::new(app_span, message, runs_on),
-            };
-            problems.push(error.help(format!(
-                "nginx as a compose service (the default mode) runs on host `{}` only; with several hosts, use proxy {{ mode \"remote\"; on \"lb\" }} or mode \"host\"",
-                proxy.host.name
-            )));
-        }
+    if proxy.mode != ProxyMode::Compose {
+        return;
     }
+    // An app elsewhere than the proxy's host (several hosts in use means there is one).
+    let elsewhere = apps
+        .iter()
+        .find(|a| a.hosts.iter().any(|h| *h != proxy.host.name));
+    let Some(app) = elsewhere else {
+        return;
+    };
+    let message = "a compose proxy can only front apps on its own host";
+    let runs_on = format!(
+        "runs on {}",
+        app.hosts
+            .iter()
+            .map(|h| format!("`{h}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let app_span = spec
+        .apps
+        .iter()
+        .find(|s| s.name.value == app.name)
+        .map_or(spec.top, |s| s.name.span);
+    let error = match &spec.proxy {
+        Some(p) => SpecError::new(p.span, message, "proxy in compose mode").also(app_span, runs_on),
+        None => SpecError::new(app_span, message, runs_on),
+    };
+    problems.push(error.help(format!(
+        "nginx as a compose service (the default mode) runs on host `{}` only; with several hosts, use proxy {{ mode \"remote\"; on \"lb\" }} or mode \"host\"",
+        proxy.host.name
+    )));
 }
