@@ -1,6 +1,6 @@
 //! `accessory "NAME" { … }`: a shared service beside the apps, never colored.
 
-use super::app::{
+use super::container::{
     check_env_and_secrets, command_node, env_node, image_node, secret_node, volume_node,
     SecretSpec, VolumeSpec,
 };
@@ -83,7 +83,12 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AccessoryS
             AccessoryKeyword::Image => image = image_node(problems, &r, true),
             AccessoryKeyword::Command => command = command_node(problems, &r),
             AccessoryKeyword::Port => {
-                port = super::app::port_node(problems, &r, &["publish"], "port 6379 publish=#true");
+                port = super::container::port_node(
+                    problems,
+                    &r,
+                    &["publish"],
+                    "port 6379 publish=#true",
+                );
                 publish = r.bool_prop(problems, "publish").is_some_and(|b| b.value);
             }
             AccessoryKeyword::Env => env.extend(env_node(problems, &r)),

@@ -5,12 +5,15 @@
 mod accessory;
 mod addresses;
 mod app;
+mod container;
 mod docker_host;
+mod health;
 mod hooks;
 mod host;
 mod keywords;
 mod proxy;
 mod reader;
+mod sidecar;
 mod suggest;
 mod tls;
 pub use suggest::unknown_help;
@@ -23,11 +26,14 @@ use miette::SourceSpan;
 
 pub use accessory::AccessorySpec;
 pub use addresses::as_bind_address;
-pub use app::{AppSpec, HealthSpec, LimitsSpec, Runtime, SecretSpec, SidecarSpec, VolumeSpec};
+pub use app::{AppSpec, LimitsSpec, Runtime};
+pub use container::{SecretSpec, VolumeSpec};
+pub use health::HealthSpec;
 pub use hooks::HooksSpec;
 pub use host::HostSpec;
 pub use proxy::{ListenSpec, ProxyMode, ProxySpec, RouteSpec};
 pub use reader::Spanned;
+pub use sidecar::SidecarSpec;
 pub use tls::{HstsSpec, TlsSpec};
 
 use crate::diagnostic::{Problems, SpecError, SpecReport};
@@ -360,4 +366,16 @@ fn duration_of(
             None
         }
     }
+}
+
+/// A node whose one value is a duration (`drain "30s"`); `usage` shows the form.
+fn duration_node(
+    problems: &mut Problems,
+    r: &NodeReader,
+    usage: &str,
+) -> Option<Spanned<values::Millis>> {
+    r.shape(problems, 1, 1, &[], usage);
+    r.no_children(problems);
+    let value = r.string_arg(problems, 0);
+    duration_of(problems, value)
 }

@@ -146,7 +146,7 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> ProxySpec {
                 r.no_children(problems);
                 proxy.on = r.string_arg(problems, 0);
             }
-            ProxyKeyword::Image => proxy.image = super::app::image_node(problems, &r, true),
+            ProxyKeyword::Image => proxy.image = super::container::image_node(problems, &r, true),
             ProxyKeyword::Listen => proxy.listen.extend(listen_node(problems, &r)),
             ProxyKeyword::ServerName => {
                 r.shape(
