@@ -53,6 +53,20 @@ impl SpecError {
     }
 }
 
+/// The one error for something written twice where once is allowed, so
+/// that every repeat reads alike: "WHAT is VERB twice", pointing at the
+/// repeat and at the first. `verb` says what the spec did with it:
+/// "given" (a keyword, property, secret or route), "defined" (a host) or
+/// "used" (a service name).
+pub fn twice(what: &str, verb: &str, again: SourceSpan, first: SourceSpan) -> SpecError {
+    SpecError::new(
+        again,
+        format!("{what} is {verb} twice"),
+        format!("{verb} again here"),
+    )
+    .also(first, format!("first {verb} here"))
+}
+
 /// Collects the problems of one spec so that they are reported in one run.
 #[derive(Debug, Default)]
 pub struct Problems {

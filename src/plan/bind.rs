@@ -3,7 +3,7 @@
 //! an app around nginx and TLS: every machine that publishes one needs an IP
 //! to bind it to, and a `bind=` that publishes nothing is a mistake.
 
-use super::model::{Accessory, App, Host};
+use super::model::{Accessory, App, Host, Runtime};
 use crate::diagnostic::{Problems, SpecError};
 use crate::spec::{Spanned, Spec};
 
@@ -17,7 +17,7 @@ pub fn check(
 ) {
     for host in hosts {
         let publishes = apps.iter().any(|a| {
-            a.runtime == "compose"
+            a.runtime == Runtime::Compose
                 && a.colors.iter().any(|c| c.host_port.is_some())
                 && a.hosts.contains(&host.name)
         }) || accessories

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+pub use crate::spec::{ProxyMode, Runtime};
+
 /// Everything one deploy kit is rendered from.
 #[derive(Debug, Serialize)]
 pub struct Plan {
@@ -98,8 +100,8 @@ pub const COLORS: [&str; 2] = ["blue", "green"];
 pub struct App {
     /// Name.
     pub name: String,
-    /// `compose` or `process`.
-    pub runtime: &'static str,
+    /// How its colors run; `compose` or `process` to templates.
+    pub runtime: Runtime,
     /// Image repository (compose), or the whole reference when the spec
     /// pins it by digest.
     pub image: String,
@@ -326,8 +328,8 @@ pub struct Accessory {
 /// The proxy, with defaults filled.
 #[derive(Debug, Serialize)]
 pub struct Proxy {
-    /// `compose`, `host` or `remote`.
-    pub mode: &'static str,
+    /// Where nginx runs; `compose`, `host` or `remote` to templates.
+    pub mode: ProxyMode,
     /// The host nginx runs on.
     pub host: Host,
     /// compose: the nginx image; empty in the other modes.

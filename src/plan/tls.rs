@@ -3,12 +3,10 @@
 
 use miette::SourceSpan;
 
+use super::defaults::HSTS_MAX_AGE_SECS;
 use super::model::{Listen, Tls};
 use crate::diagnostic::{Problems, SpecError};
 use crate::spec::ProxySpec;
-
-/// Two years, as Mozilla's guidelines give it.
-const DEFAULT_HSTS_MAX_AGE: u32 = 63_072_000;
 
 /// The TLS of the proxy, marking its plain listens as redirects; None
 /// without `tls`. `span` is where to point when the proxy block is missing.
@@ -56,8 +54,8 @@ pub fn tls(
         https_port,
         hsts_max_age: match hsts {
             Some(h) if !h.enabled => None,
-            Some(h) => Some(h.max_age.unwrap_or(DEFAULT_HSTS_MAX_AGE)),
-            None => Some(DEFAULT_HSTS_MAX_AGE),
+            Some(h) => Some(h.max_age.unwrap_or(HSTS_MAX_AGE_SECS)),
+            None => Some(HSTS_MAX_AGE_SECS),
         },
     })
 }

@@ -15,7 +15,7 @@ pub use filters::shell_quote;
 pub use overrides::OverrideError;
 pub use templates::TemplateSource;
 
-use crate::plan::Plan;
+use crate::plan::{Plan, ProxyMode, Runtime};
 
 /// The rendered kit: relative path → file content.
 pub type Kit = BTreeMap<Utf8PathBuf, String>;
@@ -52,7 +52,7 @@ pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinj
                 templates::NGINX_SELECT,
                 ctx.clone(),
             )?;
-            if app.runtime == "compose" {
+            if app.runtime == Runtime::Compose {
                 add(color.compose_file.clone(), templates::COMPOSE_APP, ctx)?;
             }
         }
@@ -64,7 +64,7 @@ pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinj
             context! { plan },
         )?;
     }
-    if plan_model.proxy.mode == "compose" {
+    if plan_model.proxy.mode == ProxyMode::Compose {
         add(
             files.proxy_compose.clone(),
             templates::COMPOSE_PROXY,

@@ -1,9 +1,10 @@
 //! `accessory "NAME" { … }`: a shared service beside the apps, never colored.
 
-use super::app::{
+use super::container::{
     check_env_and_secrets, command_node, env_node, image_node, secret_node, volume_node,
     SecretSpec, VolumeSpec,
 };
+use super::keywords::Keyword;
 use super::{name_arg, NodeReader, Spanned};
 use crate::diagnostic::{Problems, SpecError};
 
@@ -33,10 +34,29 @@ pub struct AccessorySpec {
     pub on: Option<Spanned<String>>,
 }
 
-const NODES: &[&str] = &[
-    "image", "command", "port", "env", "env-file", "secret", "volume", "on",
+/// The keywords of an `accessory` block.
+#[derive(Debug, Clone, Copy)]
+enum AccessoryKeyword {
+    Image,
+    Command,
+    Port,
+    Env,
+    EnvFile,
+    Secret,
+    Volume,
+    On,
+}
+
+const KEYWORDS: &[Keyword<AccessoryKeyword>] = &[
+    Keyword::once("image", AccessoryKeyword::Image),
+    Keyword::once("command", AccessoryKeyword::Command),
+    Keyword::once("port", AccessoryKeyword::Port),
+    Keyword::many("env", AccessoryKeyword::Env),
+    Keyword::many("env-file", AccessoryKeyword::EnvFile),
+    Keyword::many("secret", AccessoryKeyword::Secret),
+    Keyword::many("volume", AccessoryKeyword::Volume),
+    Keyword::once("on", AccessoryKeyword::On),
 ];
-const ONCE: &[&str] = &["image", "command", "port", "on"];
 
 /// Decodes one `accessory` block.
 pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AccessorySpec> {
@@ -57,17 +77,22 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AccessoryS
     let mut secrets = Vec::new();
     let mut volumes = Vec::new();
     let mut on = None;
-    for node in reader.children(problems, NODES, ONCE) {
+    for (keyword, node) in reader.children(problems, KEYWORDS) {
         let r = NodeReader::new(node);
-        match node.name().value() {
-            "image" => image = image_node(problems, &r, true),
-            "command" => command = command_node(problems, &r),
-            "port" => {
-                port = super::app::port_node(problems, &r, &["publish"], "port 6379 publish=#true");
+        match keyword {
+            AccessoryKeyword::Image => image = image_node(problems, &r, true),
+            AccessoryKeyword::Command => command = command_node(problems, &r),
+            AccessoryKeyword::Port => {
+                port = super::container::port_node(
+                    problems,
+                    &r,
+                    &["publish"],
+                    "port 6379 publish=#true",
+                );
                 publish = r.bool_prop(problems, "publish").is_some_and(|b| b.value);
             }
-            "env" => env.extend(env_node(problems, &r)),
-            "env-file" => {
+            AccessoryKeyword::Env => env.extend(env_node(problems, &r)),
+            AccessoryKeyword::EnvFile => {
                 r.shape(problems, 1, 1, &[], "env-file \"redis.env\"");
                 r.no_children(problems);
                 if let Some(file) = r.string_arg(problems, 0) {
@@ -80,9 +105,9 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AccessoryS
                     }
                 }
             }
-            "secret" => secrets.extend(secret_node(problems, &r)),
-            "volume" => volumes.extend(volume_node(problems, &r)),
-            _ => {
+            AccessoryKeyword::Secret => secrets.extend(secret_node(problems, &r)),
+            AccessoryKeyword::Volume => volumes.extend(volume_node(problems, &r)),
+            AccessoryKeyword::On => {
                 r.shape(problems, 1, 1, &[], "on \"db1\"");
                 r.no_children(problems);
                 on = r.string_arg(problems, 0);
@@ -93,9 +118,9 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AccessoryS
     let name = name?;
     let Some(image) = image else {
         if !reader
-            .children(&mut Problems::default(), NODES, ONCE)
+            .children(&mut Problems::default(), KEYWORDS)
             .iter()
-            .any(|n| n.name().value() == "image")
+            .any(|(keyword, _)| matches!(keyword, AccessoryKeyword::Image))
         {
             problems.push(
                 SpecError::new(

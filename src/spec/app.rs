@@ -1,44 +1,27 @@
-//! `app "NAME" { … }`: an application deployed blue/green, and the container
-//! pieces (env, volumes, image) that accessories and sidecars share.
+//! `app "NAME" { … }`: an application deployed blue/green.
 
-use kdl::KdlNode;
 use miette::SourceSpan;
+use serde::Serialize;
 
-use super::{check, duration_of, name_arg, values, NodeReader, Spanned};
+use super::container::{
+    check_env_and_secrets, command_node, env_node, image_node, port_node, secret_node, tag_node,
+    volume_node, SecretSpec, VolumeSpec,
+};
+use super::health::{health_node, HealthSpec};
+use super::keywords::Keyword;
+use super::sidecar::{sidecar_node, SidecarSpec};
+use super::{check, duration_node, name_arg, values, NodeReader, Spanned};
 use crate::diagnostic::{Problems, SpecError};
 
-/// How an app's colors are run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How an app's colors are run. Serialized as its spec word (`compose`,
+/// `process`), which is what templates compare `app.runtime` with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Runtime {
     /// A docker compose project per color.
     Compose,
     /// A plain process per color, started from `start`.
     Process,
-}
-
-/// A bind mount or named volume.
-#[derive(Debug, Clone)]
-pub struct VolumeSpec {
-    /// Host path (absolute or `./relative` to the kit) or a named volume.
-    pub source: Spanned<String>,
-    /// Absolute path inside the container.
-    pub target: String,
-    /// Mounted read-only.
-    pub read_only: bool,
-}
-
-/// `secret "KEY" from-file="/run/secrets/x" as="env|file"`: a value read on
-/// the deploy machine at deploy time, never written into the kit; it reaches
-/// the app as the environment variable KEY, or (`as="file"`, containers
-/// only) as the file /run/secrets/KEY, which `docker inspect` does not show.
-#[derive(Debug, Clone)]
-pub struct SecretSpec {
-    /// The environment variable name (with `as="file"`, the file's name).
-    pub key: Spanned<String>,
-    /// Absolute path of the file holding the value, on the machine that runs deploy.sh.
-    pub from_file: String,
-    /// Where `as="file"` is written; None: the secret is an environment variable.
-    pub as_file: Option<SourceSpan>,
 }
 
 /// `limits memory="700m" cpus=1.8`
@@ -48,46 +31,6 @@ pub struct LimitsSpec {
     pub memory: Option<String>,
     /// CPU limit.
     pub cpus: Option<f64>,
-}
-
-/// `health "/path" { … }`: the gate a new color must pass before it gets traffic.
-#[derive(Debug, Clone)]
-pub struct HealthSpec {
-    /// The path probed on each host of the new color.
-    pub path: Spanned<String>,
-    /// The expected status; any 2xx when absent.
-    pub expect: Option<u16>,
-    /// Time between probes.
-    pub interval: Option<Spanned<values::Millis>>,
-    /// Bound of one probe.
-    pub timeout: Option<Spanned<values::Millis>>,
-    /// Give up after this long.
-    pub deadline: Option<Spanned<values::Millis>>,
-    /// Consecutive successes needed.
-    pub healthy_after: Option<u32>,
-}
-
-/// A second container of each color, versioned with the app (nginx before php-fpm).
-#[derive(Debug, Clone)]
-pub struct SidecarSpec {
-    /// The sidecar's name.
-    pub name: Spanned<String>,
-    /// Traffic for the app enters here.
-    pub entry: bool,
-    /// Image without tag, or pinned by digest (`repo@sha256:…`).
-    pub image: Option<Spanned<String>>,
-    /// Own tag; the deploy's version when absent.
-    pub tag: Option<String>,
-    /// Container port (for the entry sidecar: where the proxy sends traffic).
-    pub port: Option<Spanned<u16>>,
-    /// Mount the app's volumes (compose `volumes_from`).
-    pub volumes_from_app: bool,
-    /// Environment.
-    pub env: Vec<(String, String)>,
-    /// Volumes.
-    pub volumes: Vec<VolumeSpec>,
-    /// Command override.
-    pub command: Vec<String>,
 }
 
 /// One `app` block as written.
@@ -147,53 +90,70 @@ pub struct AppSpec {
     pub written: Vec<(String, SourceSpan)>,
 }
 
+impl AppSpec {
+    /// Where `keyword` is written in this app, valid or not.
+    pub fn written_at(&self, keyword: &str) -> Option<SourceSpan> {
+        self.written
+            .iter()
+            .find(|(name, _)| name == keyword)
+            .map(|(_, span)| *span)
+    }
+}
+
 /// Placeholders deploy.sh fills in a process `start` command.
 pub const START_PLACEHOLDERS: &[&str] = &["app", "color", "port", "version"];
 
-const APP_NODES: &[&str] = &[
-    "runtime",
-    "image",
-    "tag",
-    "port",
-    "host-ports",
-    "hosts",
-    "env",
-    "env-file",
-    "secret",
-    "volume",
-    "limits",
-    "command",
-    "health",
-    "drain",
-    "keep-previous",
-    "start",
-    "workdir",
-    "user",
-    "verify",
-    "watch",
-    "parallel",
-    "sidecar",
-];
-const APP_ONCE: &[&str] = &[
-    "runtime",
-    "image",
-    "tag",
-    "port",
-    "host-ports",
-    "hosts",
-    "limits",
-    "command",
-    "health",
-    "drain",
-    "keep-previous",
-    "start",
-    "workdir",
-    "user",
-    "verify",
-    "watch",
-    "parallel",
-];
+/// The keywords of an `app` block.
+#[derive(Debug, Clone, Copy)]
+enum AppKeyword {
+    Runtime,
+    Image,
+    Tag,
+    Port,
+    HostPorts,
+    Hosts,
+    Env,
+    EnvFile,
+    Secret,
+    Volume,
+    Limits,
+    Command,
+    Health,
+    Drain,
+    KeepPrevious,
+    Start,
+    Workdir,
+    User,
+    Verify,
+    Watch,
+    Parallel,
+    Sidecar,
+}
 
+const APP_KEYWORDS: &[Keyword<AppKeyword>] = &[
+    Keyword::once("runtime", AppKeyword::Runtime),
+    Keyword::once("image", AppKeyword::Image),
+    Keyword::once("tag", AppKeyword::Tag),
+    Keyword::once("port", AppKeyword::Port),
+    Keyword::once("host-ports", AppKeyword::HostPorts),
+    Keyword::once("hosts", AppKeyword::Hosts),
+    Keyword::many("env", AppKeyword::Env),
+    Keyword::many("env-file", AppKeyword::EnvFile),
+    Keyword::many("secret", AppKeyword::Secret),
+    Keyword::many("volume", AppKeyword::Volume),
+    Keyword::once("limits", AppKeyword::Limits),
+    Keyword::once("command", AppKeyword::Command),
+    Keyword::once("health", AppKeyword::Health),
+    Keyword::once("drain", AppKeyword::Drain),
+    Keyword::once("keep-previous", AppKeyword::KeepPrevious),
+    Keyword::once("start", AppKeyword::Start),
+    Keyword::once("workdir", AppKeyword::Workdir),
+    Keyword::once("user", AppKeyword::User),
+    Keyword::once("verify", AppKeyword::Verify),
+    Keyword::once("watch", AppKeyword::Watch),
+    Keyword::once("parallel", AppKeyword::Parallel),
+    Keyword::many("sidecar", AppKeyword::Sidecar),
+];
 /// Decodes one `app` block.
 pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
     reader.shape(problems, 1, 1, &[], "app \"web\" { … }");
@@ -229,12 +189,12 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
     if reader.args().is_empty() {
         return None;
     }
-    for node in reader.children(problems, APP_NODES, APP_ONCE) {
+    for (keyword, node) in reader.children(problems, APP_KEYWORDS) {
         let r = NodeReader::new(node);
         app.written
             .push((node.name().value().to_string(), r.name_span()));
-        match node.name().value() {
-            "runtime" => {
+        match keyword {
+            AppKeyword::Runtime => {
                 r.shape(problems, 1, 1, &[], "runtime \"compose\"");
                 r.no_children(problems);
                 if let Some(runtime) = r.string_arg(problems, 0) {
@@ -252,10 +212,10 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                     }
                 }
             }
-            "image" => app.image = image_node(problems, &r, false),
-            "tag" => app.tag = tag_node(problems, &r).map(|t| t.value),
-            "port" => app.port = port_node(problems, &r, &[], "port 8080"),
-            "host-ports" => {
+            AppKeyword::Image => app.image = image_node(problems, &r, false),
+            AppKeyword::Tag => app.tag = tag_node(problems, &r).map(|t| t.value),
+            AppKeyword::Port => app.port = port_node(problems, &r, &[], "port 8080"),
+            AppKeyword::HostPorts => {
                 r.shape(
                     problems,
                     0,
@@ -300,13 +260,13 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                     ),
                 }
             }
-            "hosts" => {
+            AppKeyword::Hosts => {
                 r.shape(problems, 1, usize::MAX, &[], "hosts \"was1\" \"was2\"");
                 r.no_children(problems);
                 app.hosts = r.string_args(problems);
             }
-            "env" => app.env.extend(env_node(problems, &r)),
-            "env-file" => {
+            AppKeyword::Env => app.env.extend(env_node(problems, &r)),
+            AppKeyword::EnvFile => {
                 r.shape(problems, 1, 1, &[], "env-file \".env\"");
                 r.no_children(problems);
                 if let Some(file) = r.string_arg(problems, 0) {
@@ -319,9 +279,9 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                     }
                 }
             }
-            "secret" => app.secrets.extend(secret_node(problems, &r)),
-            "volume" => app.volumes.extend(volume_node(problems, &r)),
-            "limits" => {
+            AppKeyword::Secret => app.secrets.extend(secret_node(problems, &r)),
+            AppKeyword::Volume => app.volumes.extend(volume_node(problems, &r)),
+            AppKeyword::Limits => {
                 r.shape(
                     problems,
                     0,
@@ -350,15 +310,15 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                     }
                 }
             }
-            "command" => app.command = command_node(problems, &r),
-            "health" => app.health = health_node(problems, &r),
-            "drain" => app.drain = duration_node(problems, &r, "drain \"30s\""),
-            "keep-previous" => {
+            AppKeyword::Command => app.command = command_node(problems, &r),
+            AppKeyword::Health => app.health = health_node(problems, &r),
+            AppKeyword::Drain => app.drain = duration_node(problems, &r, "drain \"30s\""),
+            AppKeyword::KeepPrevious => {
                 r.shape(problems, 1, 1, &[], "keep-previous #true");
                 r.no_children(problems);
                 app.keep_previous = r.bool_arg(problems, 0).map(|b| b.value);
             }
-            "start" => {
+            AppKeyword::Start => {
                 r.shape(
                     problems,
                     1,
@@ -375,7 +335,7 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                     )
                 });
             }
-            "workdir" => {
+            AppKeyword::Workdir => {
                 r.shape(problems, 1, 1, &[], "workdir \"/opt/app\"");
                 r.no_children(problems);
                 app.workdir = r
@@ -383,24 +343,23 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                     .filter(|w| check(problems, w.span, values::path(&w.value, "workdir", true)))
                     .map(|w| w.value);
             }
-            "user" => {
+            AppKeyword::User => {
                 r.shape(problems, 1, 1, &[], "user \"www-data\"");
                 r.no_children(problems);
                 app.user = r
                     .string_arg(problems, 0)
                     .filter(|u| check(problems, u.span, values::user(&u.value)));
             }
-            "verify" => {
+            AppKeyword::Verify => {
                 r.shape(problems, 1, 1, &[], "verify \"/\"");
                 r.no_children(problems);
                 app.verify = r
                     .string_arg(problems, 0)
                     .filter(|p| check(problems, p.span, values::health_path(&p.value)));
             }
-            "watch" => app.watch = duration_node(problems, &r, "watch \"30s\""),
-            "parallel" => app.parallel = parallel_node(problems, &r),
-            "sidecar" => app.sidecars.extend(sidecar_node(problems, &r)),
-            _ => {}
+            AppKeyword::Watch => app.watch = duration_node(problems, &r, "watch \"30s\""),
+            AppKeyword::Parallel => app.parallel = parallel_node(problems, &r),
+            AppKeyword::Sidecar => app.sidecars.extend(sidecar_node(problems, &r)),
         }
     }
     check_env_and_secrets(problems, &app.env, &app.secrets);
@@ -426,392 +385,4 @@ fn parallel_node(problems: &mut Problems, r: &NodeReader) -> Option<Spanned<u32>
             .help(format!("at most this many hosts of the app start or stop at once: a whole number from 1 to {MAX_PARALLEL}; leave `parallel` out to use every host at once")),
     );
     None
-}
-
-/// `secret "KEY" from-file="/run/secrets/key" as="env|file"`
-pub(super) fn secret_node(problems: &mut Problems, r: &NodeReader) -> Option<SecretSpec> {
-    let usage = "secret \"DB_PASSWORD\" from-file=\"/run/secrets/db\"";
-    r.shape(problems, 1, 1, &["from-file", "as"], usage);
-    let as_file = match r.string_prop(problems, "as") {
-        Some(how) if how.value == "file" => Some(Some(how.span)),
-        Some(how) if how.value == "env" => Some(None),
-        Some(how) => {
-            problems.push(
-                SpecError::new(
-                    how.span,
-                    format!("unknown as=\"{}\"", how.value.escape_debug()),
-                    "env or file",
-                )
-                .help("as=\"env\" (the default) sets the environment variable; as=\"file\" mounts the file at /run/secrets/KEY"),
-            );
-            None
-        }
-        None if r.has_prop("as") => None,
-        None => Some(None),
-    };
-    r.no_children(problems);
-    let key = r.string_arg(problems, 0)?;
-    let key_ok = check(problems, key.span, values::env_key(&key.value));
-    let Some(file) = r.string_prop(problems, "from-file") else {
-        if !r.has_prop("from-file") {
-            problems.push(
-                SpecError::new(
-                    r.span(),
-                    "`secret` needs `from-file=`",
-                    "where is the value?",
-                )
-                .help(format!(
-                    "write it as: {usage} (the file is read on the deploy machine at deploy time)"
-                )),
-            );
-        }
-        return None;
-    };
-    let file_ok = check(
-        problems,
-        file.span,
-        values::path(&file.value, "from-file", true),
-    );
-    let as_file = as_file?;
-    (key_ok && file_ok).then_some(SecretSpec {
-        key,
-        from_file: file.value,
-        as_file,
-    })
-}
-
-/// A key is set once: by `env` or by `secret`, and each `secret` key once.
-pub(super) fn check_env_and_secrets(
-    problems: &mut Problems,
-    env: &[(String, String)],
-    secrets: &[SecretSpec],
-) {
-    for (i, secret) in secrets.iter().enumerate() {
-        if let Some(first) = secrets[..i]
-            .iter()
-            .find(|s| s.key.value == secret.key.value)
-        {
-            problems.push(
-                SpecError::new(
-                    secret.key.span,
-                    format!("secret `{}` is given twice", secret.key.value),
-                    "again here",
-                )
-                .also(first.key.span, "first here"),
-            );
-        } else if env.iter().any(|(key, _)| *key == secret.key.value) {
-            problems.push(
-                SpecError::new(
-                    secret.key.span,
-                    format!(
-                        "`{}` is set both by `env` and by `secret`",
-                        secret.key.value
-                    ),
-                    "also an env",
-                )
-                .help("a variable is either plain (`env`) or secret (`secret`): remove one"),
-            );
-        }
-    }
-}
-
-/// `image "repo"`; `with_tag` allows `repo:tag` (accessories, the proxy).
-/// Either may be pinned to one content by a digest, `repo@sha256:…` (and
-/// `repo:tag@sha256:…` where a tag is allowed), kept as written.
-pub(super) fn image_node(
-    problems: &mut Problems,
-    r: &NodeReader,
-    with_tag: bool,
-) -> Option<Spanned<String>> {
-    let usage = if with_tag {
-        "image \"redis:7.2\""
-    } else {
-        "image \"registry.example.com/team/web\""
-    };
-    r.shape(problems, 1, 1, &[], usage);
-    r.no_children(problems);
-    let image = r.string_arg(problems, 0)?;
-    let (name, digest) = values::split_digest(&image.value);
-    if let Some(digest) = digest {
-        if !check(problems, image.span, values::digest(digest)) {
-            return None;
-        }
-    }
-    let (repository, tag) = values::split_image(name);
-    if let Some(tag) = tag {
-        if !with_tag {
-            if !check(problems, image.span, values::image_repository(repository)) {
-                return None;
-            }
-            problems.push(
-                SpecError::new(image.span, "an app's image is written without its tag", "tag here")
-                    .help(format!(
-                        "write image \"{repository}\" and tag \"{}\": deploy.sh sets the tag per deploy",
-                        tag.escape_debug()
-                    )),
-            );
-            return None;
-        }
-        if !check(problems, image.span, values::tag(tag)) {
-            return None;
-        }
-    }
-    check(problems, image.span, values::image_repository(repository)).then_some(image)
-}
-
-fn tag_node(problems: &mut Problems, r: &NodeReader) -> Option<Spanned<String>> {
-    r.shape(problems, 1, 1, &[], "tag \"latest\"");
-    r.no_children(problems);
-    let tag = r.string_arg(problems, 0)?;
-    check(problems, tag.span, values::tag(&tag.value)).then_some(tag)
-}
-
-/// `port N` with the properties in `props` allowed.
-pub(super) fn port_node(
-    problems: &mut Problems,
-    r: &NodeReader,
-    props: &[&str],
-    usage: &str,
-) -> Option<Spanned<u16>> {
-    r.shape(problems, 1, 1, props, usage);
-    r.no_children(problems);
-    r.int_arg(problems, 0, 1, 65535)
-        .map(|p| Spanned::new(p.value as u16, p.span))
-}
-
-/// `env "KEY" "VALUE"`
-pub(super) fn env_node(problems: &mut Problems, r: &NodeReader) -> Option<(String, String)> {
-    r.shape(problems, 2, 2, &[], "env \"PROFILE\" \"prod\"");
-    r.no_children(problems);
-    let key = r.string_arg(problems, 0)?;
-    let value = r.string_arg(problems, 1)?;
-    let key_ok = check(problems, key.span, values::env_key(&key.value));
-    let value_ok = check(
-        problems,
-        value.span,
-        values::plain_text(&value.value, "the env value"),
-    );
-    (key_ok && value_ok).then_some((key.value, value.value))
-}
-
-/// `volume "SOURCE" "TARGET" read-only=#false`
-pub(super) fn volume_node(problems: &mut Problems, r: &NodeReader) -> Option<VolumeSpec> {
-    r.shape(
-        problems,
-        2,
-        2,
-        &["read-only"],
-        "volume \"/srv/logs\" \"/logs\" read-only=#false",
-    );
-    r.no_children(problems);
-    let source = r.string_arg(problems, 0)?;
-    let target = r.string_arg(problems, 1)?;
-    let read_only = r.bool_prop(problems, "read-only").is_some_and(|b| b.value);
-    let source_ok = check(problems, source.span, volume_source(&source.value));
-    let target_ok = check(
-        problems,
-        target.span,
-        values::path(&target.value, "the volume target", true),
-    ) && check(problems, target.span, no_colon(&target.value));
-    (source_ok && target_ok).then_some(VolumeSpec {
-        source,
-        target: target.value,
-        read_only,
-    })
-}
-
-fn no_colon(value: &str) -> Result<(), values::Invalid> {
-    if value.contains(':') {
-        Err(values::Invalid {
-            message: format!("`{value}` contains `:`"),
-            help: "compose splits volumes at `:`; use a path without it".into(),
-        })
-    } else {
-        Ok(())
-    }
-}
-
-/// A volume source: an absolute path, a path starting `./` or `../` (relative
-/// to the kit directory), or a named volume.
-fn volume_source(value: &str) -> Result<(), values::Invalid> {
-    values::path(value, "the volume source", false)?;
-    no_colon(value)?;
-    let is_path = value.starts_with('/') || value.starts_with("./") || value.starts_with("../");
-    let is_name = value
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric())
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-    if is_path || is_name {
-        Ok(())
-    } else {
-        Err(values::Invalid {
-            message: format!(
-                "`{}` is neither a path nor a volume name",
-                value.escape_debug()
-            ),
-            help:
-                "write an absolute path, a path starting with ./, or a volume name such as \"data\""
-                    .into(),
-        })
-    }
-}
-
-/// `command "arg" "arg" …`, kept as separate arguments.
-pub(super) fn command_node(problems: &mut Problems, r: &NodeReader) -> Vec<String> {
-    r.shape(
-        problems,
-        1,
-        usize::MAX,
-        &[],
-        "command \"yarn\" \"start:prod\"",
-    );
-    r.no_children(problems);
-    r.string_args(problems)
-        .into_iter()
-        .filter(|a| {
-            check(
-                problems,
-                a.span,
-                values::plain_text(&a.value, "a command argument"),
-            )
-        })
-        .map(|a| a.value)
-        .collect()
-}
-
-fn duration_node(
-    problems: &mut Problems,
-    r: &NodeReader,
-    usage: &str,
-) -> Option<Spanned<values::Millis>> {
-    r.shape(problems, 1, 1, &[], usage);
-    r.no_children(problems);
-    let value = r.string_arg(problems, 0);
-    duration_of(problems, value)
-}
-
-const HEALTH_NODES: &[&str] = &["expect", "interval", "timeout", "deadline", "healthy-after"];
-
-fn health_node(problems: &mut Problems, r: &NodeReader) -> Option<HealthSpec> {
-    r.shape(
-        problems,
-        1,
-        1,
-        &[],
-        "health \"/healthz\" { interval \"1s\" }",
-    );
-    let path = r
-        .string_arg(problems, 0)
-        .filter(|p| check(problems, p.span, values::health_path(&p.value)));
-    let mut health = HealthSpec {
-        path: path
-            .clone()
-            .unwrap_or_else(|| Spanned::new(String::new(), r.span())),
-        expect: None,
-        interval: None,
-        timeout: None,
-        deadline: None,
-        healthy_after: None,
-    };
-    for node in r.children(problems, HEALTH_NODES, HEALTH_NODES) {
-        let c = NodeReader::new(node);
-        match node.name().value() {
-            "expect" => {
-                c.shape(problems, 1, 1, &[], "expect 200");
-                c.no_children(problems);
-                health.expect = c.int_arg(problems, 0, 100, 599).map(|s| s.value as u16);
-            }
-            "interval" => health.interval = duration_node(problems, &c, "interval \"1s\""),
-            "timeout" => health.timeout = duration_node(problems, &c, "timeout \"2s\""),
-            "deadline" => health.deadline = duration_node(problems, &c, "deadline \"120s\""),
-            _ => {
-                c.shape(problems, 1, 1, &[], "healthy-after 3");
-                c.no_children(problems);
-                health.healthy_after = c.int_arg(problems, 0, 1, 100).map(|n| n.value as u32);
-            }
-        }
-    }
-    path.map(|_| health)
-}
-
-const SIDECAR_NODES: &[&str] = &[
-    "image",
-    "tag",
-    "port",
-    "volumes-from-app",
-    "env",
-    "volume",
-    "command",
-];
-const SIDECAR_ONCE: &[&str] = &["image", "tag", "port", "volumes-from-app", "command"];
-
-fn sidecar_node(problems: &mut Problems, r: &NodeReader) -> Option<SidecarSpec> {
-    r.shape(
-        problems,
-        1,
-        1,
-        &["entry"],
-        "sidecar \"web\" entry=#true { image \"team/nginx\"; port 80 }",
-    );
-    let name = name_arg(problems, r, "sidecar name")?;
-    let mut sidecar = SidecarSpec {
-        name,
-        entry: r.bool_prop(problems, "entry").is_some_and(|b| b.value),
-        image: None,
-        tag: None,
-        port: None,
-        volumes_from_app: false,
-        env: Vec::new(),
-        volumes: Vec::new(),
-        command: Vec::new(),
-    };
-    let children: Vec<&KdlNode> = r.children(problems, SIDECAR_NODES, SIDECAR_ONCE);
-    let mut tag = None;
-    for node in children {
-        let c = NodeReader::new(node);
-        match node.name().value() {
-            "image" => sidecar.image = image_node(problems, &c, false),
-            "tag" => tag = tag_node(problems, &c),
-            "port" => sidecar.port = port_node(problems, &c, &[], "port 80"),
-            "volumes-from-app" => {
-                c.shape(problems, 1, 1, &[], "volumes-from-app #true");
-                c.no_children(problems);
-                sidecar.volumes_from_app = c.bool_arg(problems, 0).is_some_and(|b| b.value);
-            }
-            "env" => sidecar.env.extend(env_node(problems, &c)),
-            "volume" => sidecar.volumes.extend(volume_node(problems, &c)),
-            _ => sidecar.command = command_node(problems, &c),
-        }
-    }
-    if sidecar.image.is_none() {
-        problems.push(
-            SpecError::new(
-                r.span(),
-                format!("sidecar `{}` has no `image`", sidecar.name.value),
-                "missing image",
-            )
-            .help("add: image \"team/nginx\""),
-        );
-        return None;
-    }
-    let pinned = sidecar
-        .image
-        .as_ref()
-        .filter(|i| values::split_digest(&i.value).1.is_some());
-    if let (Some(image), Some(tag)) = (pinned, &tag) {
-        problems.push(
-            SpecError::new(
-                tag.span,
-                "a sidecar pinned by digest takes no `tag`",
-                "tag here",
-            )
-            .also(image.span, "pinned here")
-            .help("the digest names the image's content: remove `tag`, or pin no digest"),
-        );
-    }
-    sidecar.tag = tag.map(|t| t.value);
-    Some(sidecar)
 }

@@ -1,5 +1,6 @@
 //! `hooks { before-deploy …; after-healthy …; after-switch …; on-failure … }`
 
+use super::keywords::Keyword;
 use super::{check, values, NodeReader, Spanned};
 use crate::diagnostic::Problems;
 
@@ -19,11 +20,20 @@ pub struct HooksSpec {
 /// Placeholders deploy.sh fills in a hook command.
 pub const HOOK_PLACEHOLDERS: &[&str] = &["app", "color", "port", "version", "url"];
 
-const HOOKS: &[&str] = &[
-    "before-deploy",
-    "after-healthy",
-    "after-switch",
-    "on-failure",
+/// The keywords of the `hooks` block: every hook may be given once.
+#[derive(Debug, Clone, Copy)]
+enum HookKeyword {
+    BeforeDeploy,
+    AfterHealthy,
+    AfterSwitch,
+    OnFailure,
+}
+
+const HOOKS: &[Keyword<HookKeyword>] = &[
+    Keyword::once("before-deploy", HookKeyword::BeforeDeploy),
+    Keyword::once("after-healthy", HookKeyword::AfterHealthy),
+    Keyword::once("after-switch", HookKeyword::AfterSwitch),
+    Keyword::once("on-failure", HookKeyword::OnFailure),
 ];
 
 /// Decodes the `hooks` block.
@@ -36,7 +46,7 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> HooksSpec {
         "hooks { before-deploy \"./bin/migrate\" }",
     );
     let mut hooks = HooksSpec::default();
-    for node in reader.children(problems, HOOKS, HOOKS) {
+    for (keyword, node) in reader.children(problems, HOOKS) {
         let hook = NodeReader::new(node);
         let name = node.name().value();
         hook.shape(
@@ -54,11 +64,11 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> HooksSpec {
                 values::command(&c.value, &format!("the `{name}` hook"), HOOK_PLACEHOLDERS),
             )
         });
-        match name {
-            "before-deploy" => hooks.before_deploy = command,
-            "after-healthy" => hooks.after_healthy = command,
-            "after-switch" => hooks.after_switch = command,
-            _ => hooks.on_failure = command,
+        match keyword {
+            HookKeyword::BeforeDeploy => hooks.before_deploy = command,
+            HookKeyword::AfterHealthy => hooks.after_healthy = command,
+            HookKeyword::AfterSwitch => hooks.after_switch = command,
+            HookKeyword::OnFailure => hooks.on_failure = command,
         }
     }
     hooks

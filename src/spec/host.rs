@@ -10,8 +10,8 @@ pub struct HostSpec {
     pub name: Spanned<String>,
     /// `[user@]address`, or `local`.
     pub address: Spanned<String>,
-    /// The ssh port.
-    pub ssh_port: u16,
+    /// `ssh-port=`; the plan fills the default when absent.
+    pub ssh_port: Option<u16>,
     /// `bind=`: the IP this machine publishes container ports on, when it
     /// is not the one in its address.
     pub bind: Option<Spanned<String>>,
@@ -45,7 +45,7 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<HostSpec> 
     }
     let ssh_port = reader
         .int_prop(problems, "ssh-port", 1, 65535)
-        .map_or(22, |p| p.value as u16);
+        .map(|p| p.value as u16);
     let bind = bind_prop(problems, reader);
     if let (Some(bind), Some(address)) = (&bind, &address) {
         if address.value == "local" {

@@ -5,11 +5,15 @@
 mod accessory;
 mod addresses;
 mod app;
+mod container;
 mod docker_host;
+mod health;
 mod hooks;
 mod host;
+mod keywords;
 mod proxy;
 mod reader;
+mod sidecar;
 mod suggest;
 mod tls;
 pub use suggest::unknown_help;
@@ -22,15 +26,19 @@ use miette::SourceSpan;
 
 pub use accessory::AccessorySpec;
 pub use addresses::as_bind_address;
-pub use app::{AppSpec, HealthSpec, LimitsSpec, Runtime, SecretSpec, SidecarSpec, VolumeSpec};
+pub use app::{AppSpec, LimitsSpec, Runtime};
+pub use container::{SecretSpec, VolumeSpec};
+pub use health::HealthSpec;
 pub use hooks::HooksSpec;
 pub use host::HostSpec;
 pub use proxy::{ListenSpec, ProxyMode, ProxySpec, RouteSpec};
 pub use reader::Spanned;
+pub use sidecar::SidecarSpec;
 pub use tls::{HstsSpec, TlsSpec};
 
 use crate::diagnostic::{Problems, SpecError, SpecReport};
-use reader::{check_nodes, NodeReader};
+use keywords::Keyword;
+use reader::NodeReader;
 
 /// A decoded spec: what the file says, with spans kept for later checks.
 #[derive(Debug)]
@@ -65,28 +73,34 @@ pub struct Spec {
     pub top: SourceSpan,
 }
 
-const TOP_LEVEL: &[&str] = &[
-    "greenlight",
-    "project",
-    "output",
-    "registry",
-    "host",
-    "docker-host",
-    "app",
-    "accessory",
-    "proxy",
-    "hooks",
-    "strategy",
-];
-const TOP_LEVEL_ONCE: &[&str] = &[
-    "greenlight",
-    "project",
-    "output",
-    "registry",
-    "docker-host",
-    "proxy",
-    "hooks",
-    "strategy",
+/// The keywords at the top of a spec.
+#[derive(Debug, Clone, Copy)]
+enum TopKeyword {
+    Greenlight,
+    Project,
+    Output,
+    Registry,
+    Host,
+    DockerHost,
+    App,
+    Accessory,
+    Proxy,
+    Hooks,
+    Strategy,
+}
+
+const TOP_LEVEL: &[Keyword<TopKeyword>] = &[
+    Keyword::once("greenlight", TopKeyword::Greenlight),
+    Keyword::once("project", TopKeyword::Project),
+    Keyword::once("output", TopKeyword::Output),
+    Keyword::once("registry", TopKeyword::Registry),
+    Keyword::many("host", TopKeyword::Host),
+    Keyword::once("docker-host", TopKeyword::DockerHost),
+    Keyword::many("app", TopKeyword::App),
+    Keyword::many("accessory", TopKeyword::Accessory),
+    Keyword::once("proxy", TopKeyword::Proxy),
+    Keyword::once("hooks", TopKeyword::Hooks),
+    Keyword::once("strategy", TopKeyword::Strategy),
 ];
 
 /// Parses and decodes spec text; `file` names the source in errors. Syntax
@@ -147,7 +161,7 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
         // "the spec is empty" says it all; no project and no app would only repeat it.
         return None;
     }
-    let nodes = check_nodes(problems, doc.nodes(), TOP_LEVEL, TOP_LEVEL_ONCE, None);
+    let nodes = keywords::lookup(problems, doc.nodes(), TOP_LEVEL, None);
 
     let mut project = None;
     let mut output = None;
@@ -158,10 +172,12 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
     let mut no_registry = false;
     let mut proxy = None;
     let mut hooks = HooksSpec::default();
-    for node in nodes {
+    for (keyword, node) in nodes {
         let reader = NodeReader::new(node);
-        match node.name().value() {
-            "project" => {
+        match keyword {
+            // Checked first of all, by check_format_version.
+            TopKeyword::Greenlight => {}
+            TopKeyword::Project => {
                 // An invalid name is reported and kept, so the rest of the spec is still checked.
                 reader.shape(problems, 1, 1, &[], "project \"NAME\"");
                 reader.no_children(problems);
@@ -169,7 +185,7 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
                     check(problems, n.span, values::name(&n.value, "project"));
                 });
             }
-            "output" => {
+            TopKeyword::Output => {
                 reader.shape(problems, 1, 1, &[], "output \"DIR\"");
                 reader.no_children(problems);
                 output = reader.string_arg(problems, 0).filter(|dir| {
@@ -180,15 +196,14 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
                     )
                 });
             }
-            "registry" => no_registry = decode_registry(problems, &reader),
-            "host" => hosts.extend(host::decode(problems, &reader)),
-            "docker-host" => docker_engine = docker_host::decode(problems, &reader),
-            "app" => apps.extend(app::decode(problems, &reader)),
-            "accessory" => accessories.extend(accessory::decode(problems, &reader)),
-            "proxy" => proxy = Some(proxy::decode(problems, &reader)),
-            "hooks" => hooks = hooks::decode(problems, &reader),
-            "strategy" => decode_strategy(problems, &reader),
-            _ => {}
+            TopKeyword::Registry => no_registry = decode_registry(problems, &reader),
+            TopKeyword::Host => hosts.extend(host::decode(problems, &reader)),
+            TopKeyword::DockerHost => docker_engine = docker_host::decode(problems, &reader),
+            TopKeyword::App => apps.extend(app::decode(problems, &reader)),
+            TopKeyword::Accessory => accessories.extend(accessory::decode(problems, &reader)),
+            TopKeyword::Proxy => proxy = Some(proxy::decode(problems, &reader)),
+            TopKeyword::Hooks => hooks = hooks::decode(problems, &reader),
+            TopKeyword::Strategy => decode_strategy(problems, &reader),
         }
     }
     if project.is_none() && !doc.nodes().iter().any(|n| n.name().value() == "project") {
@@ -351,4 +366,16 @@ fn duration_of(
             None
         }
     }
+}
+
+/// A node whose one value is a duration (`drain "30s"`); `usage` shows the form.
+fn duration_node(
+    problems: &mut Problems,
+    r: &NodeReader,
+    usage: &str,
+) -> Option<Spanned<values::Millis>> {
+    r.shape(problems, 1, 1, &[], usage);
+    r.no_children(problems);
+    let value = r.string_arg(problems, 0);
+    duration_of(problems, value)
 }

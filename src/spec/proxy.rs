@@ -1,11 +1,16 @@
 //! `proxy { … }`: the nginx in front of the colors.
 
+use serde::Serialize;
+
+use super::keywords::Keyword;
 use super::tls::{decode_hsts, decode_tls, HstsSpec, TlsSpec};
 use super::{addresses, check, values, NodeReader, Spanned};
 use crate::diagnostic::{Problems, SpecError};
 
-/// Where nginx runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where nginx runs. Serialized as its spec word (`compose`, `host`,
+/// `remote`), which is what templates compare `plan.proxy.mode` with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ProxyMode {
     /// A compose service in the stack.
     Compose,
@@ -64,29 +69,35 @@ pub struct ProxySpec {
     pub span: miette::SourceSpan,
 }
 
-const NODES: &[&str] = &[
-    "mode",
-    "on",
-    "image",
-    "listen",
-    "server-name",
-    "tls",
-    "hsts",
-    "trusted-proxies",
-    "conf-dir",
-    "route",
-    "client-max-body-size",
-];
-const ONCE: &[&str] = &[
-    "mode",
-    "on",
-    "image",
-    "tls",
-    "hsts",
-    "conf-dir",
-    "client-max-body-size",
-];
+/// The keywords of the `proxy` block.
+#[derive(Debug, Clone, Copy)]
+enum ProxyKeyword {
+    Mode,
+    On,
+    Image,
+    Listen,
+    ServerName,
+    Tls,
+    Hsts,
+    TrustedProxies,
+    ConfDir,
+    Route,
+    ClientMaxBodySize,
+}
 
+const KEYWORDS: &[Keyword<ProxyKeyword>] = &[
+    Keyword::once("mode", ProxyKeyword::Mode),
+    Keyword::once("on", ProxyKeyword::On),
+    Keyword::once("image", ProxyKeyword::Image),
+    Keyword::many("listen", ProxyKeyword::Listen),
+    Keyword::many("server-name", ProxyKeyword::ServerName),
+    Keyword::once("tls", ProxyKeyword::Tls),
+    Keyword::once("hsts", ProxyKeyword::Hsts),
+    Keyword::many("trusted-proxies", ProxyKeyword::TrustedProxies),
+    Keyword::once("conf-dir", ProxyKeyword::ConfDir),
+    Keyword::many("route", ProxyKeyword::Route),
+    Keyword::once("client-max-body-size", ProxyKeyword::ClientMaxBodySize),
+];
 /// Decodes the `proxy` block.
 pub fn decode(problems: &mut Problems, reader: &NodeReader) -> ProxySpec {
     reader.shape(problems, 0, 0, &[], "proxy { listen 80 }");
@@ -104,10 +115,10 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> ProxySpec {
         client_max_body_size: None,
         span: reader.name_span(),
     };
-    for node in reader.children(problems, NODES, ONCE) {
+    for (keyword, node) in reader.children(problems, KEYWORDS) {
         let r = NodeReader::new(node);
-        match node.name().value() {
-            "mode" => {
+        match keyword {
+            ProxyKeyword::Mode => {
                 r.shape(problems, 1, 1, &[], "mode \"compose\"");
                 r.no_children(problems);
                 if let Some(mode) = r.string_arg(problems, 0) {
@@ -130,14 +141,14 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> ProxySpec {
                     proxy.mode = parsed.map(|m| Spanned::new(m, mode.span));
                 }
             }
-            "on" => {
+            ProxyKeyword::On => {
                 r.shape(problems, 1, 1, &[], "on \"lb\"");
                 r.no_children(problems);
                 proxy.on = r.string_arg(problems, 0);
             }
-            "image" => proxy.image = super::app::image_node(problems, &r, true),
-            "listen" => proxy.listen.extend(listen_node(problems, &r)),
-            "server-name" => {
+            ProxyKeyword::Image => proxy.image = super::container::image_node(problems, &r, true),
+            ProxyKeyword::Listen => proxy.listen.extend(listen_node(problems, &r)),
+            ProxyKeyword::ServerName => {
                 r.shape(
                     problems,
                     1,
@@ -152,9 +163,9 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> ProxySpec {
                     }
                 }
             }
-            "tls" => proxy.tls = decode_tls(problems, &r),
-            "hsts" => proxy.hsts = decode_hsts(problems, &r),
-            "trusted-proxies" => {
+            ProxyKeyword::Tls => proxy.tls = decode_tls(problems, &r),
+            ProxyKeyword::Hsts => proxy.hsts = decode_hsts(problems, &r),
+            ProxyKeyword::TrustedProxies => {
                 r.shape(
                     problems,
                     1,
@@ -169,7 +180,7 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> ProxySpec {
                     }
                 }
             }
-            "conf-dir" => {
+            ProxyKeyword::ConfDir => {
                 r.shape(problems, 1, 1, &[], "conf-dir \"/etc/nginx/conf.d\"");
                 r.no_children(problems);
                 proxy.conf_dir = r.string_arg(problems, 0).filter(|d| {
@@ -177,7 +188,7 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> ProxySpec {
                         && check(problems, d.span, values::nginx_word(&d.value, "conf-dir"))
                 });
             }
-            "route" => {
+            ProxyKeyword::Route => {
                 r.shape(problems, 1, 1, &["app"], "route \"/\" app=\"web\"");
                 r.no_children(problems);
                 let path = r
@@ -194,7 +205,7 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> ProxySpec {
                     proxy.routes.push(RouteSpec { path, app });
                 }
             }
-            "client-max-body-size" => {
+            ProxyKeyword::ClientMaxBodySize => {
                 r.shape(problems, 1, 1, &[], "client-max-body-size \"10m\"");
                 r.no_children(problems);
                 proxy.client_max_body_size = r
@@ -202,7 +213,6 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> ProxySpec {
                     .filter(|s| check(problems, s.span, values::size(&s.value)))
                     .map(|s| s.value);
             }
-            _ => {}
         }
     }
     proxy

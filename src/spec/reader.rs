@@ -4,8 +4,9 @@
 use kdl::{KdlEntry, KdlNode, KdlValue};
 use miette::SourceSpan;
 
+use super::keywords::{self, Keyword};
 use super::suggest::unknown_help;
-use crate::diagnostic::{Problems, SpecError};
+use crate::diagnostic::{twice, Problems, SpecError};
 
 /// A value together with the place in the spec it came from.
 #[derive(Debug, Clone)]
@@ -124,7 +125,7 @@ impl<'a> NodeReader<'a> {
                     .help(format!("write it as: {usage}")),
             );
         }
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen: Vec<(&str, SourceSpan)> = Vec::new();
         for entry in self.node.entries() {
             let Some(key) = entry.name() else { continue };
             if !props.contains(&key.value()) {
@@ -141,14 +142,15 @@ impl<'a> NodeReader<'a> {
                     )
                     .help(help),
                 );
-            } else if seen.contains(&key.value()) {
-                problems.push(SpecError::new(
+            } else if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key.value()) {
+                problems.push(twice(
+                    &format!("property `{}` on `{name}`", key.value()),
+                    "given",
                     entry.span(),
-                    format!("property `{}` is given twice on `{name}`", key.value()),
-                    "given again here",
+                    *first,
                 ));
             } else {
-                seen.push(key.value());
+                seen.push((key.value(), entry.span()));
             }
         }
     }
@@ -167,24 +169,17 @@ impl<'a> NodeReader<'a> {
         }
     }
 
-    /// The children of the node, each checked against `known`; unknown ones are
-    /// reported with a suggestion and skipped. Nodes listed in `once` may appear once.
-    pub fn children(
+    /// The children of the node, each looked up in `keywords` (see
+    /// [`keywords::lookup`]): unknown and repeated ones are reported and skipped.
+    pub fn children<K: Copy>(
         &self,
         problems: &mut Problems,
-        known: &[&str],
-        once: &[&str],
-    ) -> Vec<&'a KdlNode> {
+        keywords: &[Keyword<K>],
+    ) -> Vec<(K, &'a KdlNode)> {
         let Some(doc) = self.node.children() else {
             return Vec::new();
         };
-        check_nodes(
-            problems,
-            doc.nodes(),
-            known,
-            once,
-            Some(node_name(self.node)),
-        )
+        keywords::lookup(problems, doc.nodes(), keywords, Some(node_name(self.node)))
     }
 
     /// The positional argument at `index` as a string.
@@ -256,50 +251,6 @@ impl<'a> NodeReader<'a> {
     pub fn bool_prop(&self, problems: &mut Problems, key: &str) -> Option<Spanned<bool>> {
         self.prop(key).and_then(|e| entry_bool(problems, key, e))
     }
-}
-
-/// Checks a list of sibling nodes against the names that are valid there.
-pub fn check_nodes<'a>(
-    problems: &mut Problems,
-    nodes: &'a [KdlNode],
-    known: &[&str],
-    once: &[&str],
-    parent: Option<&str>,
-) -> Vec<&'a KdlNode> {
-    let mut seen: Vec<(&str, SourceSpan)> = Vec::new();
-    let mut kept = Vec::new();
-    for node in nodes {
-        let name = node.name().value();
-        if !known.contains(&name) {
-            let place = parent.map(|p| format!(" inside `{p}`")).unwrap_or_default();
-            problems.push(
-                SpecError::new(
-                    node.name().span(),
-                    format!("unknown node `{name}`{place}"),
-                    "unknown node",
-                )
-                .help(unknown_help(name, known)),
-            );
-            continue;
-        }
-        if once.contains(&name) {
-            if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
-                problems.push(
-                    SpecError::new(
-                        node.name().span(),
-                        format!("`{name}` is given twice"),
-                        "given again here",
-                    )
-                    .also(*first, "first given here")
-                    .help(format!("`{name}` may appear once; remove one of them")),
-                );
-                continue;
-            }
-            seen.push((name, node.name().span()));
-        }
-        kept.push(node);
-    }
-    kept
 }
 
 fn type_error(what: &str, entry: &KdlEntry, expected: &str, found: &KdlValue) -> SpecError {

@@ -1,0 +1,205 @@
+//! Apps: each decoded `app` block checked against the whole spec and
+//! filled with defaults.
+
+use super::app_checks::check_app_keywords;
+use super::colors::{colors, shared_bind};
+use super::context::PlanContext;
+use super::defaults::{DRAIN_MS, KEEP_PREVIOUS, PARALLEL_ALL, TAG, WATCH_MS};
+use super::health::health;
+use super::hooks::argv;
+use super::hosts::{host_by_name, unknown_host};
+use super::model::{App, Runtime, Sidecar};
+use super::names;
+use super::ports::PortTable;
+use super::secrets::{check_files, remote_engine, secrets};
+use super::sidecars::{entry, pinned, sidecar};
+use super::volumes::{shared_volumes, volumes};
+use crate::diagnostic::{Problems, SpecError};
+use crate::spec::AppSpec;
+
+/// The plan of app `a`, claiming its host ports in `ports`; None when a
+/// problem leaves nothing to plan.
+pub(super) fn app(
+    cx: &PlanContext,
+    a: &AppSpec,
+    ports: &mut PortTable,
+    problems: &mut Problems,
+) -> Option<App> {
+    let name = a.name.value.clone();
+    let runtime = a.runtime.value;
+    check_app_keywords(cx, a, problems);
+    let health = a.health.as_ref().map(|h| health(h, problems));
+    let app_hosts = app_hosts(cx, a, problems);
+    check_remote_hosts(cx, a, &app_hosts, problems);
+    claim_host_ports(a, &app_hosts, ports, problems);
+
+    let entry = entry(a, problems);
+    let selector = names::selector(&cx.spec.project.value, &name);
+    let colors = colors(cx, a, &app_hosts, entry.port);
+    let bind = shared_bind(cx.hosts, &app_hosts);
+
+    let drain_ms = a.drain.as_ref().map_or(DRAIN_MS, |d| d.value.0);
+    let image = a
+        .image
+        .as_ref()
+        .map(|i| i.value.clone())
+        .unwrap_or_default();
+    let sidecars: Vec<Sidecar> = a.sidecars.iter().map(sidecar).collect();
+    let image_ref = pinned(&image);
+    let (version_images, fixed_images) = images(runtime, &image, image_ref.as_ref(), &sidecars);
+    Some(App {
+        runtime,
+        image,
+        image_ref,
+        version_images,
+        tag: a.tag.clone().unwrap_or_else(|| TAG.into()),
+        port: a.port.as_ref().map_or(0, |p| p.value),
+        hosts: app_hosts,
+        env: a.env.clone(),
+        env_files: a.env_files.clone(),
+        secrets: secrets(&a.secrets, 0, &name),
+        volumes: volumes(&a.volumes),
+        shared_volumes: shared_volumes(a),
+        memory: a.limits.memory.clone(),
+        cpus: a.limits.cpus.map(|c| c.to_string()),
+        command: a.command.clone(),
+        health: health?,
+        drain_ms,
+        drain_secs: drain_ms.div_ceil(1000),
+        keep_previous: a.keep_previous.unwrap_or(KEEP_PREVIOUS),
+        start: a
+            .start
+            .as_ref()
+            .map(|s| argv(problems, s))
+            .unwrap_or_default(),
+        workdir: a.workdir.clone(),
+        user: a.user.as_ref().map(|u| u.value.clone()),
+        verify: a.verify.as_ref().map(|v| v.value.clone()),
+        watch_ms: a.watch.as_ref().map_or(WATCH_MS, |w| w.value.0),
+        parallel: a.parallel.as_ref().map_or(PARALLEL_ALL, |p| p.value),
+        fixed_images,
+        sidecars,
+        entry_service: entry.service,
+        entry_port: entry.port,
+        verify_var: names::verify_var(&selector),
+        bind,
+        selector,
+        colors,
+        name,
+    })
+}
+
+/// The hosts app `a` runs on: those it names (each checked), else the
+/// default ones.
+fn app_hosts(cx: &PlanContext, a: &AppSpec, problems: &mut Problems) -> Vec<String> {
+    let name = &a.name.value;
+    let app_hosts: Vec<String> = if a.hosts.is_empty() {
+        cx.default_hosts.to_vec()
+    } else {
+        a.hosts
+            .iter()
+            .filter(|h| {
+                let known = cx.hosts.iter().any(|k| k.name == h.value);
+                if !known {
+                    problems.push(unknown_host(h, cx.hosts));
+                }
+                known
+            })
+            .map(|h| h.value.clone())
+            .collect()
+    };
+    if app_hosts.is_empty() {
+        problems.push(
+            SpecError::new(
+                a.name.span,
+                format!("app `{name}` runs on no host"),
+                "no host",
+            )
+            .help("list its hosts with `hosts \"was1\"`"),
+        );
+    }
+    app_hosts
+}
+
+/// What a remote host rules out: secret files its engine cannot read, and
+/// the process runtime, which runs on this machine only.
+fn check_remote_hosts(
+    cx: &PlanContext,
+    a: &AppSpec,
+    app_hosts: &[String],
+    problems: &mut Problems,
+) {
+    let runtime = a.runtime.value;
+    let remote_host = app_hosts.iter().find(|h| !host_by_name(cx.hosts, h).local);
+    check_files(
+        &a.secrets,
+        runtime == Runtime::Process,
+        remote_engine(cx.spec, remote_host.map(String::as_str)).as_deref(),
+        problems,
+    );
+    if runtime == Runtime::Process {
+        if let Some(remote) = remote_host {
+            problems.push(
+                SpecError::new(a.runtime.span, format!("the process runtime runs on the local machine only; host `{remote}` is remote"), "process runtime")
+                    .help("run deploy.sh on that host, or use runtime \"compose\" for remote hosts"),
+            );
+        }
+    }
+}
+
+/// Claims both colors' host ports on each of the app's hosts.
+fn claim_host_ports(
+    a: &AppSpec,
+    app_hosts: &[String],
+    ports: &mut PortTable,
+    problems: &mut Problems,
+) {
+    let name = &a.name.value;
+    if let Some(hp) = &a.host_ports {
+        for host in app_hosts {
+            ports.claim(
+                problems,
+                host,
+                hp.value.0,
+                format!("app `{name}` (blue)"),
+                hp.span,
+            );
+            ports.claim(
+                problems,
+                host,
+                hp.value.1,
+                format!("app `{name}` (green)"),
+                hp.span,
+            );
+        }
+    }
+}
+
+/// The images of an app and its sidecars: those tagged with the deploy's
+/// version, and those fixed by a digest or their own tag, each once.
+fn images(
+    runtime: Runtime,
+    image: &str,
+    image_ref: Option<&String>,
+    sidecars: &[Sidecar],
+) -> (Vec<String>, Vec<String>) {
+    let mut version_images: Vec<String> = Vec::new();
+    if runtime == Runtime::Compose && image_ref.is_none() {
+        version_images.push(image.to_string());
+    }
+    for s in sidecars.iter().filter(|s| s.image_ref.is_none()) {
+        if !version_images.contains(&s.image) {
+            version_images.push(s.image.clone());
+        }
+    }
+    let mut fixed_images: Vec<String> = Vec::new();
+    for image in image_ref
+        .into_iter()
+        .chain(sidecars.iter().filter_map(|s| s.image_ref.as_ref()))
+    {
+        if !fixed_images.contains(image) {
+            fixed_images.push(image.clone());
+        }
+    }
+    (version_images, fixed_images)
+}

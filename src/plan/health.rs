@@ -1,0 +1,51 @@
+//! The health gate of an app: its probe timings, defaulted and checked.
+
+use super::defaults::{
+    HEALTHY_AFTER, HEALTH_DEADLINE_MS, HEALTH_EXPECT_ANY_2XX, HEALTH_INTERVAL_MS, HEALTH_TIMEOUT_MS,
+};
+use super::model::Health;
+use crate::diagnostic::{Problems, SpecError};
+use crate::spec;
+
+/// The gate as written, with defaults; timings it cannot honour are reported.
+pub(super) fn health(h: &spec::HealthSpec, problems: &mut Problems) -> Health {
+    let interval_ms = h
+        .interval
+        .as_ref()
+        .map_or(HEALTH_INTERVAL_MS, |d| d.value.0);
+    let timeout_ms = h.timeout.as_ref().map_or(HEALTH_TIMEOUT_MS, |d| d.value.0);
+    let deadline_ms = h
+        .deadline
+        .as_ref()
+        .map_or(HEALTH_DEADLINE_MS, |d| d.value.0);
+    for (value, what) in [(&h.interval, "interval"), (&h.timeout, "timeout")] {
+        if let Some(v) = value {
+            if v.value.0 < 10 {
+                problems.push(
+                    SpecError::new(
+                        v.span,
+                        format!("a health {what} under 10ms cannot be honoured"),
+                        "too short",
+                    )
+                    .help("use at least \"10ms\""),
+                );
+            }
+        }
+    }
+    if let Some(deadline) = &h.deadline {
+        if deadline.value.0 < interval_ms {
+            problems.push(
+                SpecError::new(deadline.span, "the health deadline is shorter than the interval", "too short")
+                    .help(format!("give the gate time for at least one probe: a deadline of at least {interval_ms}ms")),
+            );
+        }
+    }
+    Health {
+        path: h.path.value.clone(),
+        expect: h.expect.unwrap_or(HEALTH_EXPECT_ANY_2XX),
+        interval_ms,
+        timeout_ms,
+        deadline_ms,
+        healthy_after: h.healthy_after.unwrap_or(HEALTHY_AFTER),
+    }
+}
