@@ -689,7 +689,7 @@ fn duration_node(
 ) -> Option<Spanned<values::Millis>> {
     r.shape(problems, 1, 1, &[], usage);
     r.no_children(problems);
-    let value = r.string_arg(problems, 0);
+    let value = r.duration_arg(problems, 0);
     duration_of(problems, value)
 }
 

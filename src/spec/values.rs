@@ -119,9 +119,13 @@ impl Millis {
     }
 }
 
+/// What a valid duration looks like, for every error about one.
+pub const DURATION_HELP: &str =
+    "write a whole number and a unit: \"500ms\", \"3s\", \"2m\" or \"1h\"";
+
 /// Parses a duration: a whole number followed by `ms`, `s`, `m` or `h`.
 pub fn duration(value: &str) -> Result<Millis, Invalid> {
-    let help = "write a whole number and a unit: \"500ms\", \"3s\", \"2m\" or \"1h\"";
+    let help = DURATION_HELP;
     let digits_end = value
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(value.len());
