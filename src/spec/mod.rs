@@ -10,6 +10,7 @@ mod hooks;
 mod host;
 mod proxy;
 mod reader;
+mod shell_syntax;
 mod suggest;
 mod tls;
 pub use suggest::unknown_help;

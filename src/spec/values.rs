@@ -504,13 +504,15 @@ pub fn docker_host(value: &str) -> Result<(), Invalid> {
     host_address(addr).map_err(|_| bad())
 }
 
-/// A command line for a hook or a process `start`: plain text whose `{…}` are
-/// only the placeholders the runtime fills in.
+/// A command line for a hook or a process `start`: plain text without shell
+/// syntax (it runs without a shell) whose `{…}` are only the placeholders
+/// the runtime fills in.
 pub fn command(value: &str, what: &str, placeholders: &[&str]) -> Result<(), Invalid> {
     plain_text(value, what)?;
     if value.trim().is_empty() {
         return Err(invalid(format!("{what} is empty"), "give a command"));
     }
+    super::shell_syntax::refuse(value, what, placeholders)?;
     let mut rest = value;
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
@@ -610,5 +612,6 @@ mod tests {
         assert!(command("run {version}", "x", &["version"]).is_ok());
         assert!(command("run {evil}", "x", &["version"]).is_err());
         assert!(command("run {version", "x", &["version"]).is_err());
+        assert!(command("run {version} | tee log", "x", &["version"]).is_err());
     }
 }
