@@ -5,6 +5,7 @@ mod environment;
 mod filters;
 mod overrides;
 pub mod templates;
+mod undefined;
 
 use std::collections::BTreeMap;
 
@@ -22,14 +23,17 @@ pub type Kit = BTreeMap<Utf8PathBuf, String>;
 
 /// Renders the whole kit for `plan`.
 pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinja::Error> {
-    let env = environment::environment(source, plan_model);
+    let env = environment::environment(source.clone(), plan_model);
     // Converted once: every file's context shares it instead of serializing
     // the whole plan again per file.
     let plan = minijinja::Value::from_serialize(plan_model);
     let mut kit = Kit::new();
     let mut add =
         |path: String, template: &str, ctx: minijinja::Value| -> Result<(), minijinja::Error> {
-            let text = env.get_template(template)?.render(ctx)?;
+            let text = env
+                .get_template(template)?
+                .render(&ctx)
+                .map_err(|e| undefined::explain(e, &source, &ctx))?;
             kit.insert(Utf8PathBuf::from(path), text);
             Ok(())
         };
@@ -87,7 +91,9 @@ pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinj
 
 /// Renders only the explanation (PLAN.md's text), for `greenlight explain`.
 pub fn explain(plan: &Plan, source: TemplateSource) -> Result<String, minijinja::Error> {
-    let env = environment::environment(source, plan);
+    let env = environment::environment(source.clone(), plan);
+    let ctx = context! { plan };
     env.get_template(templates::PLAN_MD)?
-        .render(context! { plan })
+        .render(&ctx)
+        .map_err(|e| undefined::explain(e, &source, &ctx))
 }
