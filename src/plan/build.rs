@@ -2,6 +2,7 @@
 
 use miette::SourceSpan;
 
+use super::durations;
 use super::model::*;
 use super::names;
 use super::ports::PortTable;
@@ -774,6 +775,7 @@ fn app(
         health: health?,
         drain_ms,
         drain_secs: drain_ms.div_ceil(1000),
+        drain_text: durations::text(a.drain.as_ref(), DEFAULT_DRAIN_MS),
         keep_previous: a.keep_previous.unwrap_or(true),
         start: a
             .start
@@ -784,6 +786,7 @@ fn app(
         user: a.user.as_ref().map(|u| u.value.clone()),
         verify: a.verify.as_ref().map(|v| v.value.clone()),
         watch_ms: a.watch.as_ref().map_or(0, |w| w.value.0),
+        watch_text: durations::text(a.watch.as_ref(), 0),
         parallel: a.parallel.as_ref().map_or(0, |p| p.value),
         fixed_images,
         sidecars,
@@ -870,6 +873,9 @@ fn health(h: &spec::HealthSpec, problems: &mut Problems) -> Health {
         interval_ms,
         timeout_ms,
         deadline_ms,
+        interval_text: durations::text(h.interval.as_ref(), DEFAULT_INTERVAL_MS),
+        timeout_text: durations::text(h.timeout.as_ref(), DEFAULT_TIMEOUT_MS),
+        deadline_text: durations::text(h.deadline.as_ref(), DEFAULT_DEADLINE_MS),
         healthy_after: h.healthy_after.unwrap_or(1),
     }
 }

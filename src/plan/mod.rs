@@ -3,6 +3,7 @@
 
 mod bind;
 mod build;
+mod durations;
 mod model;
 mod names;
 mod ports;

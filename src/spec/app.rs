@@ -58,11 +58,11 @@ pub struct HealthSpec {
     /// The expected status; any 2xx when absent.
     pub expect: Option<u16>,
     /// Time between probes.
-    pub interval: Option<Spanned<values::Millis>>,
+    pub interval: Option<Spanned<values::Duration>>,
     /// Bound of one probe.
-    pub timeout: Option<Spanned<values::Millis>>,
+    pub timeout: Option<Spanned<values::Duration>>,
     /// Give up after this long.
-    pub deadline: Option<Spanned<values::Millis>>,
+    pub deadline: Option<Spanned<values::Duration>>,
     /// Consecutive successes needed.
     pub healthy_after: Option<u32>,
 }
@@ -122,7 +122,7 @@ pub struct AppSpec {
     /// Health gate.
     pub health: Option<HealthSpec>,
     /// SIGTERM-to-SIGKILL window.
-    pub drain: Option<Spanned<values::Millis>>,
+    pub drain: Option<Spanned<values::Duration>>,
     /// Keep the previous color (stopped) for rollback.
     pub keep_previous: Option<bool>,
     /// Process runtime: the command line, with placeholders.
@@ -135,7 +135,7 @@ pub struct AppSpec {
     pub verify: Option<Spanned<String>>,
     /// How long after the switch the new color is watched (alive and
     /// healthy) before the old one is stopped; a failure switches back.
-    pub watch: Option<Spanned<values::Millis>>,
+    pub watch: Option<Spanned<values::Duration>>,
     /// At most this many hosts of the app start or stop at once; all at
     /// once when absent.
     pub parallel: Option<Spanned<u32>>,
@@ -686,7 +686,7 @@ fn duration_node(
     problems: &mut Problems,
     r: &NodeReader,
     usage: &str,
-) -> Option<Spanned<values::Millis>> {
+) -> Option<Spanned<values::Duration>> {
     r.shape(problems, 1, 1, &[], usage);
     r.no_children(problems);
     let value = r.duration_arg(problems, 0);

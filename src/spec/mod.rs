@@ -341,10 +341,16 @@ fn check<T>(problems: &mut Problems, span: SourceSpan, result: Result<T, values:
 fn duration_of(
     problems: &mut Problems,
     value: Option<Spanned<String>>,
-) -> Option<Spanned<values::Millis>> {
+) -> Option<Spanned<values::Duration>> {
     let value = value?;
     match values::duration(&value.value) {
-        Ok(ms) => Some(Spanned::new(ms, value.span)),
+        Ok(millis) => Some(Spanned::new(
+            values::Duration {
+                millis,
+                text: value.value,
+            },
+            value.span,
+        )),
         Err(invalid) => {
             problems.push(
                 SpecError::new(value.span, invalid.message, "invalid duration").help(invalid.help),

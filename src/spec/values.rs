@@ -119,6 +119,25 @@ impl Millis {
     }
 }
 
+/// A duration as the spec writes it, with its value: PLAN.md shows the
+/// text (`"2m"`, not `120000 ms`). It derefs to its [`Millis`], so the plan
+/// reads `.0` off either.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duration {
+    /// The value.
+    pub millis: Millis,
+    /// The text as written, e.g. `90s`.
+    pub text: String,
+}
+
+impl std::ops::Deref for Duration {
+    type Target = Millis;
+
+    fn deref(&self) -> &Millis {
+        &self.millis
+    }
+}
+
 /// What a valid duration looks like, for every error about one.
 pub const DURATION_HELP: &str =
     "write a whole number and a unit: \"500ms\", \"3s\", \"2m\" or \"1h\"";
