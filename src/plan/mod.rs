@@ -3,6 +3,7 @@
 
 mod bind;
 mod build;
+mod diagram;
 mod durations;
 mod model;
 mod names;
@@ -12,4 +13,5 @@ mod tls;
 mod verify;
 
 pub use build::build;
+pub use diagram::flowchart;
 pub use model::*;

@@ -38,7 +38,12 @@ pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinj
             Ok(())
         };
     add("deploy.sh".into(), templates::DEPLOY_SH, context! { plan })?;
-    add("PLAN.md".into(), templates::PLAN_MD, context! { plan })?;
+    let diagram = crate::plan::flowchart(plan_model);
+    add(
+        "PLAN.md".into(),
+        templates::PLAN_MD,
+        context! { plan, diagram },
+    )?;
     add(
         "nginx/site.conf".into(),
         templates::NGINX_SITE,
@@ -90,9 +95,10 @@ pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinj
 }
 
 /// Renders only the explanation (PLAN.md's text), for `greenlight explain`.
+/// PLAN.md's context is `plan` and `diagram`, its Mermaid flowchart.
 pub fn explain(plan: &Plan, source: TemplateSource) -> Result<String, minijinja::Error> {
     let env = environment::environment(source.clone(), plan);
-    let ctx = context! { plan };
+    let ctx = context! { plan, diagram => crate::plan::flowchart(plan) };
     env.get_template(templates::PLAN_MD)?
         .render(&ctx)
         .map_err(|e| undefined::explain(e, &source, &ctx))
