@@ -66,7 +66,7 @@ fn an_unknown_variable_names_the_variables_the_template_may_use() {
     );
     assert!(stderr.contains("PLAN.md.j2, line 4"), "{stderr}");
     assert!(
-        stderr.contains("undefined variable `nosuchvar`; the template may use `plan`"),
+        stderr.contains("undefined variable `nosuchvar`; the template may use `diagram`, `plan`"),
         "{stderr}"
     );
 }
