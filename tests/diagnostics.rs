@@ -325,3 +325,25 @@ fn output_outside_the_repository_is_refused_at_its_line() {
     let (code, text) = greenlight(&["validate", lone.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{text}");
 }
+
+#[test]
+fn a_bare_number_as_a_duration_is_answered_with_a_valid_duration() {
+    for keyword in ["drain", "watch"] {
+        let spec = format!(
+            "greenlight 1\nproject \"shop\"\napp \"web\" {{\n    image \"ghcr.io/acme/web\"\n    port 8080\n    health \"/healthz\"\n    {keyword} 30\n}}\n"
+        );
+        let report = match greenlight::load_text("case.kdl", spec.clone()) {
+            Ok(_) => panic!("`{keyword} 30` was accepted"),
+            Err(report) => render_plain(&report),
+        };
+        let hint = format!("write it as: {keyword} \"30s\"");
+        assert!(report.contains(&hint), "no `{hint}` in:\n{report}");
+        assert!(!report.contains("quote it"), "{report}");
+        // The hint itself is valid.
+        let fixed = spec.replace(&format!("{keyword} 30"), &format!("{keyword} \"30s\""));
+        assert!(
+            greenlight::load_text("case.kdl", fixed).is_ok(),
+            "the hinted `{keyword} \"30s\"` is refused"
+        );
+    }
+}

@@ -14,6 +14,10 @@
 //!   the `start` command and the `on-failure` hook, each a recorder that
 //!   writes its argv: every word arrives literally and no marker appears.
 //!
+//! Hooks and `start` run without a shell: shell syntax outside quotes
+//! (`|`, `;`, `&&`, `>`, `$(…)`, backticks, and `$` or backticks inside
+//! "…") is refused; the same characters quoted are words, proven inert.
+//!
 //! Payloads say `@M@` for the marker path; a payload that ran would create it.
 
 #[path = "injection/common.rs"]
@@ -175,6 +179,8 @@ fn case(
 /// Prefix of the recorder commands: hooks and start get payload words after it.
 const HOOK: &str = "@R@ @D@/hook.args {version} ";
 const START: &str = "@R@ @D@/start.args {port} {version} ";
+/// What a refused command with shell syntax says.
+const SHELL: &str = "has shell syntax";
 
 fn cases() -> Vec<Case> {
     use Base::*;
@@ -414,17 +420,31 @@ fn cases() -> Vec<Case> {
             Inert,
         ),
         case(
-            "start-subst",
+            "start-subst-quoted",
             Process,
             "start",
-            format!("{START}'$(touch @M@)' \"`touch @M@`\""),
+            format!("{START}'$(touch @M@)' '`touch @M@`' \\$HOME"),
             Inert,
+        ),
+        case(
+            "start-subst-in-double-quotes",
+            Process,
+            "start",
+            format!("{START}\"`touch @M@`\""),
+            Refused(SHELL),
         ),
         case(
             "start-semicolon",
             Process,
             "start",
             format!("{START}a; touch @M@ && touch @M@ | touch @M@"),
+            Refused(SHELL),
+        ),
+        case(
+            "start-operators-quoted",
+            Process,
+            "start",
+            format!("{START}'a; touch @M@ && touch @M@ | touch @M@ > @M@' \"< (x) &\""),
             Inert,
         ),
         case(
@@ -467,20 +487,27 @@ fn cases() -> Vec<Case> {
             Process,
             "hook",
             format!("{HOOK}$(touch @M@) `touch @M@`"),
-            Inert,
+            Refused(SHELL),
         ),
         case(
             "hook-operators",
             Process,
             "hook",
             format!("{HOOK}x && touch @M@ ; touch @M@ > @M@"),
-            Inert,
+            Refused(SHELL),
         ),
         case(
             "hook-placeholder-in-word",
             Process,
             "hook",
             format!("{HOOK}--tag={{version}}$(touch @M@)"),
+            Refused(SHELL),
+        ),
+        case(
+            "hook-placeholder-in-quoted-word",
+            Process,
+            "hook",
+            format!("{HOOK}--tag={{version}}'$(touch @M@) | x'"),
             Inert,
         ),
         case(

@@ -270,6 +270,11 @@ fn a_drain_change_touches_only_the_files_it_reaches() {
         String::from_utf8_lossy(&out.stderr)
     );
     let after = snapshot_dir(kit.as_std_path());
+    let plan = &after["PLAN.md"];
+    assert!(
+        plan.contains("SIGTERM and 45s to finish"),
+        "PLAN.md shows the drain as written:\n{plan}"
+    );
     let mut changed = Vec::new();
     let mut lines = 0;
     for (path, old) in &before {

@@ -214,10 +214,10 @@ fn plan_md_says_where_deploy_sh_runs_and_the_parallel_bound() {
     let kit = kit(MOMO_LIKE);
     let plan = file(&kit, "PLAN.md");
     for said in [
-        "deploy.sh runs on the control machine, the one it is started on, and reaches **was1**, **was2**, **lb** over ssh",
+        "deploy.sh runs on the control machine, the one it is started on, and reaches over ssh:\n  - **was1**\n  - **was2**\n  - **lb**\n",
         "the stack's deploy lock is on **lb**",
         "every host pulls the version's images",
-        "on host(s): was1, was2, at most 1 at once",
+        "on hosts, at most 1 at once (a color starts and stops on that many hosts at a time):\n  - was1\n  - was2\n",
         "- **redis**: `redis:7.2`, port 6379 (published on 10.0.0.12:6379 only), on was2",
     ] {
         assert!(plan.contains(said), "PLAN.md does not say {said:?}:\n{plan}");

@@ -5,6 +5,7 @@ use super::app_checks::check_app_keywords;
 use super::colors::{colors, shared_bind};
 use super::context::PlanContext;
 use super::defaults::{DRAIN_MS, KEEP_PREVIOUS, PARALLEL_ALL, TAG, WATCH_MS};
+use super::durations;
 use super::health::health;
 use super::hooks::argv;
 use super::hosts::{host_by_name, unknown_host};
@@ -66,6 +67,7 @@ pub(super) fn app(
         health: health?,
         drain_ms,
         drain_secs: drain_ms.div_ceil(1000),
+        drain_text: durations::text(a.drain.as_ref(), DRAIN_MS),
         keep_previous: a.keep_previous.unwrap_or(KEEP_PREVIOUS),
         start: a
             .start
@@ -76,6 +78,7 @@ pub(super) fn app(
         user: a.user.as_ref().map(|u| u.value.clone()),
         verify: a.verify.as_ref().map(|v| v.value.clone()),
         watch_ms: a.watch.as_ref().map_or(WATCH_MS, |w| w.value.0),
+        watch_text: durations::text(a.watch.as_ref(), WATCH_MS),
         parallel: a.parallel.as_ref().map_or(PARALLEL_ALL, |p| p.value),
         fixed_images,
         sidecars,

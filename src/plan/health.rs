@@ -3,6 +3,7 @@
 use super::defaults::{
     HEALTHY_AFTER, HEALTH_DEADLINE_MS, HEALTH_EXPECT_ANY_2XX, HEALTH_INTERVAL_MS, HEALTH_TIMEOUT_MS,
 };
+use super::durations;
 use super::model::Health;
 use crate::diagnostic::{Problems, SpecError};
 use crate::spec;
@@ -46,6 +47,9 @@ pub(super) fn health(h: &spec::HealthSpec, problems: &mut Problems) -> Health {
         interval_ms,
         timeout_ms,
         deadline_ms,
+        interval_text: durations::text(h.interval.as_ref(), HEALTH_INTERVAL_MS),
+        timeout_text: durations::text(h.timeout.as_ref(), HEALTH_TIMEOUT_MS),
+        deadline_text: durations::text(h.deadline.as_ref(), HEALTH_DEADLINE_MS),
         healthy_after: h.healthy_after.unwrap_or(HEALTHY_AFTER),
     }
 }

@@ -15,6 +15,8 @@ mod build;
 mod colors;
 mod context;
 mod defaults;
+mod diagram;
+mod durations;
 mod files;
 mod health;
 mod hooks;
@@ -32,5 +34,6 @@ mod verify;
 mod volumes;
 
 pub use build::build;
+pub use diagram::flowchart;
 pub use files::KitFiles;
 pub use model::*;

@@ -144,6 +144,8 @@ pub struct App {
     pub drain_ms: u64,
     /// Same, whole seconds rounded up (compose stop timeout).
     pub drain_secs: u64,
+    /// The drain as the spec writes it (`45s`), or the default (`30s`), for PLAN.md.
+    pub drain_text: String,
     /// Keep the previous color stopped for rollback.
     pub keep_previous: bool,
     /// Process runtime: argv with placeholders.
@@ -159,6 +161,8 @@ pub struct App {
     /// Milliseconds the new color is watched after the switch, with the old
     /// color still running to switch back to (0: no watch).
     pub watch_ms: u64,
+    /// The watch as the spec writes it, for PLAN.md (`0s` without a watch).
+    pub watch_text: String,
     /// At most this many of its hosts start or stop at once (0: all at once).
     pub parallel: u32,
     /// The whole references of its images that do not follow the deploy's
@@ -272,6 +276,12 @@ pub struct Health {
     pub timeout_ms: u64,
     /// Milliseconds before the gate gives up.
     pub deadline_ms: u64,
+    /// The interval as the spec writes it, or the default, for PLAN.md.
+    pub interval_text: String,
+    /// The timeout as the spec writes it, or the default, for PLAN.md.
+    pub timeout_text: String,
+    /// The deadline as the spec writes it, or the default, for PLAN.md.
+    pub deadline_text: String,
     /// Consecutive successes needed.
     pub healthy_after: u32,
 }

@@ -3,7 +3,19 @@
 //! bare string in a script, conf or YAML file, so a forgotten filter is a
 //! render error, not an injection.
 
-use minijinja::Value;
+use minijinja::{Error, ErrorKind, Value};
+
+/// A filter's input as text. Strict mode lets an undefined value reach a
+/// filter, which would print it as ""; refused instead, as printing it is.
+fn text_of(value: &Value) -> Result<String, Error> {
+    if value.is_undefined() {
+        return Err(Error::new(ErrorKind::UndefinedError, "undefined value"));
+    }
+    Ok(match value.as_str() {
+        Some(s) => s.to_string(),
+        None => value.to_string(),
+    })
+}
 
 /// Characters a shell word may hold unquoted and still mean itself. (A
 /// comma would too, but shellcheck takes `( a,b )` for a mistyped array,
@@ -34,17 +46,14 @@ pub fn shell_quote(value: &str) -> String {
 }
 
 /// `{{ value|sh }}`: one shell word.
-pub fn sh(value: Value) -> Value {
-    let text = match value.as_str() {
-        Some(s) => s.to_string(),
-        None => value.to_string(),
-    };
-    Value::from_safe_string(shell_quote(&text))
+pub fn sh(value: Value) -> Result<Value, Error> {
+    let text = text_of(&value)?;
+    Ok(Value::from_safe_string(shell_quote(&text)))
 }
 
 /// `{{ list|sh_words }}`: each item as its own shell word, space separated
 /// (for bash array literals).
-pub fn sh_words(value: Value) -> Result<Value, minijinja::Error> {
+pub fn sh_words(value: Value) -> Result<Value, Error> {
     let words: Vec<String> = value
         .try_iter()?
         .map(|item| match item.as_str() {
@@ -57,11 +66,8 @@ pub fn sh_words(value: Value) -> Result<Value, minijinja::Error> {
 
 /// `{{ value|yaml }}`: a double-quoted YAML scalar, with `$` doubled so
 /// compose does not interpolate it.
-pub fn yaml(value: Value) -> Value {
-    let text = match value.as_str() {
-        Some(s) => s.to_string(),
-        None => value.to_string(),
-    };
+pub fn yaml(value: Value) -> Result<Value, Error> {
+    let text = text_of(&value)?;
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {
@@ -82,30 +88,24 @@ pub fn yaml(value: Value) -> Value {
         }
     }
     out.push('"');
-    Value::from_safe_string(out)
+    Ok(Value::from_safe_string(out))
 }
 
 /// `{{ value|nginx }}`: a double-quoted nginx string. Values reaching nginx
 /// are already free of `$`, `;`, braces and quotes; quoting is the second wall.
-pub fn nginx(value: Value) -> Value {
-    let text = match value.as_str() {
-        Some(s) => s.to_string(),
-        None => value.to_string(),
-    };
-    Value::from_safe_string(format!(
+pub fn nginx(value: Value) -> Result<Value, Error> {
+    let text = text_of(&value)?;
+    Ok(Value::from_safe_string(format!(
         "\"{}\"",
         text.replace('\\', "\\\\").replace('"', "\\\"")
-    ))
+    )))
 }
 
 /// `{{ value|word }}`: a value that is already a plain token (a checked name,
 /// a port, a host:port) printed as is; anything else is a render error, so a
 /// template cannot use it to smuggle syntax into any format.
-pub fn word(value: Value) -> Result<Value, minijinja::Error> {
-    let text = match value.as_str() {
-        Some(s) => s.to_string(),
-        None => value.to_string(),
-    };
+pub fn word(value: Value) -> Result<Value, Error> {
+    let text = text_of(&value)?;
     let plain = !text.is_empty()
         && text
             .chars()
@@ -113,8 +113,8 @@ pub fn word(value: Value) -> Result<Value, minijinja::Error> {
     if plain {
         Ok(Value::from_safe_string(text))
     } else {
-        Err(minijinja::Error::new(
-            minijinja::ErrorKind::InvalidOperation,
+        Err(Error::new(
+            ErrorKind::InvalidOperation,
             format!(
                 "`{}` is not a plain word; quote it with the format's filter",
                 text.escape_debug()
@@ -153,7 +153,10 @@ mod tests {
 
     #[test]
     fn yaml_doubles_dollars_and_escapes_quotes() {
-        assert_eq!(yaml(Value::from("a$b\"c")).to_string(), r#""a$$b\"c""#);
+        assert_eq!(
+            yaml(Value::from("a$b\"c")).unwrap().to_string(),
+            r#""a$$b\"c""#
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod environment;
 mod filters;
 mod overrides;
 pub mod templates;
+mod undefined;
 
 use std::collections::BTreeMap;
 
@@ -22,19 +23,27 @@ pub type Kit = BTreeMap<Utf8PathBuf, String>;
 
 /// Renders the whole kit for `plan`.
 pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinja::Error> {
-    let env = environment::environment(source, plan_model);
+    let env = environment::environment(source.clone(), plan_model);
     // Converted once: every file's context shares it instead of serializing
     // the whole plan again per file.
     let plan = minijinja::Value::from_serialize(plan_model);
     let mut kit = Kit::new();
     let mut add =
         |path: String, template: &str, ctx: minijinja::Value| -> Result<(), minijinja::Error> {
-            let text = env.get_template(template)?.render(ctx)?;
+            let text = env
+                .get_template(template)?
+                .render(&ctx)
+                .map_err(|e| undefined::explain(e, &source, &ctx))?;
             kit.insert(Utf8PathBuf::from(path), text);
             Ok(())
         };
     add("deploy.sh".into(), templates::DEPLOY_SH, context! { plan })?;
-    add("PLAN.md".into(), templates::PLAN_MD, context! { plan })?;
+    let diagram = crate::plan::flowchart(plan_model);
+    add(
+        "PLAN.md".into(),
+        templates::PLAN_MD,
+        context! { plan, diagram },
+    )?;
     let files = &plan_model.files;
     add(files.site_conf.clone(), templates::NGINX_SITE, context! { plan })?;
     add(files.njs_conf.clone(), templates::NGINX_NJS, context! { plan })?;
@@ -75,8 +84,11 @@ pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinj
 }
 
 /// Renders only the explanation (PLAN.md's text), for `greenlight explain`.
+/// PLAN.md's context is `plan` and `diagram`, its Mermaid flowchart.
 pub fn explain(plan: &Plan, source: TemplateSource) -> Result<String, minijinja::Error> {
-    let env = environment::environment(source, plan);
+    let env = environment::environment(source.clone(), plan);
+    let ctx = context! { plan, diagram => crate::plan::flowchart(plan) };
     env.get_template(templates::PLAN_MD)?
-        .render(context! { plan })
+        .render(&ctx)
+        .map_err(|e| undefined::explain(e, &source, &ctx))
 }

@@ -137,6 +137,12 @@ impl Overrides {
         Ok(())
     }
 
+    /// The path of the override of `name`, when the directory has one.
+    pub fn path_of(&self, name: &str) -> Option<Utf8PathBuf> {
+        let path = self.dir.join(name);
+        path.exists().then_some(path)
+    }
+
     /// The override of the embedded template `name`, if the directory has
     /// one; `name` must be an embedded template's path (the caller's check).
     /// Resolved again at read time: a link leading out is an error.

@@ -99,6 +99,15 @@ impl TemplateSource {
         }
         Ok(embedded.contents_utf8().map(str::to_string))
     }
+
+    /// Where template `name` comes from, for messages: the override's path,
+    /// or the name and "(built in)".
+    pub fn origin(&self, name: &str) -> String {
+        match self.overrides.as_ref().and_then(|o| o.path_of(name)) {
+            Some(path) => path.into_string(),
+            None => format!("{name} (built in)"),
+        }
+    }
 }
 
 /// The path of every embedded template, sorted.

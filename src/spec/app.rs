@@ -65,7 +65,7 @@ pub struct AppSpec {
     /// Health gate.
     pub health: Option<HealthSpec>,
     /// SIGTERM-to-SIGKILL window.
-    pub drain: Option<Spanned<values::Millis>>,
+    pub drain: Option<Spanned<values::Duration>>,
     /// Keep the previous color (stopped) for rollback.
     pub keep_previous: Option<bool>,
     /// Process runtime: the command line, with placeholders.
@@ -78,7 +78,7 @@ pub struct AppSpec {
     pub verify: Option<Spanned<String>>,
     /// How long after the switch the new color is watched (alive and
     /// healthy) before the old one is stopped; a failure switches back.
-    pub watch: Option<Spanned<values::Millis>>,
+    pub watch: Option<Spanned<values::Duration>>,
     /// At most this many hosts of the app start or stop at once; all at
     /// once when absent.
     pub parallel: Option<Spanned<u32>>,

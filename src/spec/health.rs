@@ -12,11 +12,11 @@ pub struct HealthSpec {
     /// The expected status; any 2xx when absent.
     pub expect: Option<u16>,
     /// Time between probes.
-    pub interval: Option<Spanned<values::Millis>>,
+    pub interval: Option<Spanned<values::Duration>>,
     /// Bound of one probe.
-    pub timeout: Option<Spanned<values::Millis>>,
+    pub timeout: Option<Spanned<values::Duration>>,
     /// Give up after this long.
-    pub deadline: Option<Spanned<values::Millis>>,
+    pub deadline: Option<Spanned<values::Duration>>,
     /// Consecutive successes needed.
     pub healthy_after: Option<u32>,
 }

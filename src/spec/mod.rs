@@ -13,6 +13,7 @@ mod host;
 mod keywords;
 mod proxy;
 mod reader;
+mod shell_syntax;
 mod sidecar;
 mod suggest;
 mod tls;
@@ -355,10 +356,16 @@ fn check<T>(problems: &mut Problems, span: SourceSpan, result: Result<T, values:
 fn duration_of(
     problems: &mut Problems,
     value: Option<Spanned<String>>,
-) -> Option<Spanned<values::Millis>> {
+) -> Option<Spanned<values::Duration>> {
     let value = value?;
     match values::duration(&value.value) {
-        Ok(ms) => Some(Spanned::new(ms, value.span)),
+        Ok(millis) => Some(Spanned::new(
+            values::Duration {
+                millis,
+                text: value.value,
+            },
+            value.span,
+        )),
         Err(invalid) => {
             problems.push(
                 SpecError::new(value.span, invalid.message, "invalid duration").help(invalid.help),
@@ -373,9 +380,9 @@ fn duration_node(
     problems: &mut Problems,
     r: &NodeReader,
     usage: &str,
-) -> Option<Spanned<values::Millis>> {
+) -> Option<Spanned<values::Duration>> {
     r.shape(problems, 1, 1, &[], usage);
     r.no_children(problems);
-    let value = r.string_arg(problems, 0);
+    let value = r.duration_arg(problems, 0);
     duration_of(problems, value)
 }

@@ -6,6 +6,7 @@ use miette::SourceSpan;
 
 use super::keywords::{self, Keyword};
 use super::suggest::unknown_help;
+use super::values::DURATION_HELP;
 use crate::diagnostic::{twice, Problems, SpecError};
 
 /// A value together with the place in the spec it came from.
@@ -195,6 +196,21 @@ impl<'a> NodeReader<'a> {
             .iter()
             .filter_map(|e| entry_string(problems, node_name(self.node), e))
             .collect()
+    }
+
+    /// The positional argument at `index` as the text of a duration. A bare
+    /// number gets a hint with a unit, since "quote it" would give `"30"`,
+    /// which is no duration either.
+    pub fn duration_arg(&self, problems: &mut Problems, index: usize) -> Option<Spanned<String>> {
+        let entry = *self.args().get(index)?;
+        let name = node_name(self.node);
+        let help = match entry.value() {
+            KdlValue::String(_) => return entry_string(problems, name, entry),
+            KdlValue::Integer(i) if *i >= 0 => format!("write it as: {name} \"{i}s\""),
+            _ => DURATION_HELP.to_string(),
+        };
+        problems.push(type_error(name, entry, "a string", entry.value()).help(help));
+        None
     }
 
     /// The positional argument at `index` as an integer in `range`.

@@ -119,9 +119,32 @@ impl Millis {
     }
 }
 
+/// A duration as the spec writes it, with its value: PLAN.md shows the
+/// text (`"2m"`, not `120000 ms`). It derefs to its [`Millis`], so the plan
+/// reads `.0` off either.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duration {
+    /// The value.
+    pub millis: Millis,
+    /// The text as written, e.g. `90s`.
+    pub text: String,
+}
+
+impl std::ops::Deref for Duration {
+    type Target = Millis;
+
+    fn deref(&self) -> &Millis {
+        &self.millis
+    }
+}
+
+/// What a valid duration looks like, for every error about one.
+pub const DURATION_HELP: &str =
+    "write a whole number and a unit: \"500ms\", \"3s\", \"2m\" or \"1h\"";
+
 /// Parses a duration: a whole number followed by `ms`, `s`, `m` or `h`.
 pub fn duration(value: &str) -> Result<Millis, Invalid> {
-    let help = "write a whole number and a unit: \"500ms\", \"3s\", \"2m\" or \"1h\"";
+    let help = DURATION_HELP;
     let digits_end = value
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(value.len());
@@ -500,13 +523,15 @@ pub fn docker_host(value: &str) -> Result<(), Invalid> {
     host_address(addr).map_err(|_| bad())
 }
 
-/// A command line for a hook or a process `start`: plain text whose `{…}` are
-/// only the placeholders the runtime fills in.
+/// A command line for a hook or a process `start`: plain text without shell
+/// syntax (it runs without a shell) whose `{…}` are only the placeholders
+/// the runtime fills in.
 pub fn command(value: &str, what: &str, placeholders: &[&str]) -> Result<(), Invalid> {
     plain_text(value, what)?;
     if value.trim().is_empty() {
         return Err(invalid(format!("{what} is empty"), "give a command"));
     }
+    super::shell_syntax::refuse(value, what, placeholders)?;
     let mut rest = value;
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
@@ -606,5 +631,6 @@ mod tests {
         assert!(command("run {version}", "x", &["version"]).is_ok());
         assert!(command("run {evil}", "x", &["version"]).is_err());
         assert!(command("run {version", "x", &["version"]).is_err());
+        assert!(command("run {version} | tee log", "x", &["version"]).is_err());
     }
 }
