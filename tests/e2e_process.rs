@@ -330,6 +330,64 @@ fn dry_run_changes_nothing() {
     assert_eq!(stack.served_version(), "v1");
 }
 
+/// The commands a dry run prints, or that a real run traced
+/// (GREENLIGHT_TRACE), with the run's temporary file names made alike.
+fn commands(lines: &str, prefix: &str) -> Vec<String> {
+    lines
+        .lines()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .filter(|l| !l.starts_with("wait until ") && !l.starts_with("ask nginx at "))
+        .map(|l| {
+            l.split(' ')
+                .map(|w| match w.find("/gl.") {
+                    Some(at) if w[at..].contains("/tmp.") => format!("{}<tmp>", &w[..at]),
+                    _ => w.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// The dry run prints the commands the deploy then runs, in order: the same
+/// start, conf writes, reload (without njs) and stops, word for word.
+#[test]
+fn a_dry_run_prints_the_commands_a_real_run_runs() {
+    let Some(_serial) = ready() else { return };
+    for njs in [true, false] {
+        let stack = if njs {
+            Stack::new(AppOptions::default())
+        } else {
+            Stack::new_without_njs(AppOptions::default())
+        };
+        assert_eq!(stack.deploy(&["deploy", "v1"]).status.code(), Some(0));
+        let dry = stack.deploy(&["--dry-run", "deploy", "v2"]);
+        assert_eq!(dry.status.code(), Some(0));
+        let printed = commands(&String::from_utf8_lossy(&dry.stdout), "  [dry-run] ");
+        let trace = stack.path("trace");
+        let real = stack
+            .deploy_cmd(&["deploy", "v2"])
+            .env("GREENLIGHT_TRACE", &trace)
+            .output()
+            .unwrap();
+        assert_eq!(
+            real.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&real.stderr)
+        );
+        let ran = commands(&std::fs::read_to_string(&trace).unwrap(), "");
+        assert!(
+            printed.iter().any(|c| c.starts_with("env -i ")) && printed.len() >= 4,
+            "njs {njs}: the dry run printed too little: {printed:#?}"
+        );
+        assert_eq!(
+            printed, ran,
+            "njs {njs}: dry run (left) and real run (right)"
+        );
+    }
+}
+
 #[test]
 fn deploy_refuses_a_version_outside_the_tag_grammar() {
     let Some(_serial) = ready() else { return };

@@ -14,8 +14,8 @@ const LONGEST_FUNCTION: usize = 60;
 fn deploy_sh_of(spec: &str) -> String {
     let (plan, _) = greenlight::load_text("stack.kdl", spec.to_string())
         .unwrap_or_else(|e| panic!("the spec does not load: {e:?}"));
-    let kit = greenlight::kit(&plan, greenlight::render::TemplateSource::default())
-        .expect("renders");
+    let kit =
+        greenlight::kit(&plan, greenlight::render::TemplateSource::default()).expect("renders");
     kit[&camino::Utf8PathBuf::from("deploy.sh")].clone()
 }
 
@@ -115,15 +115,41 @@ app "web" {
 }
 proxy {
     mode "remote"
-    host "lb"
+    on "lb"
 }
 "#;
 
-const SSH_CODE: &[&str] = &["ssh_setup", "check_hosts", "host_lost", "on_host", "HOST_SSH"];
-const PROCESS_CODE: &[&str] = &["process_start", "setsid", "pid_file", "APP_USER", "start_argv"];
-const COMPOSE_CODE: &[&str] = &["compose_on", "docker_on", "COMPOSE_PROJECT", "fetch_images"];
-const COMPOSE_PROXY: &[&str] = &["proxy_container", "ensure_proxy", "restore_proxy_conf"];
-const CONF_DIR_PROXY: &[&str] = &["on_proxy", "find_nginx_pid_file", "read_conf_file"];
+// What each part defines: its functions and tables.
+const SSH_CODE: &[&str] = &[
+    "ssh_setup() {",
+    "check_hosts() {",
+    "host_lost() {",
+    "on_host() {",
+    "declare -A HOST_SSH=",
+];
+const PROCESS_CODE: &[&str] = &[
+    "process_start() {",
+    "exec setsid",
+    "\npid_file() {",
+    "declare -A APP_USER=",
+    "start_argv() {",
+];
+const COMPOSE_CODE: &[&str] = &[
+    "compose_on() {",
+    "docker_on() {",
+    "declare -A COMPOSE_PROJECT=",
+    "fetch_images() {",
+];
+const COMPOSE_PROXY: &[&str] = &[
+    "proxy_container() {",
+    "ensure_proxy() {",
+    "restore_proxy_conf() {",
+];
+const CONF_DIR_PROXY: &[&str] = &[
+    "on_proxy() {",
+    "find_nginx_pid_file() {",
+    "read_conf_file() {",
+];
 
 #[test]
 fn a_compose_stack_on_one_machine_has_no_ssh_process_or_conf_dir_code() {
@@ -131,7 +157,11 @@ fn a_compose_stack_on_one_machine_has_no_ssh_process_or_conf_dir_code() {
     assert_absent(&script, "compose here", SSH_CODE);
     assert_absent(&script, "compose here", PROCESS_CODE);
     assert_absent(&script, "compose here", CONF_DIR_PROXY);
-    assert_absent(&script, "compose here", &["run_hook", "secret_files", "LOCK_HOST"]);
+    assert_absent(
+        &script,
+        "compose here",
+        &["run_hook", "secret_files", "LOCK_HOST"],
+    );
     assert_present(&script, "compose here", COMPOSE_CODE);
     assert_present(&script, "compose here", COMPOSE_PROXY);
 }
@@ -142,7 +172,7 @@ fn a_process_stack_with_a_host_nginx_has_no_docker_or_ssh_code() {
     assert_absent(&script, "process", SSH_CODE);
     assert_absent(&script, "process", COMPOSE_CODE);
     assert_absent(&script, "process", COMPOSE_PROXY);
-    assert_absent(&script, "process", &["DOCKER_CMD", "GREENLIGHT_DOCKER"]);
+    assert_absent(&script, "process", &["DOCKER_CMD", "GREENLIGHT_DOCKER "]);
     assert_present(&script, "process", PROCESS_CODE);
     assert_present(&script, "process", CONF_DIR_PROXY);
 }
@@ -163,7 +193,11 @@ fn only_the_hooks_a_spec_sets_are_in_its_kit() {
         "project \"shop\"\n",
         "project \"shop\"\nhooks {\n    after-switch \"/srv/notify {version}\"\n}\n",
     ));
-    assert_present(&script, "after-switch", &["run_hook after-switch", "fill() {"]);
+    assert_present(
+        &script,
+        "after-switch",
+        &["run_hook after-switch", "fill() {"],
+    );
     for hook in ["before-deploy", "after-healthy", "on-failure"] {
         assert_absent(&script, "after-switch only", &[&format!("run_hook {hook}")]);
     }

@@ -124,7 +124,11 @@ fn the_header_names_lock_images_parallel_and_accessories_per_host() {
     );
     assert_eq!(value("$ACCESSORIES_PROJECT"), "momo-accessories");
     assert_eq!(value("$PROXY_IMAGE"), "", "nginx is not in compose");
-    for present in ["ssh_setup() {", "check_hosts() {", "acquire_remote_lock() {"] {
+    for present in [
+        "ssh_setup() {",
+        "check_hosts() {",
+        "acquire_remote_lock() {",
+    ] {
         assert!(file(&kit, "deploy.sh").contains(present), "{present}");
     }
     // The accessory publishes on its own host's address.
@@ -151,8 +155,17 @@ app "web" {
 "#);
     let value = |e: &str| header_value(&local, e);
     let script = file(&local, "deploy.sh");
-    for absent in ["LOCK_HOST", "APP_PARALLEL", "HOST_ACCESSORIES", "ssh_setup", "acquire_remote_lock"] {
-        assert!(!script.contains(absent), "a one-machine kit has no {absent}");
+    for absent in [
+        "LOCK_HOST",
+        "APP_PARALLEL",
+        "HOST_ACCESSORIES",
+        "ssh_setup",
+        "acquire_remote_lock",
+    ] {
+        assert!(
+            !script.contains(absent),
+            "a one-machine kit has no {absent}"
+        );
     }
     assert_eq!(value("${APP_FIXED_IMAGES[web]}"), "");
     assert_eq!(value("$PROXY_IMAGE"), "nginx:1.27.5");

@@ -212,6 +212,13 @@ pub struct Color {
     pub upstream_file: String,
     /// Kit-relative file that selects this color when switching by reload.
     pub select_file: String,
+    /// Process runtime: the color's pid file, relative to the state dir.
+    pub pid_file: String,
+    /// Process runtime: the color's log, relative to the state dir.
+    pub log_file: String,
+    /// Process runtime: what the color's process carries in its environment
+    /// (GREENLIGHT_COLOR), proof that a leftover on its port is the kit's own.
+    pub mark: String,
     /// Name the color has on the stack network.
     pub alias: String,
     /// nginx `server` addresses for this color.

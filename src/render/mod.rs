@@ -45,9 +45,21 @@ pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinj
         context! { plan, diagram },
     )?;
     let files = &plan_model.files;
-    add(files.site_conf.clone(), templates::NGINX_SITE, context! { plan })?;
-    add(files.njs_conf.clone(), templates::NGINX_NJS, context! { plan })?;
-    add(files.js_module.clone(), templates::NGINX_JS, context! { plan })?;
+    add(
+        files.site_conf.clone(),
+        templates::NGINX_SITE,
+        context! { plan },
+    )?;
+    add(
+        files.njs_conf.clone(),
+        templates::NGINX_NJS,
+        context! { plan },
+    )?;
+    add(
+        files.js_module.clone(),
+        templates::NGINX_JS,
+        context! { plan },
+    )?;
     for app in &plan_model.apps {
         for color in &app.colors {
             let ctx = context! { plan, app, color };

@@ -213,7 +213,9 @@ Commands:
   rollback [--app NAME]          back to the previous color and version, health-gated
   switch [--app NAME] blue|green flip to a color that is already running, health-gated
   status                         live color, versions, health of both colors, lock holder
-  --dry-run COMMAND              print every command that would change something; change nothing
+  --dry-run COMMAND              print every command that would change something (with
+                                 the engine or host it goes to); change nothing, read
+                                 no secret; works without docker, nginx or the hosts
   --help                         this text
 
 VERSION is a tag (matching $VERSION_RE) or a digest (sha256: and 64
@@ -228,8 +230,10 @@ root when it runs as root: set them only from a trusted source):
 * GREENLIGHT_DOCKER          the docker command (default: docker)
   GREENLIGHT_COMPOSE         v1 (docker-compose), v2 (docker compose) or auto (default:
                              v2 when it answers, else v1)
-  GREENLIGHT_CALL_TIMEOUT    seconds any one docker, compose, nginx or ssh call may
-                             take (default: 120; within the health gate, its deadline)
+  GREENLIGHT_TRACE           a file each command that changes something is appended
+                             to, as --dry-run prints it (default: none)
+  GREENLIGHT_CALL_TIMEOUT    seconds any one call to docker, compose, nginx or ssh may take
+                             (default: 120; within the health gate, its deadline)
   GREENLIGHT_SSH_CONFIG      an ssh config file used instead of ~/.ssh/config for
                              every ssh call, docker's ssh:// engines included (keys,
                              known hosts, jump hosts); deploy.sh adds BatchMode,
@@ -309,6 +313,13 @@ die() {
   exit "${2:-$EXIT_USAGE}"
 }
 
+# What deploy.sh needs to read cannot be read: fatal (exit 2), except in a
+# dry run, which says so and goes on as if there were nothing there.
+unread() { # MESSAGE
+  ((DRY_RUN)) || die "$1"
+  say "dry run: $1; taken as empty" >&2
+}
+
 # ---------------------------------------------------------------------------
 # What deploy.sh reads back at run time (docker's listings and labels,
 # nginx's output, the state dir, pid files) is input like any other: each
@@ -347,11 +358,20 @@ refuse_read() { # KIND WHERE VALUE
   say "ignored $2 that is not a valid $1: ${3@Q}" >&2
 }
 
-# Runs a command that changes something; with --dry-run, prints it instead.
+# Runs a command that changes something. A function (docker_on,
+# compose_on, nginx_run...) runs with CHANGES set to this subshell's depth,
+# so that the program it ends up calling at that depth is the one shown (a
+# read in a command substitution on the way is deeper, and runs): with
+# --dry-run each such command is printed (with the engine or host it goes
+# to) instead of run, and with GREENLIGHT_TRACE=FILE a real run appends each
+# one to FILE as the dry run would print it.
 run() {
-  if ((DRY_RUN)); then
-    printf '  [dry-run] %s\n' "${*@Q}"
+  if declare -F -- "$1" >/dev/null; then
+    CHANGES=$BASH_SUBSHELL "$@"
+  elif ((DRY_RUN)); then
+    show_command "$@"
   else
+    trace_command "$@"
     "$@"
   fi
 }
@@ -362,8 +382,34 @@ run_quiet() {
   if ((DRY_RUN)); then
     run "$@"
   else
-    "$@" >/dev/null
+    run "$@" >/dev/null
   fi
+}
+
+# Words as a shell reads them back: each quoted unless it is made of
+# characters no shell treats specially.
+shell_words() {
+  local word text=""
+  for word; do
+    if [[ $word =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then text+="$word "; else text+="${word@Q} "; fi
+  done
+  printf '%s' "${text% }"
+}
+
+# A command as the dry run prints it and the trace records it, after the
+# engine it goes to when that is not this machine's.
+command_text() {
+  printf '%s%s' "${DOCKER_HOST:+$(shell_words "DOCKER_HOST=$DOCKER_HOST") }" "$(shell_words "$@")"
+}
+
+show_command() {
+  printf '  [dry-run] %s\n' "$(command_text "$@")"
+}
+
+TRACE_FILE=${GREENLIGHT_TRACE:-}
+trace_command() {
+  [[ -z $TRACE_FILE ]] || printf '%s\n' "$(command_text "$@")" >>"$TRACE_FILE" ||
+    say "could not append to GREENLIGHT_TRACE=$TRACE_FILE" >&2
 }
 
 # Temporary files live in one private directory per run, removed when the
@@ -383,7 +429,7 @@ new_tmp() {
 # ---------------------------------------------------------------------------
 
 # Every call to docker, compose, nginx or ssh has a deadline, so that a
-# blocked engine or host cannot stretch a deploy without end: the call's
+# blocked call cannot stretch a deploy without end: the call's
 # own bound (GREENLIGHT_CALL_TIMEOUT seconds), shortened to what is left of
 # CALL_DEADLINE_MS (an absolute time in ms; the health gate sets it to its
 # own deadline) when that is set.
@@ -397,6 +443,15 @@ bounded() { # COMMAND...
     ((left < limit_ms)) && limit_ms=$left
     ((limit_ms > 0)) || return 124
   fi
+  if [[ ${CHANGES:-} == "$BASH_SUBSHELL" ]]; then
+    if ((DRY_RUN)); then
+      show_command "$@"
+      return 0
+    fi
+    trace_command "$@"
+  elif [[ " $MISSING " == *" $1 "* ]]; then
+    return 127
+  fi
   timeout --foreground --kill-after=2 "$((limit_ms / 1000)).$(printf '%03d' $((limit_ms % 1000)))" "$@" || rc=$?
   if ((rc == 124 || rc == 137)); then
     printf 'deploy.sh: %s did not answer within %d.%03d s\n' "$1" "$((limit_ms / 1000))" "$((limit_ms % 1000))" >&2
@@ -404,8 +459,14 @@ bounded() { # COMMAND...
   return "$rc"
 }
 
+# Refuses (exit 2) when a program is not installed. A dry run goes on
+# without it: what it would read from it is taken as empty.
+MISSING=""
 need() {
-  command -v "$1" >/dev/null 2>&1 || die "'$1' is required but not installed${2:+ ($2)}"
+  command -v "$1" >/dev/null 2>&1 && return 0
+  ((DRY_RUN)) || die "'$1' is required but not installed${2:+ ($2)}"
+  say "dry run: '$1' is not installed here; what deploy.sh would read from it is taken as empty" >&2
+  MISSING+=" $1"
 }
 
 # Every kit file must be the one the build that wrote .greenlight-files
@@ -710,6 +771,8 @@ check_hosts() { # HOST...
     if ! wait "$pid"; then
       error=$(tail -n 1 -- "$RUN_TMP/ssh-$i.err" 2>/dev/null) || true
       unreachable+=("$host ($dest:$port) does not answer over ssh${error:+: ${error//[^[:print:]]/}}")
+      # Said here: host_lost does not say it again.
+      : >"$RUN_TMP/lost.$host"
     fi
   done
   if ! ((${#unreachable[@]})); then
@@ -717,8 +780,9 @@ check_hosts() { # HOST...
     return 0
   fi
   for error in "${unreachable[@]}"; do say "host $error" >&2; done
-  # status goes on without them (each call to one fails at once) and exits 1.
-  if [[ $COMMAND == status ]]; then
+  # status goes on without them (each call to one fails at once) and exits
+  # 1; a dry run takes what it would read there as empty.
+  if [[ $COMMAND == status ]] || ((DRY_RUN)); then
     SSH_MASTERS=1 HOSTS_DOWN=1
     return 0
   fi
@@ -745,6 +809,12 @@ host_lost() { # HOST
   fi
 }
 
+# True when a call to HOST fails at once: the host was lost, and this is
+# not a command a dry run prints (it prints those for a lost host too).
+cut_off() { # HOST
+  host_lost "$1" && ! { ((DRY_RUN)) && [[ ${CHANGES:-} == "$BASH_SUBSHELL" ]]; }
+}
+
 # Ends the master connections (when the run's dir goes).
 ssh_close() {
   local socket
@@ -760,10 +830,10 @@ on_host() {
   shift
   if [[ -z ${HOST_SSH[$host]} ]]; then
     "$@"
-  elif host_lost "$host"; then
+  elif cut_off "$host"; then
     return 255
   else
-    bounded ssh -p "${HOST_SSH_PORT[$host]}" -- "${HOST_SSH[$host]}" "${*@Q}" 9>&-
+    bounded ssh -p "${HOST_SSH_PORT[$host]}" -- "${HOST_SSH[$host]}" "$(shell_words "$@")" 9>&-
   fi
 }
 
@@ -859,7 +929,7 @@ run_hook() { # NAME APP COLOR VERSION
 # Runs a docker or compose COMMAND against the engine of HOST.
 on_engine() { # HOST COMMAND...
   local engine
-  ! host_lost "$1" || return 255
+  ! cut_off "$1" || return 255
   engine=$(docker_host_of "$1")
   shift
   if [[ -n $engine ]]; then
@@ -882,6 +952,8 @@ compose_on() { # HOST PROJECT FILE ARGS...
   local host=$1 project=$2 file=$3
   shift 3
   (
+    # The command itself is what a run of compose_on changes.
+    [[ -z ${CHANGES:-} ]] || CHANGES=$BASH_SUBSHELL
     export GREENLIGHT_BIND="${HOST_BIND[$host]}"
     on_engine "$host" "${COMPOSE_CMD[@]}" --project-name "$project" --project-directory "$KIT_DIR" \
       --file "$KIT_DIR/$file" "$@"
@@ -926,7 +998,8 @@ compose_ready() {
   elif command -v docker-compose >/dev/null 2>&1; then
     COMPOSE_CMD=(docker-compose)
   else
-    die "neither 'docker compose' nor 'docker-compose' is installed"
+    unread "neither 'docker compose' nor 'docker-compose' is installed"
+    COMPOSE_CMD=("${DOCKER_CMD[@]}" compose)
   fi
 }
 
@@ -947,7 +1020,7 @@ list_containers() { # HOST...
   for host; do
     [[ -n ${LISTED[$host]+set} ]] && continue
     listing=$(docker_on "$host" ps -a --filter "label=greenlight.project=$PROJECT" --format "$LISTING_FORMAT") ||
-      die "the docker engine of host $host does not answer (docker ps failed)"
+      unread "the docker engine of host $host does not answer (docker ps failed)"
     LISTED[$host]=$listing
   done
 }
@@ -1242,8 +1315,10 @@ local_image_ids() { # REF...
   for ref; do
     [[ -z ${LOCAL_IMAGE_ID[$ref]:-} ]] || continue
     id=$(bounded "${DOCKER_CMD[@]}" image inspect --format '{{.Id}}' -- "$ref" 2>/dev/null 9>&-) || id=""
-    fits version "$id" ||
-      die "image $ref is not in this machine's docker engine; with registry \"none\" deploy.sh sends it from here: build or load it first"
+    if ! fits version "$id"; then
+      unread "image $ref is not in this machine's docker engine; with registry \"none\" deploy.sh sends it from here: build or load it first"
+      id=none
+    fi
     LOCAL_IMAGE_ID[$ref]=$id
   done
 }
@@ -1261,10 +1336,13 @@ fetch_on() { # HOST always|missing REF...
       [[ -n $(docker_host_of "$host") ]] || continue
       [[ $id != "${LOCAL_IMAGE_ID[$ref]}" ]] || continue
       say "host $host: sending image $ref"
+      local pipeline
+      pipeline="$(command_text "${DOCKER_CMD[@]}" save -- "$ref") | $(DOCKER_HOST=$(docker_host_of "$host") command_text "${DOCKER_CMD[@]}" load --quiet)"
       if ((DRY_RUN)); then
-        printf '  [dry-run] %s | %s\n' "${DOCKER_CMD[*]@Q} save -- ${ref@Q}" "docker load (on host $host)"
+        printf '  [dry-run] %s\n' "$pipeline"
         continue
       fi
+      [[ -z $TRACE_FILE ]] || printf '%s\n' "$pipeline" >>"$TRACE_FILE" || true
       bounded "${DOCKER_CMD[@]}" save -- "$ref" 2>"$error" 9>&- | docker_on "$host" load --quiet >/dev/null 2>>"$error" && continue
     else
       [[ $when == always || -z $id ]] || continue
@@ -1440,7 +1518,7 @@ health_rounds() { # APP COLOR DEADLINE
       break
     fi
     if ((now_restarts > restarts)); then
-      say "$app/$color crashed and was restarted by docker"
+      say "$app/$color crashed and was restarted by its runtime"
       last="${last:-the color crashed}"
       break
     fi
@@ -2505,7 +2583,7 @@ needed_hosts() {
   printf '%s\n' "${hosts[@]}"
 }
 
-# Prepares what every app shares (network, accessories, a compose nginx),
+# Prepares what every app shares (the network),
 # then runs the command.
 work() {
   if ((DRY_RUN)); then

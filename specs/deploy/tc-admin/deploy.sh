@@ -118,6 +118,20 @@ declare -A COLOR_SELECT_CONF=(
   [tc-admin.blue]=nginx/tc-admin-blue.select.conf
   [tc-admin.green]=nginx/tc-admin-green.select.conf
 )
+# Process runtime: each color's pid file and log (in the state dir), and the
+# mark its process carries in its environment (GREENLIGHT_COLOR).
+declare -A COLOR_PID_FILE=(
+  [tc-admin.blue]=run/tc-admin-blue.pid
+  [tc-admin.green]=run/tc-admin-green.pid
+)
+declare -A COLOR_LOG=(
+  [tc-admin.blue]=logs/tc-admin-blue.log
+  [tc-admin.green]=logs/tc-admin-green.log
+)
+declare -A COLOR_MARK=(
+  [tc-admin.blue]=tc-admin/tc-admin/blue
+  [tc-admin.green]=tc-admin/tc-admin/green
+)
 # The route paths of each app, and where deploy.sh asks nginx itself:
 # the URL of its listen address and, for a server name, curl's --resolve.
 declare -A APP_ROUTE_PATHS=(
@@ -167,7 +181,9 @@ Commands:
   rollback [--app NAME]          back to the previous color and version, health-gated
   switch [--app NAME] blue|green flip to a color that is already running, health-gated
   status                         live color, versions, health of both colors, lock holder
-  --dry-run COMMAND              print every command that would change something; change nothing
+  --dry-run COMMAND              print every command that would change something (with
+                                 the engine or host it goes to); change nothing, read
+                                 no secret; works without docker, nginx or the hosts
   --help                         this text
 
 VERSION is a tag (matching $VERSION_RE) or a digest (sha256: and 64
@@ -180,8 +196,10 @@ root when it runs as root: set them only from a trusted source):
 * GREENLIGHT_NGINX           the nginx command for -t and -s reload (default: nginx)
   GREENLIGHT_NGINX_CONF_DIR  where the site conf is installed, for nginx on a host
                              (default: $DEFAULT_NGINX_CONF_DIR)
-  GREENLIGHT_CALL_TIMEOUT    seconds any one docker, compose, nginx or ssh call may
-                             take (default: 120; within the health gate, its deadline)
+  GREENLIGHT_TRACE           a file each command that changes something is appended
+                             to, as --dry-run prints it (default: none)
+  GREENLIGHT_CALL_TIMEOUT    seconds any one call to nginx may take
+                             (default: 120; within the health gate, its deadline)
 
 
 Exit status: 0 done; 1 the deploy failed (deploy.sh then says which color
@@ -248,6 +266,13 @@ die() {
   exit "${2:-$EXIT_USAGE}"
 }
 
+# What deploy.sh needs to read cannot be read: fatal (exit 2), except in a
+# dry run, which says so and goes on as if there were nothing there.
+unread() { # MESSAGE
+  ((DRY_RUN)) || die "$1"
+  say "dry run: $1; taken as empty" >&2
+}
+
 # ---------------------------------------------------------------------------
 # What deploy.sh reads back at run time (docker's listings and labels,
 # nginx's output, the state dir, pid files) is input like any other: each
@@ -286,11 +311,20 @@ refuse_read() { # KIND WHERE VALUE
   say "ignored $2 that is not a valid $1: ${3@Q}" >&2
 }
 
-# Runs a command that changes something; with --dry-run, prints it instead.
+# Runs a command that changes something. A function (docker_on,
+# compose_on, nginx_run...) runs with CHANGES set to this subshell's depth,
+# so that the program it ends up calling at that depth is the one shown (a
+# read in a command substitution on the way is deeper, and runs): with
+# --dry-run each such command is printed (with the engine or host it goes
+# to) instead of run, and with GREENLIGHT_TRACE=FILE a real run appends each
+# one to FILE as the dry run would print it.
 run() {
-  if ((DRY_RUN)); then
-    printf '  [dry-run] %s\n' "${*@Q}"
+  if declare -F -- "$1" >/dev/null; then
+    CHANGES=$BASH_SUBSHELL "$@"
+  elif ((DRY_RUN)); then
+    show_command "$@"
   else
+    trace_command "$@"
     "$@"
   fi
 }
@@ -301,8 +335,34 @@ run_quiet() {
   if ((DRY_RUN)); then
     run "$@"
   else
-    "$@" >/dev/null
+    run "$@" >/dev/null
   fi
+}
+
+# Words as a shell reads them back: each quoted unless it is made of
+# characters no shell treats specially.
+shell_words() {
+  local word text=""
+  for word; do
+    if [[ $word =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then text+="$word "; else text+="${word@Q} "; fi
+  done
+  printf '%s' "${text% }"
+}
+
+# A command as the dry run prints it and the trace records it, after the
+# engine it goes to when that is not this machine's.
+command_text() {
+  printf '%s%s' "${DOCKER_HOST:+$(shell_words "DOCKER_HOST=$DOCKER_HOST") }" "$(shell_words "$@")"
+}
+
+show_command() {
+  printf '  [dry-run] %s\n' "$(command_text "$@")"
+}
+
+TRACE_FILE=${GREENLIGHT_TRACE:-}
+trace_command() {
+  [[ -z $TRACE_FILE ]] || printf '%s\n' "$(command_text "$@")" >>"$TRACE_FILE" ||
+    say "could not append to GREENLIGHT_TRACE=$TRACE_FILE" >&2
 }
 
 # Temporary files live in one private directory per run, removed when the
@@ -321,8 +381,8 @@ new_tmp() {
 # Hosts and tools.
 # ---------------------------------------------------------------------------
 
-# Every call to docker, compose, nginx or ssh has a deadline, so that a
-# blocked engine or host cannot stretch a deploy without end: the call's
+# Every call to nginx has a deadline, so that a
+# blocked call cannot stretch a deploy without end: the call's
 # own bound (GREENLIGHT_CALL_TIMEOUT seconds), shortened to what is left of
 # CALL_DEADLINE_MS (an absolute time in ms; the health gate sets it to its
 # own deadline) when that is set.
@@ -336,6 +396,15 @@ bounded() { # COMMAND...
     ((left < limit_ms)) && limit_ms=$left
     ((limit_ms > 0)) || return 124
   fi
+  if [[ ${CHANGES:-} == "$BASH_SUBSHELL" ]]; then
+    if ((DRY_RUN)); then
+      show_command "$@"
+      return 0
+    fi
+    trace_command "$@"
+  elif [[ " $MISSING " == *" $1 "* ]]; then
+    return 127
+  fi
   timeout --foreground --kill-after=2 "$((limit_ms / 1000)).$(printf '%03d' $((limit_ms % 1000)))" "$@" || rc=$?
   if ((rc == 124 || rc == 137)); then
     printf 'deploy.sh: %s did not answer within %d.%03d s\n' "$1" "$((limit_ms / 1000))" "$((limit_ms % 1000))" >&2
@@ -343,8 +412,14 @@ bounded() { # COMMAND...
   return "$rc"
 }
 
+# Refuses (exit 2) when a program is not installed. A dry run goes on
+# without it: what it would read from it is taken as empty.
+MISSING=""
 need() {
-  command -v "$1" >/dev/null 2>&1 || die "'$1' is required but not installed${2:+ ($2)}"
+  command -v "$1" >/dev/null 2>&1 && return 0
+  ((DRY_RUN)) || die "'$1' is required but not installed${2:+ ($2)}"
+  say "dry run: '$1' is not installed here; what deploy.sh would read from it is taken as empty" >&2
+  MISSING+=" $1"
 }
 
 # Every kit file must be the one the build that wrote .greenlight-files
@@ -378,7 +453,7 @@ preflight() {
   [[ $NGINX_CONF_DIR =~ ^/[A-Za-z0-9._/-]+$ ]] ||
     die "the nginx conf dir '$NGINX_CONF_DIR' must be an absolute path of letters, digits and . _ / -"
   need "${NGINX_CMD[0]}" "set GREENLIGHT_NGINX to use another command"
-  [[ -d $NGINX_CONF_DIR ]] || die "nginx conf dir $NGINX_CONF_DIR does not exist (set GREENLIGHT_NGINX_CONF_DIR)"
+  [[ -d $NGINX_CONF_DIR ]] || ((DRY_RUN)) || die "nginx conf dir $NGINX_CONF_DIR does not exist (set GREENLIGHT_NGINX_CONF_DIR)"
   check_kit
 }
 
@@ -617,7 +692,7 @@ fill() { # WORD APP COLOR PORT VERSION URL
 # Process runtime: one session (setsid) per color, started with a clean
 # environment and, with `user`, as that user.
 # ---------------------------------------------------------------------------
-pid_file() { printf '%s/run/%s-%s.pid' "$STATE_DIR" "$1" "$2"; }
+pid_file() { printf '%s/%s' "$STATE_DIR" "${COLOR_PID_FILE[$1.$2]}"; }
 
 # A process's command line, for messages: at most 200 characters, anything
 # unprintable shown as "?".
@@ -639,11 +714,6 @@ environ_of() { # PID NAME
   done 2>/dev/null <"/proc/$1/environ"
   return 1
 }
-
-# What each process the kit starts carries in its environment: proof that
-# a leftover on a color's port (after a lost state dir or a killed deploy)
-# is the kit's own, and its version as a fact.
-color_mark() { printf '%s/%s/%s' "$PROJECT" "$1" "$2"; }
 
 # The pids listening on a TCP port of this machine, one per line; "?" for a
 # listener whose process this user cannot see (another user, another pid
@@ -700,7 +770,7 @@ process_state() { # APP COLOR
 }
 
 process_logs() { # APP COLOR
-  tail -n 20 -- "$STATE_DIR/logs/$1-$2.log" 2>/dev/null || true
+  tail -n 20 -- "$STATE_DIR/${COLOR_LOG[$1.$2]}" 2>/dev/null || true
 }
 
 # The version a color's process runs, from its own environment ("" when it
@@ -726,7 +796,7 @@ free_color_port() { # APP COLOR
       held=1
       if [[ $pid == "?" ]]; then
         fail_deploy "port $port of $app/$color is held by a process this user cannot see (ss names no pid): free it first"
-      elif [[ $(environ_of "$pid" GREENLIGHT_COLOR) == "$(color_mark "$app" "$color")" ]]; then
+      elif [[ $(environ_of "$pid" GREENLIGHT_COLOR) == "${COLOR_MARK[$app.$color]}" ]]; then
         say "$app/$color: stopping a leftover of this kit on port $port: pid $pid ($(command_of "$pid"))"
         stop_session "$(session_of "$pid")" "$app"
       else
@@ -785,7 +855,7 @@ clean_environment() { # APP COLOR VERSION
   export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   export HOME=$PROCESS_HOME USER=$user LOGNAME=$user
   export GREENLIGHT_COLOR
-  GREENLIGHT_COLOR=$(color_mark "$1" "$2")
+  GREENLIGHT_COLOR=${COLOR_MARK[$1.$2]}
   export GREENLIGHT_VERSION=$3
 }
 
@@ -801,11 +871,15 @@ process_start() { # APP COLOR VERSION
     argv+=("$(fill "$word" "$app" "$color" "$port" "$version" "")")
   done
   workdir=${APP_WORKDIR[$app]:-$KIT_DIR}
-  log="$STATE_DIR/logs/$app-$color.log"
+  log="$STATE_DIR/${COLOR_LOG[$app.$color]}"
+  # What is shown and traced: the command with the app's environment, each
+  # secret as KEY=<secret> (never read for this).
+  local shown=("${ENVV[@]}")
   if ((DRY_RUN)); then
-    run env -i "${ENVV[@]}" "${RUN_AS[@]}" "${argv[@]}"
+    show_command env -i "${shown[@]}" "${RUN_AS[@]}" "${argv[@]}"
     return 0
   fi
+  trace_command env -i "${shown[@]}" "${RUN_AS[@]}" "${argv[@]}"
   free_color_port "$app" "$color"
   PROCESS_HOME=$(home_of "$app")
   private_dir "$STATE_DIR/run"
@@ -852,7 +926,7 @@ process_stop() { # APP COLOR [KEEP: a process is never kept]
 marked_listener() { # APP COLOR
   local pid
   while IFS= read -r pid; do
-    if [[ $pid != "?" && $(environ_of "$pid" GREENLIGHT_COLOR) == "$(color_mark "$1" "$2")" ]]; then
+    if [[ $pid != "?" && $(environ_of "$pid" GREENLIGHT_COLOR) == "${COLOR_MARK[$1.$2]}" ]]; then
       printf '%s' "$pid"
       return 0
     fi
@@ -1049,7 +1123,7 @@ health_rounds() { # APP COLOR DEADLINE
       break
     fi
     if ((now_restarts > restarts)); then
-      say "$app/$color crashed and was restarted by docker"
+      say "$app/$color crashed and was restarted by its runtime"
       last="${last:-the color crashed}"
       break
     fi
@@ -1073,7 +1147,7 @@ nginx_run() {
 
 # Runs a command where nginx runs.
 on_proxy() {
-  "$@" 9>&-
+  bounded "$@"
 }
 
 # Prints a file of nginx's conf dir (nothing when it is missing).
@@ -2060,7 +2134,6 @@ select_apps() {
 main() {
   parse_args "$@"
   select_apps
-  # A short path: ssh's control sockets live here.
   RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/gl.XXXXXX")
   trap cleanup_tmp EXIT
   preflight
@@ -2077,7 +2150,7 @@ main() {
   fi
 }
 
-# Prepares what every app shares (network, accessories, a compose nginx),
+# Prepares what every app shares,
 # then runs the command.
 work() {
   rollout "$COMMAND"
