@@ -26,6 +26,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use compose_harness::*;
+use support::dry_run_commands;
 
 /// The scenarios share two cores and one engine; one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -650,7 +651,7 @@ fn dry_run_changes_nothing(compose: Compose) {
     let text = stdout(&out);
     assert!(text.contains("[dry-run]"), "{text}");
     assert!(
-        text.contains("'up' '-d'"),
+        text.contains(" up -d "),
         "the dry run must show the compose command: {text}"
     );
     assert_eq!(stack.site_conf(), conf);
@@ -666,6 +667,24 @@ fn dry_run_changes_nothing(compose: Compose) {
         "{status}"
     );
     assert!(status.contains("green stopped"), "{status}");
+
+    // What the dry run printed is what the deploy runs, word for word.
+    let trace = stack.path("trace");
+    let real = stack
+        .deploy_cmd(&["deploy", "v2"])
+        .env("GREENLIGHT_TRACE", &trace)
+        .output()
+        .unwrap();
+    assert_eq!(
+        code(&real),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&real.stderr)
+    );
+    let printed = dry_run_commands(&text, "  [dry-run] ");
+    let ran = dry_run_commands(&std::fs::read_to_string(&trace).unwrap(), "");
+    assert!(printed.len() >= 3, "{printed:#?}");
+    assert_eq!(printed, ran, "dry run (left) and real run (right)");
 }
 
 /// An nginx image without njs: deploy.sh switches by copying in a new conf

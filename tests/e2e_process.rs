@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use harness::*;
+use support::dry_run_commands;
 
 /// The scenarios share two cores; running them one at a time keeps the load
 /// figures meaningful.
@@ -330,25 +331,6 @@ fn dry_run_changes_nothing() {
     assert_eq!(stack.served_version(), "v1");
 }
 
-/// The commands a dry run prints, or that a real run traced
-/// (GREENLIGHT_TRACE), with the run's temporary file names made alike.
-fn commands(lines: &str, prefix: &str) -> Vec<String> {
-    lines
-        .lines()
-        .filter_map(|l| l.strip_prefix(prefix))
-        .filter(|l| !l.starts_with("wait until ") && !l.starts_with("ask nginx at "))
-        .map(|l| {
-            l.split(' ')
-                .map(|w| match w.find("/gl.") {
-                    Some(at) if w[at..].contains("/tmp.") => format!("{}<tmp>", &w[..at]),
-                    _ => w.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect()
-}
-
 /// The dry run prints the commands the deploy then runs, in order: the same
 /// start, conf writes, reload (without njs) and stops, word for word.
 #[test]
@@ -363,7 +345,7 @@ fn a_dry_run_prints_the_commands_a_real_run_runs() {
         assert_eq!(stack.deploy(&["deploy", "v1"]).status.code(), Some(0));
         let dry = stack.deploy(&["--dry-run", "deploy", "v2"]);
         assert_eq!(dry.status.code(), Some(0));
-        let printed = commands(&String::from_utf8_lossy(&dry.stdout), "  [dry-run] ");
+        let printed = dry_run_commands(&String::from_utf8_lossy(&dry.stdout), "  [dry-run] ");
         let trace = stack.path("trace");
         let real = stack
             .deploy_cmd(&["deploy", "v2"])
@@ -376,7 +358,7 @@ fn a_dry_run_prints_the_commands_a_real_run_runs() {
             "{}",
             String::from_utf8_lossy(&real.stderr)
         );
-        let ran = commands(&std::fs::read_to_string(&trace).unwrap(), "");
+        let ran = dry_run_commands(&std::fs::read_to_string(&trace).unwrap(), "");
         assert!(
             printed.iter().any(|c| c.starts_with("env -i ")) && printed.len() >= 4,
             "njs {njs}: the dry run printed too little: {printed:#?}"

@@ -30,8 +30,11 @@ fn functions(script: &str) -> Vec<(String, usize)> {
                 found.push((name.clone(), number - start + 1));
                 open = None;
             }
-        } else if let Some(name) = line.strip_suffix("() {") {
-            if name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+        } else if let Some((name, rest)) = line.split_once("() {") {
+            // `name() {` alone or with a comment naming its arguments; a
+            // one-line function (`name() { ...; }`) is one line.
+            let opens = rest.is_empty() || rest.starts_with(" #");
+            if opens && name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
                 open = Some((name.to_string(), number));
             }
         }
@@ -76,7 +79,9 @@ fn no_function_of_an_example_kit_is_longer_than_sixty_lines() {
 
 #[test]
 fn the_function_finder_sees_functions_and_their_ends() {
-    let found = functions("a() {\n  x\n}\n# b() {\nlong_name() {\n  if x; then\n  fi\n}\n");
+    let found = functions(
+        "a() {\n  x\n}\n# b() {\nlong_name() { # ARG\n  if x; then\n  fi\n}\nc() { d; } # ARG\n",
+    );
     assert_eq!(found, [("a".to_string(), 3), ("long_name".to_string(), 4)]);
 }
 

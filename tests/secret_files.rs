@@ -99,7 +99,7 @@ fn a_file_secret_is_a_compose_secret_that_v1_and_v2_both_mount() {
     let script = &kit[&camino::Utf8PathBuf::from("deploy.sh")];
     assert!(
         script.contains(&format!(
-            "web) SECRETS=( DB_PASSWORD file $'{dir}/db pass $x' API_TOKEN 1 {dir}/token )"
+            "web | compose/web-blue.yml | compose/web-green.yml) SECRETS=( DB_PASSWORD file $'{dir}/db pass $x' API_TOKEN 1 {dir}/token )"
         )),
         "{script}"
     );

@@ -101,6 +101,14 @@ fn an_undefined_value_through_a_quoting_filter_is_an_error_not_an_empty_word() {
         "readonly PROJECT={{ plan.project|sh }}",
         "readonly PROJECT={{ plan.projct|sh }}",
     );
-    assert!(stderr.contains("deploy.sh.j2, line 21"), "{stderr}");
+    let line = include_str!("../templates/deploy.sh.j2")
+        .lines()
+        .position(|l| l.starts_with("readonly PROJECT="))
+        .unwrap()
+        + 1;
+    assert!(
+        stderr.contains(&format!("deploy.sh.j2, line {line}")),
+        "{stderr}"
+    );
     assert!(stderr.contains("`plan` has no field `projct`"), "{stderr}");
 }

@@ -310,3 +310,22 @@ pub fn is_one_address(address: &Option<String>) -> bool {
         }
     }
 }
+
+/// The commands a dry run prints, or that a real run traced
+/// (GREENLIGHT_TRACE), with the run's temporary file names made alike.
+pub fn dry_run_commands(lines: &str, prefix: &str) -> Vec<String> {
+    lines
+        .lines()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .filter(|l| !l.starts_with("wait until ") && !l.starts_with("ask nginx at "))
+        .map(|l| {
+            l.split(' ')
+                .map(|w| match w.find("/gl.") {
+                    Some(at) if w[at..].contains("/tmp.") => format!("{}<tmp>", &w[..at]),
+                    _ => w.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}

@@ -199,9 +199,8 @@ root when it runs as root: set them only from a trusted source):
                              color's connections (default: /proc)
   GREENLIGHT_TRACE           a file each command that changes something is appended
                              to, as --dry-run prints it (default: none)
-  GREENLIGHT_CALL_TIMEOUT    seconds any one call to docker, compose, nginx may take
+  GREENLIGHT_CALL_TIMEOUT    seconds any one call to docker, compose or nginx may take
                              (default: 120; within the health gate, its deadline)
-
 
 Exit status: 0 done; 1 the deploy failed (deploy.sh then says which color
 nginx routes each app to: the one before unless it says otherwise); 2 usage
@@ -382,7 +381,7 @@ new_tmp() {
 # Hosts and tools.
 # ---------------------------------------------------------------------------
 
-# Every call to docker, compose, nginx has a deadline, so that a
+# Every call to docker, compose or nginx has a deadline, so that a
 # blocked call cannot stretch a deploy without end: the call's
 # own bound (GREENLIGHT_CALL_TIMEOUT seconds), shortened to what is left of
 # CALL_DEADLINE_MS (an absolute time in ms; the health gate sets it to its
@@ -541,7 +540,6 @@ holder_text() {
     "${SUDO_BY:+ (sudo $SUDO_BY)}" "$machine" "$(utc_now)" "$COMMAND"
 }
 
-
 # The lock holder's line (read from stdin) as the holder wrote it
 # ("unknown" when it does not fit the format holder_text writes).
 lock_holder_line() {
@@ -640,7 +638,6 @@ log_deploy() { # APP FROM TO RESULT
 other_color() {
   if [[ $1 == blue ]]; then printf 'green'; else printf 'blue'; fi
 }
-
 
 # ---------------------------------------------------------------------------
 # Processes of this machine, named by pid and start time.
@@ -821,7 +818,6 @@ ensure_network() { # HOST...
   done
 }
 
-
 # ---------------------------------------------------------------------------
 # Compose runtime: one compose project per app and color, found by its
 # project name and labels, never by a guessed container name.
@@ -927,9 +923,8 @@ ensure_volumes() { # HOST APP
   done
 }
 
-
-# The color on every host of the app, for colors.sh: running, state,
-# version, start, resume, stop, logs.
+# The color on every host of the app, as the colors section below asks:
+# running, state, version, start, resume, stop, logs.
 compose_running() { # APP COLOR
   local host
   for host in ${APP_HOSTS[$1]}; do
@@ -1070,7 +1065,8 @@ app_images() { # APP VERSION
 # engine to each host whose image differs. A failure changes nothing.
 declare -A LOCAL_IMAGE_ID=()
 fetch_images() {
-  local app host refs=() failed=0
+  local failed=0
+  local app refs=()
   for app in "${SELECTED[@]}"; do
     mapfile -t refs < <(app_images "$app" "${VERSIONS[$app]}")
     ((${#refs[@]})) || continue

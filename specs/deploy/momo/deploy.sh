@@ -240,7 +240,6 @@ root when it runs as root: set them only from a trusted source):
                              ConnectTimeout=5, keep-alives and one multiplexed
                              connection per host per run
 
-
 Exit status: 0 done; 1 the deploy failed (deploy.sh then says which color
 nginx routes each app to: the one before unless it says otherwise); 2 usage
 or preflight error, nothing changed; 75 another deploy holds the lock.
@@ -577,7 +576,6 @@ holder_text() {
     "${SUDO_BY:+ (sudo $SUDO_BY)}" "$machine" "$(utc_now)" "$COMMAND"
 }
 
-
 # The lock holder's line (read from stdin) as the holder wrote it
 # ("unknown" when it does not fit the format holder_text writes).
 lock_holder_line() {
@@ -676,7 +674,6 @@ log_deploy() { # APP FROM TO RESULT
 other_color() {
   if [[ $1 == blue ]]; then printf 'green'; else printf 'blue'; fi
 }
-
 
 # ---------------------------------------------------------------------------
 # Processes of this machine, named by pid and start time.
@@ -1069,7 +1066,6 @@ ensure_network() { # HOST...
   done
 }
 
-
 # ---------------------------------------------------------------------------
 # Compose runtime: one compose project per app and color, found by its
 # project name and labels, never by a guessed container name.
@@ -1131,9 +1127,8 @@ ensure_volumes() { # HOST APP
   done
 }
 
-
-# The color on every host of the app, for colors.sh: running, state,
-# version, start, resume, stop, logs.
+# The color on every host of the app, as the colors section below asks:
+# running, state, version, start, resume, stop, logs.
 compose_running() { # APP COLOR
   local host
   for host in ${APP_HOSTS[$1]}; do
@@ -1294,7 +1289,8 @@ app_images() { # APP VERSION
 # engine to each host whose image differs. A failure changes nothing.
 declare -A LOCAL_IMAGE_ID=()
 fetch_images() {
-  local app host refs=() failed=0
+  local failed=0
+  local app refs=()
   for app in "${SELECTED[@]}"; do
     mapfile -t refs < <(app_images "$app" "${VERSIONS[$app]}")
     ((${#refs[@]})) || continue

@@ -201,7 +201,6 @@ root when it runs as root: set them only from a trusted source):
   GREENLIGHT_CALL_TIMEOUT    seconds any one call to nginx may take
                              (default: 120; within the health gate, its deadline)
 
-
 Exit status: 0 done; 1 the deploy failed (deploy.sh then says which color
 nginx routes each app to: the one before unless it says otherwise); 2 usage
 or preflight error, nothing changed; 75 another deploy holds the lock.
@@ -537,7 +536,6 @@ holder_text() {
     "${SUDO_BY:+ (sudo $SUDO_BY)}" "$machine" "$(utc_now)" "$COMMAND"
 }
 
-
 # The lock holder's line (read from stdin) as the holder wrote it
 # ("unknown" when it does not fit the format holder_text writes).
 lock_holder_line() {
@@ -636,7 +634,6 @@ log_deploy() { # APP FROM TO RESULT
 other_color() {
   if [[ $1 == blue ]]; then printf 'green'; else printf 'blue'; fi
 }
-
 
 # ---------------------------------------------------------------------------
 # Processes of this machine, named by pid and start time.
