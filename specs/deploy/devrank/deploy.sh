@@ -2483,21 +2483,16 @@ main() {
 # Prepares what every app shares (the network, accessories, nginx),
 # then runs the command.
 work() {
-  if ((DRY_RUN)); then
+  local network_hosts=("${SELECTED_HOSTS[@]}") host
+  for host in "${!HOST_ACCESSORIES[@]}"; do
+    [[ " ${network_hosts[*]} " == *" $host "* ]] || network_hosts+=("$host")
+  done
+  [[ " ${network_hosts[*]} " == *" $PROXY_HOST "* ]] || network_hosts+=("$PROXY_HOST")
+  list_containers "${network_hosts[@]}"
+  # switch only flips to what runs: it creates nothing.
+  if [[ $COMMAND != switch ]]; then
     [[ $COMMAND != deploy ]] || fetch_images
-    run docker_on "$PROXY_HOST" network create "$NETWORK"
-  else
-    local network_hosts=("${SELECTED_HOSTS[@]}") host
-    for host in "${!HOST_ACCESSORIES[@]}"; do
-      [[ " ${network_hosts[*]} " == *" $host "* ]] || network_hosts+=("$host")
-    done
-    [[ " ${network_hosts[*]} " == *" $PROXY_HOST "* ]] || network_hosts+=("$PROXY_HOST")
-    list_containers "${network_hosts[@]}"
-    # switch only flips to what runs: it creates nothing.
-    if [[ $COMMAND != switch ]]; then
-      [[ $COMMAND != deploy ]] || fetch_images
-      ensure_network "${network_hosts[@]}"
-    fi
+    ensure_network "${network_hosts[@]}"
   fi
   [[ $COMMAND == switch ]] || ensure_accessories
   ensure_proxy

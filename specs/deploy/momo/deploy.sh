@@ -2582,17 +2582,12 @@ needed_hosts() {
 # Prepares what every app shares (the network),
 # then runs the command.
 work() {
-  if ((DRY_RUN)); then
+  local network_hosts=("${SELECTED_HOSTS[@]}") host
+  list_containers "${network_hosts[@]}"
+  # switch only flips to what runs: it creates nothing.
+  if [[ $COMMAND != switch ]]; then
     [[ $COMMAND != deploy ]] || fetch_images
-    run docker_on "$PROXY_HOST" network create "$NETWORK"
-  else
-    local network_hosts=("${SELECTED_HOSTS[@]}") host
-    list_containers "${network_hosts[@]}"
-    # switch only flips to what runs: it creates nothing.
-    if [[ $COMMAND != switch ]]; then
-      [[ $COMMAND != deploy ]] || fetch_images
-      ensure_network "${network_hosts[@]}"
-    fi
+    ensure_network "${network_hosts[@]}"
   fi
   rollout "$COMMAND"
 }
