@@ -685,6 +685,30 @@ fn dry_run_changes_nothing(compose: Compose) {
     let ran = dry_run_commands(&std::fs::read_to_string(&trace).unwrap(), "");
     assert!(printed.len() >= 3, "{printed:#?}");
     assert_eq!(printed, ran, "dry run (left) and real run (right)");
+
+    // Day two on compose: the live color's logs, a command in its entry
+    // container, status as JSON.
+    let logs = stdout(&stack.deploy(&["logs", "--since", "10m"]));
+    assert!(
+        logs.contains("web | gl-testapp: start version=v2"),
+        "{logs}"
+    );
+    let old = stdout(&stack.deploy(&["logs", "web", "blue"]));
+    assert!(old.contains("gl-testapp: start version=v1"), "{old}");
+    let usage = stack.deploy(&["exec", "web", "--", "/gl-testapp", "--help"]);
+    assert_eq!(code(&usage), Some(0));
+    assert!(
+        stdout(&usage).starts_with("usage: gl-testapp"),
+        "{}",
+        stdout(&usage)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&stack.deploy(&["status", "--json"]))).unwrap();
+    assert_eq!(json["apps"][0]["live"], "green");
+    assert_eq!(json["apps"][0]["colors"]["green"]["version"], "v2");
+    assert_eq!(json["apps"][0]["colors"]["blue"]["running"], false);
+    assert_eq!(json["switching"], "njs");
+    assert_eq!(json["serving"], true);
 }
 
 /// An nginx image without njs: deploy.sh switches by copying in a new conf

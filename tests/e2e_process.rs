@@ -370,6 +370,82 @@ fn a_dry_run_prints_the_commands_a_real_run_runs() {
     }
 }
 
+/// The day-two commands on a live stack: the live color's logs, status as
+/// JSON, the audit log as a table (a forged line skipped) and a command run
+/// as the live color's process runs.
+#[test]
+fn logs_status_json_history_and_exec_tell_about_the_live_color() {
+    let Some(_serial) = ready() else { return };
+    let stack = Stack::new(AppOptions::default());
+    assert_eq!(stack.deploy(&["deploy", "v1"]).status.code(), Some(0));
+    assert_eq!(stack.deploy(&["deploy", "v2"]).status.code(), Some(0));
+    let text = |out: &std::process::Output| {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+
+    let logs = text(&stack.deploy(&["logs", "--lines", "1000"]));
+    assert!(logs.contains(" starting green v2: "), "{logs}");
+    assert!(!logs.contains(" starting blue "), "{logs}");
+    let blue = text(&stack.deploy(&["logs", "web", "blue", "--lines", "1000"]));
+    assert!(blue.contains(" starting blue v1: "), "{blue}");
+    let refused = stack.deploy(&["logs", "--since", "10m"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "process logs have no timestamps"
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&text(&stack.deploy(&["status", "--json"]))).unwrap();
+    let web = &json["apps"][0];
+    assert_eq!(web["name"], "web");
+    assert_eq!(web["live"], "green");
+    assert_eq!(web["live_version"], "v2");
+    assert_eq!(web["previous"], "blue");
+    assert_eq!(web["colors"]["green"]["healthy"], true);
+    assert_eq!(web["colors"]["green"]["hosts"][0]["status"], 200);
+    assert_eq!(
+        web["colors"]["blue"]["running"], false,
+        "stopped after the switch"
+    );
+    assert_eq!(json["serving"], true);
+    assert_eq!(json["lock"], serde_json::Value::Null);
+
+    let log = stack.path("state/deploys.log");
+    let mut forged = std::fs::read_to_string(&log).unwrap();
+    forged.push_str(
+        "2026-12-03T08:00:00Z user=$(id) command=deploy app=web from=- to=v9 result=ok\n",
+    );
+    std::fs::write(&log, forged).unwrap();
+    let out = stack.deploy(&["history"]);
+    let history = text(&out);
+    let rows: Vec<&str> = history.lines().collect();
+    assert_eq!(rows.len(), 3, "a header and two deploys: {history}");
+    assert!(rows[0].starts_with("WHEN "), "{history}");
+    for (row, from, to) in [(rows[1], "-", "v1"), (rows[2], "v1", "v2")] {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(&cells[2..7], ["deploy", "web", from, to, "ok"], "{row}");
+        assert!(cells[7].ends_with('s'), "a duration: {row}");
+    }
+    assert!(String::from_utf8_lossy(&out.stderr).contains("that is not a valid deploy log line"));
+
+    let version = text(&stack.deploy(&[
+        "exec",
+        "web",
+        "--",
+        "sh",
+        "-c",
+        "printf '%s %s' \"$GREENLIGHT_VERSION\" \"$GREENLIGHT_COLOR\"",
+    ]));
+    assert_eq!(version, "v2 e2e/web/green");
+}
+
 #[test]
 fn deploy_refuses_a_version_outside_the_tag_grammar() {
     let Some(_serial) = ready() else { return };

@@ -49,6 +49,7 @@ pub const DEPLOY_PARTS: &[&str] = &[
     "deploy/proxy.sh.j2",
     "deploy/verify.sh.j2",
     "deploy/rollout.sh.j2",
+    "deploy/operate.sh.j2",
     "deploy/commands.sh.j2",
 ];
 

@@ -193,7 +193,14 @@ Commands:
                                  color, gate it on health, switch nginx, drain the old color
   rollback [--app NAME]          back to the previous color and version, health-gated
   switch [--app NAME] blue|green flip to a color that is already running, health-gated
-  status                         live color, versions, health of both colors, lock holder
+  status [--json]                live color, versions, health of both colors, lock holder
+                                 (--json: one JSON object, for programs; the same exit status)
+  logs [APP] [COLOR] [-f] [--since 10m|DATE] [--lines N]
+                                 the last N (100) log lines of each app's live color (or
+                                 COLOR); -f follows them
+  exec APP [COLOR] -- COMMAND... runs COMMAND in the app's live color (or COLOR): its
+                                 entry container, or a process's user, directory and env
+  history [--app NAME] [-n N]    the last N (20) deploys: when, who, versions, outcome, time
   --dry-run COMMAND              print every command that would change something (with
                                  the engine or host it goes to); change nothing, read
                                  no secret; works without docker, nginx or the hosts
@@ -201,6 +208,13 @@ Commands:
 
 VERSION is a tag (matching $VERSION_RE) or a digest (sha256: and 64
 lowercase hex digits), which deploys IMAGE@sha256:... instead of IMAGE:TAG.
+EOF
+  usage_environment
+}
+
+# The run-time overrides, exit statuses and hosts, for usage.
+usage_environment() {
+  cat <<EOF
 
 Environment (the variables marked * name programs deploy.sh executes, as
 root when it runs as root: set them only from a trusted source):
@@ -403,8 +417,15 @@ new_tmp() {
 CALL_TIMEOUT_S=${GREENLIGHT_CALL_TIMEOUT:-120}
 [[ $CALL_TIMEOUT_S =~ ^[1-9][0-9]?[0-9]?[0-9]?[0-9]?$ ]] || die "GREENLIGHT_CALL_TIMEOUT must be a number of seconds, not '$CALL_TIMEOUT_S'"
 CALL_DEADLINE_MS=0
+UNBOUNDED=0
 bounded() { # COMMAND...
   local limit_ms=$((CALL_TIMEOUT_S * 1000)) left rc=0
+  # A command that runs as long as its user wants (logs --follow, exec),
+  # called with UNBOUNDED=1.
+  if ((UNBOUNDED)); then
+    "$@" 9>&-
+    return
+  fi
   if ((CALL_DEADLINE_MS)); then
     left=$((CALL_DEADLINE_MS - $((${EPOCHREALTIME/./} / 1000))))
     ((left < limit_ms)) && limit_ms=$left
@@ -463,8 +484,10 @@ preflight() {
   need flock "for the deploy lock"
   need timeout "to bound each call"
   need "${DOCKER_CMD[0]}" "set GREENLIGHT_DOCKER to use another command"
-  if [[ $COMMAND == status ]]; then
-    # status asks docker only; a deploy learns whether the engine answers
+  if [[ $COMMAND == history ]]; then
+    : # the audit log only
+  elif [[ $COMMAND == status || $COMMAND == logs || $COMMAND == exec ]]; then
+    # These ask docker only; a deploy learns whether the engine answers
     # from its first docker call (list_containers).
     docker_on "${APP_HOSTS[${APPS[0]}]%% *}" version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
       die "the docker engine does not answer (docker version failed)"
@@ -644,8 +667,9 @@ log_deploy() { # APP FROM TO RESULT
   ((DRY_RUN)) && return 0
   who_runs >/dev/null
   [[ ! -L $STATE_DIR/deploys.log ]] || { say "not appending to $STATE_DIR/deploys.log: it is a symlink" >&2; return 0; }
-  printf '%s user=%s%s command=%s app=%s from=%s to=%s result=%s\n' \
+  printf '%s user=%s%s command=%s app=%s from=%s to=%s result=%s duration=%ss\n' \
     "$(utc_now)" "$WHO" "${SUDO_BY:+ sudo_user=$SUDO_BY}" "$COMMAND" "$1" "${2:--}" "${3:--}" "$4" \
+    "$((($((${EPOCHREALTIME/./} / 1000)) - START_MS + 500) / 1000))" \
     2>/dev/null >>"$STATE_DIR/deploys.log" || say "could not append to $STATE_DIR/deploys.log" >&2
 }
 
@@ -1071,17 +1095,47 @@ stop_on() { # HOST APP COLOR KEEP
 }
 
 # docker itself, per container (compose would take its start-up), each
-# line after its service's name as compose prints it.
-compose_logs() { # APP COLOR
-  local app=$1 color=$2 host prefix="" id service line
+# line after its service's name as compose prints it: the last LINES lines
+# (those since SINCE), then (FOLLOW 1) what each container writes next.
+compose_logs() { # APP COLOR [LINES FOLLOW SINCE]
+  local app=$1 color=$2 host prefix="" id service flags=(--tail "${3:-20}") pids=() pid
+  [[ ${4:-0} != 1 ]] || flags+=(--follow)
+  [[ -z ${5:-} ]] || flags+=(--since "$5")
   for host in ${APP_HOSTS[$app]}; do
     [[ ${APP_HOSTS[$app]} != *" "* ]] || prefix="$host: "
     while read -r id _ _ service _; do
-      while IFS= read -r line; do
-        printf '%s%s | %s\n' "$prefix" "$service" "${line//[$'\001'-$'\010'$'\013'-$'\037'$'\177']/?}"
-      done < <(docker_on "$host" logs --tail 20 "$id" 2>&1 || true)
+      if [[ ${4:-0} == 1 ]]; then
+        container_log "$host" "$id" "$prefix$service" "${flags[@]}" &
+        pids+=("$!")
+      else
+        container_log "$host" "$id" "$prefix$service" "${flags[@]}"
+      fi
     done < <(project_containers "$host" "${COMPOSE_PROJECT[$app.$color]}")
   done
+  for pid in "${pids[@]}"; do wait "$pid" || true; done
+}
+
+# One container's log lines after PREFIX, control characters shown as "?".
+container_log() { # HOST ID PREFIX FLAGS...
+  local host=$1 id=$2 prefix=$3 line following=0
+  shift 3
+  [[ " $* " != *" --follow "* ]] || following=1
+  while IFS= read -r line; do
+    printf '%s | %s\n' "$prefix" "${line//[$'\001'-$'\010'$'\013'-$'\037'$'\177']/?}"
+  done < <(UNBOUNDED=$following docker_on "$host" logs "$@" "$id" 2>&1 || true)
+}
+
+# Runs a command in the color's entry container on the app's first host
+# (with a terminal when deploy.sh has one).
+compose_exec() { # APP COLOR COMMAND...
+  local app=$1 color=$2 host=${APP_HOSTS[$1]%% *} id role entry="" tty=()
+  shift 2
+  while read -r id _ role _; do
+    [[ $role == entry ]] && entry=$id
+  done < <(project_containers "$host" "${COMPOSE_PROJECT[$app.$color]}")
+  [[ -n $entry ]] || die "$app/$color has no container on host $host" "$EXIT_FAILED"
+  [[ ! -t 0 || ! -t 1 ]] || tty=(--interactive --tty)
+  UNBOUNDED=1 docker_on "$host" exec "${tty[@]}" "$entry" "$@"
 }
 
 # ---------------------------------------------------------------------------
@@ -1223,8 +1277,12 @@ color_resume() { # APP COLOR VERSION
 # the runtime can keep stays for a rollback.
 color_stop() { "${APP_RUNTIME[$1]}_stop" "$@"; } # APP COLOR KEEP
 
-# The color's last log lines.
-color_logs() { "${APP_RUNTIME[$1]}_logs" "$@"; } # APP COLOR
+# The color's log lines: the last LINES (default 20), those since SINCE,
+# then (FOLLOW 1) what it writes next.
+color_logs() { "${APP_RUNTIME[$1]}_logs" "$@"; } # APP COLOR [LINES FOLLOW SINCE]
+
+# Runs a command in the color, as its runtime runs it.
+color_exec() { "${APP_RUNTIME[$1]}_exec" "$@"; } # APP COLOR COMMAND...
 
 # The base URLs of a color, one per host: its host port, or else its
 # container's address on the stack network.
@@ -2209,6 +2267,168 @@ fail_after_switch() { # MESSAGE
 }
 
 # ---------------------------------------------------------------------------
+# Day two: the logs of a color, a command in it, the audit log as a table,
+# and status for a program (JSON). None takes the lock or changes anything.
+# ---------------------------------------------------------------------------
+# The color an app's commands go to: the one given, else the one nginx
+# serves (asked of nginx), else the one its installed conf names.
+color_of() { # APP
+  local color=$COLOR_ARG
+  [[ -n $color ]] || color=$(routed_color "$1")
+  if [[ -z $color ]]; then
+    load_installed
+    color=$(live_color "$1" "$(proxy_routes "$INSTALLED_CONF" "$INSTALLED_LIVE")")
+  fi
+  printf '%s' "$color"
+}
+
+cmd_logs() {
+  local app color pids=() pid
+  for app in "${SELECTED[@]}"; do
+    color=$(color_of "$app")
+    if [[ -z $color ]]; then
+      say "$app: nginx serves no color of it; name one: logs $app blue|green" >&2
+      continue
+    fi
+    ((${#SELECTED[@]} == 1)) || printf '==> %s/%s <==\n' "$app" "$color"
+    if ((LOGS_FOLLOW)); then
+      color_logs "$app" "$color" "$LOGS_LINES" 1 "$LOGS_SINCE" &
+      pids+=("$!")
+    else
+      color_logs "$app" "$color" "$LOGS_LINES" 0 "$LOGS_SINCE"
+    fi
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || true; done
+}
+
+cmd_exec() {
+  local app=${SELECTED[0]} color
+  color=$(color_of "$app")
+  [[ -n $color ]] || die "nginx serves no color of $app: name one (exec $app blue|green -- COMMAND)" "$EXIT_FAILED"
+  color_running "$app" "$color" || die "$app/$color is not running" "$EXIT_FAILED"
+  color_exec "$app" "$color" "${EXEC_ARGV[@]}"
+}
+
+# The audit log, newest last, as a table; a line that does not fit the
+# format log_deploy writes is skipped, with a word on stderr.
+cmd_history() {
+  local file=$STATE_DIR/deploys.log line
+  if [[ ! -f $file ]]; then
+    printf 'no deploy recorded in %s\n' "$file"
+    return 0
+  fi
+  printf '%-20s  %-16s  %-8s  %-16s  %-20s  %-20s  %-16s  %s\n' \
+    WHEN USER COMMAND APP FROM TO RESULT DURATION
+  while IFS= read -r line; do
+    history_row "$line" || refuse_read "deploy log line" "a line of $file" "$line"
+  done < <(tail -n "$HISTORY_LINES" -- "$file")
+}
+
+# One audit line as a table row (false when it does not fit the format).
+history_row() { # LINE
+  local when rest word key value
+  declare -A field=([sudo_user]="" [duration]=-)
+  read -r when rest <<<"$1"
+  [[ $when =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]] || return 1
+  for word in $rest; do
+    key=${word%%=*} value=${word#*=}
+    case $key in
+      user | sudo_user) fits user "$value" || return 1 ;;
+      command | result) [[ $value =~ ^[a-z-]{1,20}$ ]] || return 1 ;;
+      app) fits label "$value" || return 1 ;;
+      from | to) [[ $value == - ]] || fits version "$value" || return 1 ;;
+      duration) [[ $value =~ ^[0-9]{1,6}s$ ]] || return 1 ;;
+      *) return 1 ;;
+    esac
+    field[$key]=$value
+  done
+  [[ -n ${field[app]:-} && -n ${field[result]:-} ]] || return 1
+  [[ -z $ONLY || ${field[app]} == "$ONLY" ]] || return 0
+  printf '%-20s  %-16s  %-8s  %-16s  %-20s  %-20s  %-16s  %s\n' "$when" \
+    "${field[user]:-?}${field[sudo_user]:+ (${field[sudo_user]})}" "${field[command]:-?}" "${field[app]}" \
+    "${field[from]:--}" "${field[to]:--}" "${field[result]}" "${field[duration]}"
+}
+
+# A JSON string: every character JSON needs escaped, escaped.
+json_string() { # TEXT
+  local text=$1 out="" i char
+  for ((i = 0; i < ${#text}; i++)); do
+    char=${text:i:1}
+    case $char in
+      '"') out+='\"' ;;
+      "\\") out+="\\\\" ;;
+      [[:cntrl:]]) out+=$(printf '\\u%04x' "'$char") ;;
+      *) out+=$char ;;
+    esac
+  done
+  printf '"%s"' "$out"
+}
+
+# TEXT as a JSON string, or null when it is empty.
+json_or_null() { # TEXT
+  if [[ -n $1 ]]; then json_string "$1"; else printf 'null'; fi
+}
+
+# status for a program: one JSON object on stdout, the same exit status.
+cmd_status_json() {
+  local app first=1 down=0 holder method
+  load_installed
+  method=$(switch_method)
+  holder=$(lock_holder)
+  printf '{"project":%s,"proxy":%s,"switching":%s,"nginx":%s,"lock":%s,"apps":[' \
+    "$(json_string "$PROJECT")" "$(json_string compose)" "$(json_string "$method")" \
+    "$(json_string "$VERIFY_BASE")" "$(json_or_null "$holder")"
+  for app in "${APPS[@]}"; do
+    ((first)) || printf ','
+    first=0
+    app_json "$app" "$(live_color "$app" "$(proxy_routes "$INSTALLED_CONF" "$INSTALLED_LIVE")")" || down=1
+  done
+  printf '],"serving":%s}\n' "$( ((down)) && printf false || printf true)"
+  return "$down"
+}
+
+# One app as JSON; false when nginx serves no running, healthy color of it.
+app_json() { # APP INSTALLED_COLOR
+  local app=$1 live color healthy down=0 sep=""
+  live=$(routed_color "$app")
+  printf '{"name":%s,"live":%s,"live_version":%s,"installed":%s,"previous":%s,"previous_version":%s,"colors":{' \
+    "$(json_string "$app")" "$(json_or_null "$live")" "$(json_or_null "$(color_version "$app" "$live")")" \
+    "$(json_or_null "$2")" "$(json_or_null "$(state_get previous "$app" color)")" \
+    "$(json_or_null "$(state_get previous "$app" version)")"
+  for color in blue green; do
+    printf '%s"%s":' "$sep" "$color"
+    sep=,
+    healthy=$(color_json "$app" "$color")
+    printf '%s' "${healthy#* }"
+    [[ $color != "$live" || ${healthy%% *} == 1 ]] || down=1
+  done
+  printf '}}'
+  [[ -n $live ]] || down=1
+  return "$down"
+}
+
+# "HEALTHY JSON" of a color: HEALTHY is 1 when it runs and every host
+# answers its health probe as expected.
+color_json() { # APP COLOR
+  local app=$1 color=$2 version targets target host url code ok healthy=1 hosts_json="" sep=""
+  if ! color_running "$app" "$color" 2>/dev/null; then
+    printf '0 {"running":false}'
+    return 0
+  fi
+  version=$(color_version "$app" "$color")
+  mapfile -t targets < <(probe_targets "$app" "$color")
+  for target in "${targets[@]}"; do
+    read -r host url <<<"$target"
+    if code=$(probe "$app" "$url"); then ok=true; else ok=false healthy=0; fi
+    hosts_json+="$sep{\"host\":$(json_string "$host"),\"url\":$(json_string "$url"),\"status\":$((10#$code)),\"healthy\":$ok}"
+    sep=,
+  done
+  ((${#targets[@]})) || healthy=0
+  printf '%s {"running":true,"version":%s,"healthy":%s,"hosts":[%s]}' "$healthy" \
+    "$(json_or_null "$version")" "$( ((healthy)) && printf true || printf false)" "$hosts_json"
+}
+
+# ---------------------------------------------------------------------------
 # Commands.
 # ---------------------------------------------------------------------------
 # The deploy itself runs in a worker process, and this shell only waits for
@@ -2406,17 +2626,37 @@ COMMAND=""
 SELECTED=()
 SELECTED_HOSTS=()
 SWITCH_TO=""
-# Reads the command line into COMMAND, VERSION, ONLY and SWITCH_TO.
+# Reads the command line into COMMAND and its arguments.
 VERSION=""
 ONLY=""
+COLOR_ARG=""
+JSON=0
+LOGS_FOLLOW=0
+LOGS_LINES=100
+LOGS_SINCE=""
+HISTORY_LINES=20
+EXEC_ARGV=()
 parse_args() {
   while (($#)); do
     case $1 in
       --dry-run) DRY_RUN=1 ;;
-      -h | --help) usage; exit 0 ;;
+      --json) JSON=1 ;;
+      -f | --follow) LOGS_FOLLOW=1 ;;
+      --since | --lines | -n)
+        (($# >= 2)) || die "$1 needs a value"
+        option_value "$1" "$2"
+        shift
+        ;;
+      --)
+        [[ $COMMAND == exec ]] || die "-- only comes after exec APP"
+        shift
+        EXEC_ARGV=("$@")
+        break
+        ;;
+      -h | --help) usage || true; exit 0 ;;
       help)
         # `help` alone or after a command, never a VERSION named help.
-        usage
+        usage || true # a reader gone (| head) is no failure
         exit 0
         ;;
       --app)
@@ -2424,25 +2664,53 @@ parse_args() {
         ONLY=$2
         shift
         ;;
-      deploy | rollback | status | switch)
+      deploy | rollback | status | switch | logs | exec | history)
         [[ -z $COMMAND ]] || die "one command at a time (got $COMMAND and $1)"
         COMMAND=$1
         ;;
       -*) die "unknown option $1 (see --help)" ;;
-      *)
-        case $COMMAND in
-          deploy)
-            [[ -z $VERSION ]] || die "deploy takes one VERSION"
-            [[ -n $1 ]] || die "VERSION is empty"
-            VERSION=$1
-            ;;
-          switch) [[ -z $SWITCH_TO ]] || die "switch takes one color"; SWITCH_TO=$1 ;;
-          *) die "unexpected argument '$1' (see --help)" ;;
-        esac
-        ;;
+      *) positional "$1" ;;
     esac
     shift
   done
+}
+
+# An option that takes a value.
+option_value() { # OPTION VALUE
+  case $1 in
+    --since)
+      [[ $2 =~ ^[0-9]{1,6}[smhd]$|^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2})?Z?)?$ ]] ||
+        die "--since takes a duration (30s, 10m, 2h, 1d) or a date (2026-12-03 or 2026-12-03T08:00:00Z)"
+      LOGS_SINCE=$2
+      ;;
+    *)
+      [[ $2 =~ ^[1-9][0-9]{0,5}$ ]] || die "$1 takes a number of lines, not '$2'"
+      LOGS_LINES=$2 HISTORY_LINES=$2
+      ;;
+  esac
+}
+
+# An argument of the command: deploy's VERSION, switch's color, the APP and
+# COLOR of logs and exec.
+positional() { # ARG
+  case $COMMAND in
+    deploy)
+      [[ -z $VERSION ]] || die "deploy takes one VERSION"
+      [[ -n $1 ]] || die "VERSION is empty"
+      VERSION=$1
+      ;;
+    switch) [[ -z $SWITCH_TO ]] || die "switch takes one color"; SWITCH_TO=$1 ;;
+    logs | exec)
+      if [[ -z $ONLY ]]; then
+        ONLY=$1
+      elif [[ -z $COLOR_ARG ]]; then
+        COLOR_ARG=$1
+      else
+        die "$COMMAND takes APP and COLOR"
+      fi
+      ;;
+    *) die "unexpected argument '$1' (see --help)" ;;
+  esac
 }
 
 # Checks the command line and selects the apps (and their hosts) it names.
@@ -2454,6 +2722,12 @@ select_apps() {
   if [[ $COMMAND == switch && $SWITCH_TO != blue && $SWITCH_TO != green ]]; then
     die "switch takes blue or green"
   fi
+  [[ -z $COLOR_ARG ]] || fits color "$COLOR_ARG" || die "COLOR is blue or green, not '$COLOR_ARG'"
+  if [[ $COMMAND == exec ]]; then
+    [[ -n $ONLY ]] || die "exec takes an app: exec APP [COLOR] -- COMMAND"
+    ((${#EXEC_ARGV[@]})) || die "exec needs a command after --"
+  fi
+  ((!JSON)) || [[ $COMMAND == status ]] || die "--json is for status"
   if [[ -n $ONLY ]]; then
     [[ -n ${APP_RUNTIME[$ONLY]:-} ]] || die "unknown app '$ONLY' (apps: ${APPS[*]})"
     SELECTED=("$ONLY")
@@ -2478,10 +2752,16 @@ main() {
   RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/gl.XXXXXX")
   trap cleanup_tmp EXIT
   preflight
-  if [[ $COMMAND == status ]]; then
-    cmd_status || exit "$EXIT_FAILED"
-    return 0
-  fi
+  case $COMMAND in
+    status)
+      if ((JSON)); then cmd_status_json || exit "$EXIT_FAILED"; else cmd_status || exit "$EXIT_FAILED"; fi
+      return 0
+      ;;
+    logs | exec | history)
+      "cmd_$COMMAND"
+      return 0
+      ;;
+  esac
   if ((DRY_RUN)); then
     say "dry run of $COMMAND: nothing will be changed"
     work
