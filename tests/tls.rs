@@ -23,8 +23,8 @@ const DEBIAN_HTTP_SSL: &str =
 
 /// A kit's site served by its own nginx, the blue color live.
 struct Site {
-    _dir: tempfile::TempDir,
-    _nginx: LoopbackNginx,
+    dir: tempfile::TempDir,
+    nginx: LoopbackNginx,
     _app: TestApp,
     http: u16,
     https: u16,
@@ -61,8 +61,8 @@ impl Site {
         let app = TestApp::start(blue, "tls-1");
         nginx.start();
         Site {
-            _dir: dir,
-            _nginx: nginx,
+            dir,
+            nginx,
             _app: app,
             http,
             https,
@@ -96,6 +96,54 @@ impl Site {
         let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
         (head.to_string(), body.to_string())
     }
+
+    /// The SHA-256 fingerprint of the certificate the ssl listen serves.
+    fn served_fingerprint(&self) -> String {
+        let (_, out) = run(Command::new("openssl")
+            .args(["s_client", "-showcerts", "-servername", NAME, "-connect"])
+            .arg(format!("127.0.0.1:{}", self.https))
+            .stdin(Stdio::null()));
+        let pem = out
+            .split_once("-----BEGIN CERTIFICATE-----")
+            .and_then(|(_, rest)| rest.split_once("-----END CERTIFICATE-----"))
+            .map(|(body, _)| {
+                format!("-----BEGIN CERTIFICATE-----{body}-----END CERTIFICATE-----\n")
+            })
+            .unwrap_or_else(|| panic!("no certificate in:\n{out}"));
+        fingerprint_of(&pem)
+    }
+
+    /// deploy.sh of the kit with ARGS, against this site's nginx.
+    fn deploy(&self, args: &[&str]) -> std::process::Output {
+        Command::new(self.dir.path().join("deploy/tls/deploy.sh"))
+            .args(args)
+            .env("GREENLIGHT_STATE_DIR", self.dir.path().join("state"))
+            .env("GREENLIGHT_NGINX", self.nginx.command_line())
+            .env("GREENLIGHT_NGINX_CONF_DIR", self.nginx.conf_d())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+}
+
+/// The SHA-256 fingerprint `openssl x509` gives a PEM certificate.
+fn fingerprint_of(pem: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(pem.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "openssl x509 refused:\n{pem}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// A self-signed RSA certificate for NAME: cert.pem and key.pem in `dir`.
@@ -271,4 +319,37 @@ fn behind_trusted_proxies_the_client_is_the_last_untrusted_address() {
     );
     assert!(body.contains("\nx-real-ip: 198.51.100.7\n"), "{body}");
     assert!(!body.contains("203.0.113.66"), "{body}");
+}
+
+/// certbot's deploy hook: a renewed certificate is served after
+/// `deploy.sh reload-tls` (nginx -t, then a reload); a broken one is refused
+/// and the old one is still served.
+#[test]
+fn reload_tls_serves_a_renewed_certificate_and_refuses_a_broken_one() {
+    if !tools() {
+        return;
+    }
+    let site = Site::start(true, "");
+    let cert = site.dir.path().join("cert.pem");
+    let first = fingerprint_of(&fs::read_to_string(&cert).unwrap());
+    assert_eq!(site.served_fingerprint(), first);
+
+    self_signed(site.dir.path());
+    let renewed = fingerprint_of(&fs::read_to_string(&cert).unwrap());
+    assert_ne!(renewed, first, "a new certificate");
+    assert_eq!(site.served_fingerprint(), first, "served until the reload");
+    let out = site.deploy(&["reload-tls"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(site.served_fingerprint(), renewed);
+
+    fs::write(&cert, "not a certificate\n").unwrap();
+    let out = site.deploy(&["reload-tls"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nginx -t refuses"));
+    assert_eq!(site.served_fingerprint(), renewed, "still the good one");
 }

@@ -37,6 +37,7 @@ readonly SITE_CONF=greenlight-momo.conf
 readonly INSTALLED_JS=greenlight-momo.js
 readonly INSTALLED_LIVE_FILE=greenlight-momo.live
 readonly JS_MODULE=gl_momo
+readonly TLS_CERTIFICATE=/etc/letsencrypt/live/dev-api.moyeora.site/fullchain.pem
 # The kit's nginx pieces.
 readonly KIT_SITE_CONF=nginx/site.conf
 readonly KIT_NJS_CONF=nginx/njs.conf
@@ -220,6 +221,8 @@ Commands:
   exec APP [COLOR] -- COMMAND... runs COMMAND in the app's live color (or COLOR): its
                                  entry container, or a process's user, directory and env
   history [--app NAME] [-n N]    the last N (20) deploys: when, who, versions, outcome, time
+  reload-tls                     after the certificate files changed (certbot's deploy hook):
+                                 nginx -t, then a reload; new connections get the new certificate
   --dry-run COMMAND              print every command that would change something (with
                                  the engine or host it goes to); change nothing, read
                                  no secret; works without docker, nginx or the hosts
@@ -2492,6 +2495,27 @@ color_json() { # APP COLOR
 }
 
 # ---------------------------------------------------------------------------
+# TLS: when the certificate files change (a certbot renewal), nginx tests
+# its conf with them and reloads, so that new connections get the new
+# certificate. A refused test reloads nothing (exit 1).
+# ---------------------------------------------------------------------------
+cmd_reload_tls() {
+  local output processes
+  load_installed
+  [[ -n $INSTALLED_CONF ]] || die "nginx has no conf of $PROJECT installed: deploy first" "$EXIT_FAILED"
+  if ! ((DRY_RUN)) && ! output=$(nginx_test 2>&1); then
+    die "nginx -t refuses the conf with the certificate files now on disk; nothing was reloaded: $(tr -c '[:print:]' ' ' <<<"$output" | head -c 500)" "$EXIT_FAILED"
+  fi
+  processes=$(new_tmp)
+  list_nginx_processes "$processes"
+  wait "$LISTING_JOB" || true
+  workers_in "$processes"
+  nginx_reload || die "nginx did not reload (is it running?)" "$EXIT_FAILED"
+  wait_new_workers
+  say "nginx reloaded: new connections get the certificate in $TLS_CERTIFICATE"
+}
+
+# ---------------------------------------------------------------------------
 # Commands.
 # ---------------------------------------------------------------------------
 # The deploy itself runs in a worker process, and this shell only waits for
@@ -2738,7 +2762,7 @@ parse_args() {
         ONLY=$2
         shift
         ;;
-      deploy | rollback | status | switch | logs | exec | history)
+      deploy | rollback | status | switch | logs | exec | history | reload-tls)
         [[ -z $COMMAND ]] || die "one command at a time (got $COMMAND and $1)"
         COMMAND=$1
         ;;
@@ -2863,6 +2887,10 @@ needed_hosts() {
 # Prepares what every app shares (the network),
 # then runs the command.
 work() {
+  if [[ $COMMAND == reload-tls ]]; then
+    cmd_reload_tls
+    return 0
+  fi
   local network_hosts=("${SELECTED_HOSTS[@]}") host
   list_containers "${network_hosts[@]}"
   # switch only flips to what runs: it creates nothing.
