@@ -446,6 +446,83 @@ fn logs_status_json_history_and_exec_tell_about_the_live_color() {
     assert_eq!(version, "v2 e2e/web/green");
 }
 
+/// GET / through nginx as a client sees it: status line and headers, body.
+fn get_root(stack: &Stack) -> (String, String) {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-D", "-", "--max-time", "5"])
+        .arg(format!("http://127.0.0.1:{}/", stack.proxy_port))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (head.to_string(), body.to_string())
+}
+
+/// Maintenance: every request gets a 503 page with Retry-After (the text
+/// escaped), status says so and exits 1, a deploy keeps it on, and it goes
+/// off only when the live color passes its health gate.
+#[test]
+fn maintenance_answers_503_and_opens_again_only_on_a_healthy_color() {
+    let Some(_serial) = ready() else { return };
+    let stack = Stack::new(AppOptions {
+        health: "interval \"200ms\"\n        timeout \"1s\"\n        deadline \"3s\"",
+        ..AppOptions::default()
+    });
+    let sick = stack.path("sick");
+    stack.version_env("v2", &format!("APP_UNHEALTHY_IF={}", sick.display()));
+    assert_eq!(stack.deploy(&["deploy", "v1"]).status.code(), Some(0));
+
+    let on = stack.deploy(&[
+        "maintenance",
+        "on",
+        "--message",
+        "Back at <b>10:00</b> & \"soon\" $HOME",
+    ]);
+    assert_eq!(
+        on.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&on.stderr)
+    );
+    let (head, body) = get_root(&stack);
+    assert!(
+        head.starts_with("HTTP/1.1 503"),
+        "{head}\n{}\n{}",
+        String::from_utf8_lossy(&stack.site_conf().unwrap()),
+        String::from_utf8_lossy(&on.stdout)
+    );
+    assert!(head.to_lowercase().contains("retry-after: 300"), "{head}");
+    assert!(
+        body.contains("Back at &lt;b&gt;10:00&lt;/b&gt; &amp; &quot;soon&quot; &#36;HOME"),
+        "{body}"
+    );
+    let status = stack.deploy(&["status"]);
+    assert_eq!(status.status.code(), Some(1), "maintenance is not serving");
+    assert!(String::from_utf8_lossy(&status.stdout).contains("maintenance: on"));
+
+    // A deploy goes on behind the page, which stays.
+    assert_eq!(stack.deploy(&["deploy", "v2"]).status.code(), Some(0));
+    assert!(get_root(&stack).0.starts_with("HTTP/1.1 503"));
+
+    // v2 turns sick: the routes stay closed.
+    std::fs::write(&sick, "").unwrap();
+    let off = stack.deploy(&["maintenance", "off"]);
+    assert_eq!(off.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&off.stderr).contains("maintenance stays on"));
+    assert!(get_root(&stack).0.starts_with("HTTP/1.1 503"));
+
+    std::fs::remove_file(&sick).unwrap();
+    let off = stack.deploy(&["maintenance", "off"]);
+    assert_eq!(
+        off.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&off.stderr)
+    );
+    assert_eq!(stack.served_version(), "v2");
+    assert_eq!(stack.deploy(&["status"]).status.code(), Some(0));
+}
+
 #[test]
 fn deploy_refuses_a_version_outside_the_tag_grammar() {
     let Some(_serial) = ready() else { return };

@@ -381,6 +381,9 @@ pub struct Proxy {
     /// The nginx variable (without `$`) that, on a verify request only,
     /// holds the upstream address nginx used.
     pub verify_upstream_var: String,
+    /// The nginx variables of maintenance mode: on, its page, this request's
+    /// answer (see `names::maintenance_vars`).
+    pub maintenance_vars: [String; 3],
 }
 
 /// How deploy.sh reaches nginx's own listen address after a switch.

@@ -39,6 +39,15 @@ pub fn verify_upstream_var(project: &str) -> String {
     format!("{}___verify_upstream", js_module(project))
 }
 
+/// The variables (without `$`) of maintenance mode, `___` after the project
+/// as in [`verify_upstream_var`]: whether it is on ("1" or ""), the page it
+/// answers with, and what one request gets (off for deploy.sh's own
+/// verify requests).
+pub fn maintenance_vars(project: &str) -> [String; 3] {
+    let base = format!("{}___maintenance", js_module(project));
+    [base.clone(), format!("{base}_page"), format!("{base}_now")]
+}
+
 /// The nginx upstream of one color of an app.
 pub fn upstream(project: &str, app: &str, color: &str) -> String {
     format!("{project}__{app}__{color}")

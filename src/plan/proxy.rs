@@ -95,6 +95,7 @@ pub(super) fn proxy(
     Proxy {
         verify,
         verify_upstream_var: names::verify_upstream_var(project),
+        maintenance_vars: names::maintenance_vars(project),
         mode,
         host,
         image: match mode {

@@ -50,6 +50,7 @@ pub const DEPLOY_PARTS: &[&str] = &[
     "deploy/verify.sh.j2",
     "deploy/rollout.sh.j2",
     "deploy/operate.sh.j2",
+    "deploy/maintenance.sh.j2",
     "deploy/tls.sh.j2",
     "deploy/commands.sh.j2",
 ];

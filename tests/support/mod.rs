@@ -114,7 +114,7 @@ pub fn run(cmd: &mut Command) -> (bool, String) {
 /// The site conf deploy.sh installs when switching by reload, with every
 /// app on `color`: each app's select file and upstream, then the server block.
 pub fn assembled_conf(kit: &Path, apps: &[String], color: &str) -> String {
-    let mut conf = String::from("# assembled as deploy.sh does\n");
+    let mut conf = format!("# assembled as deploy.sh does\n{}", maintenance_off(kit));
     for app in apps {
         for part in ["select", "upstream"] {
             conf.push_str(
@@ -127,13 +127,32 @@ pub fn assembled_conf(kit: &Path, apps: &[String], color: &str) -> String {
     conf
 }
 
+/// The maintenance maps deploy.sh puts before the site conf, maintenance off
+/// (the variables' names as the kit's deploy.sh has them).
+fn maintenance_off(kit: &Path) -> String {
+    let script = std::fs::read_to_string(kit.join("deploy.sh")).unwrap();
+    let var = |name: &str| {
+        script
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("readonly {name}=")))
+            .unwrap_or_else(|| panic!("deploy.sh has no {name}"))
+            .to_string()
+    };
+    format!(
+        "map \"\" ${} {{\n    default \"\";\n}}\nmap \"\" ${} {{\n    default \"\";\n}}\n",
+        var("MAINTENANCE_VAR"),
+        var("MAINTENANCE_PAGE_VAR")
+    )
+}
+
 /// The site conf deploy.sh installs when switching through njs: the module
 /// and live-file preamble (paths under `conf_dir`), the selectors, both
 /// colors' upstreams of every app, then the server block.
 pub fn assembled_njs_conf(kit: &Path, plan: &greenlight::plan::Plan, conf_dir: &Path) -> String {
     let (module, project, dir) = (&plan.proxy.js_module, &plan.project, conf_dir.display());
     let mut conf = format!(
-        "# assembled as deploy.sh does\njs_import {module} from {dir}/greenlight-{project}.js;\nmap \"\" ${module}_live_file {{\n    default \"{dir}/greenlight-{project}.live\";\n}}\n"
+        "# assembled as deploy.sh does\n{}js_import {module} from {dir}/greenlight-{project}.js;\nmap \"\" ${module}_live_file {{\n    default \"{dir}/greenlight-{project}.live\";\n}}\n",
+        maintenance_off(kit)
     );
     conf.push_str(&std::fs::read_to_string(kit.join("nginx/njs.conf")).unwrap());
     for app in &plan.apps {

@@ -37,6 +37,8 @@ readonly SITE_CONF=greenlight-momo.conf
 readonly INSTALLED_JS=greenlight-momo.js
 readonly INSTALLED_LIVE_FILE=greenlight-momo.live
 readonly JS_MODULE=gl_momo
+readonly MAINTENANCE_VAR=gl_momo___maintenance
+readonly MAINTENANCE_PAGE_VAR=gl_momo___maintenance_page
 readonly TLS_CERTIFICATE=/etc/letsencrypt/live/dev-api.moyeora.site/fullchain.pem
 # The kit's nginx pieces.
 readonly KIT_SITE_CONF=nginx/site.conf
@@ -221,6 +223,9 @@ Commands:
   exec APP [COLOR] -- COMMAND... runs COMMAND in the app's live color (or COLOR): its
                                  entry container, or a process's user, directory and env
   history [--app NAME] [-n N]    the last N (20) deploys: when, who, versions, outcome, time
+  maintenance on [--message TEXT] | off
+                                 nginx answers every route with 503, a page and Retry-After,
+                                 the colors untouched; off gates each live color's health first
   reload-tls                     after the certificate files changed (certbot's deploy hook):
                                  nginx -t, then a reload; new connections get the new certificate
   --dry-run COMMAND              print every command that would change something (with
@@ -1759,11 +1764,14 @@ put_live_file() { # FILE
 # Writes the conf that routes each app as APP=COLOR says. By reload: the
 # select file and upstream of each app's color. By njs: the module, its
 # selectors and both colors' upstreams, so the conf never changes on a switch.
+# Maintenance stays as the installed conf has it (MAINTENANCE_PAGE: the page
+# while it is on; see set_maintenance).
 assemble_conf() { # OUT METHOD APP=COLOR...
   local out=$1 method=$2 app pair color
   shift 2
   {
     printf '# Installed by deploy.sh of project %s (greenlight.js sha256 %s). Do not edit.\n' "$PROJECT" "$(sha256sum <"$KIT_DIR/$KIT_JS_MODULE" | cut -c1-64)"
+    maintenance_maps
     if [[ $method == njs ]]; then
       printf 'js_import %s from %s/%s;\n' "$JS_MODULE" "$NGINX_CONF_DIR" "$INSTALLED_JS"
       printf 'map "" $%s_live_file {\n    default "%s/%s";\n}\n' "$JS_MODULE" "$NGINX_CONF_DIR" "$INSTALLED_LIVE_FILE"
@@ -1785,6 +1793,52 @@ assemble_conf() { # OUT METHOD APP=COLOR...
     fi
     cat -- "$KIT_DIR/$KIT_SITE_CONF"
   } >"$out"
+}
+
+# Maintenance: whether nginx answers every request with the maintenance
+# page (503), and the text on it (HTML-escaped), as the installed conf says
+# (read_maintenance); a deploy keeps them.
+MAINTENANCE=0
+MAINTENANCE_TEXT=""
+maintenance_maps() {
+  local page=""
+  if ((MAINTENANCE)); then
+    printf '# greenlight-maintenance on %s\n' "$MAINTENANCE_TEXT"
+    page="<!doctype html><meta charset=utf-8><title>$PROJECT: down for maintenance</title><h1>Down for maintenance</h1><p>$MAINTENANCE_TEXT</p>"
+  fi
+  printf 'map "" $%s {\n    default "%s";\n}\n' "$MAINTENANCE_VAR" "${page:+1}"
+  printf 'map "" $%s {\n    default "%s";\n}\n' "$MAINTENANCE_PAGE_VAR" "$page"
+}
+
+# Reads maintenance from the installed conf; a marker that does not fit
+# what maintenance_maps writes is ignored, with a word on stderr.
+read_maintenance() {
+  local line text
+  MAINTENANCE=0 MAINTENANCE_TEXT=""
+  while IFS= read -r line; do
+    [[ $line == "# greenlight-maintenance on "* ]] || continue
+    text=${line#"# greenlight-maintenance on "}
+    if ((${#text} <= 3000)) && [[ $text =~ ^[^\"\\\$]*$ && $text != *[^[:print:]]* ]]; then
+      MAINTENANCE=1 MAINTENANCE_TEXT=$text
+    else
+      refuse_read "maintenance text" "the installed conf" "$text"
+    fi
+  done <<<"$INSTALLED_CONF"
+}
+
+# TEXT for an HTML page inside an nginx string: printable, at most 500
+# characters, with & < > " ' \ $ as character references.
+html_text() { # TEXT
+  local text=${1//[^[:print:]]/ }
+  text=${text:0:500}
+  text=${text//&/&amp;}
+  text=${text//</&lt;}
+  text=${text//>/&gt;}
+  text=${text//\"/&quot;}
+  text=${text//\'/&#39;}
+  text=${text//\\/&#92;}
+  text=${text//\$/&#36;}
+  printf '%s' "$text"
 }
 
 nginx_test() {
@@ -2028,6 +2082,7 @@ rollout() { # MODE(deploy|rollback|switch)
 # once: in compose mode each question to nginx is a docker call.
 read_routes() {
   load_installed
+  read_maintenance
   switch_method >/dev/null
   ROUTES=$(proxy_routes "$INSTALLED_CONF" "$INSTALLED_LIVE")
 }
@@ -2438,6 +2493,8 @@ json_or_null() { # TEXT
 cmd_status_json() {
   local app first=1 down=0 holder method
   load_installed
+  read_maintenance
+  ((!MAINTENANCE)) || down=1
   method=$(switch_method)
   holder=$(lock_holder)
   printf '{"project":%s,"proxy":%s,"switching":%s,"nginx":%s,"lock":%s,"apps":[' \
@@ -2449,7 +2506,8 @@ cmd_status_json() {
     app_json "$app" "$(live_color "$app" "$(proxy_routes "$INSTALLED_CONF" "$INSTALLED_LIVE")")" || down=1
   done
   ((HOSTS_DOWN)) && down=1
-  printf '],"serving":%s}\n' "$( ((down)) && printf false || printf true)"
+  printf '],"maintenance":%s,"serving":%s}\n' "$( ((MAINTENANCE)) && printf true || printf false)" \
+    "$( ((down)) && printf false || printf true)"
   return "$down"
 }
 
@@ -2492,6 +2550,57 @@ color_json() { # APP COLOR
   ((${#targets[@]})) || healthy=0
   printf '%s {"running":true,"version":%s,"healthy":%s,"hosts":[%s]}' "$healthy" \
     "$(json_or_null "$version")" "$( ((healthy)) && printf true || printf false)" "$hosts_json"
+}
+
+# ---------------------------------------------------------------------------
+# Maintenance: nginx answers every request of the stack's routes with a 503
+# page and Retry-After (deploy.sh's own questions still reach the colors),
+# by a new conf and a reload; the colors are not touched. Off again only
+# when each app's live color passes its health gate.
+# ---------------------------------------------------------------------------
+cmd_maintenance() {
+  local app live pairs new backup
+  read_routes
+  [[ -n $INSTALLED_CONF ]] || die "nginx has no conf of $PROJECT installed: deploy first" "$EXIT_FAILED"
+  if [[ $MAINTENANCE_ARG == on ]]; then
+    MAINTENANCE=1
+    MAINTENANCE_TEXT=$(html_text "${MAINTENANCE_MESSAGE:-$PROJECT is down for maintenance and will be back shortly.}")
+  else
+    ((MAINTENANCE)) || { say "maintenance is off already"; return 0; }
+    for app in "${APPS[@]}"; do
+      live=$(routed_color "$app")
+      [[ -n $live ]] || die "nginx serves no color of $app: maintenance stays on" "$EXIT_FAILED"
+      say "$app: health gate on $live before the routes open again"
+      health_gate "$app" "$live" || die "$app/$live is not healthy: maintenance stays on" "$EXIT_FAILED"
+    done
+    MAINTENANCE=0
+  fi
+  mapfile -t pairs < <(routes_with)
+  new=$(new_tmp)
+  assemble_conf "$new" "$(switch_method)" "${pairs[@]}"
+  backup=$(new_tmp)
+  printf '%s\n' "$INSTALLED_CONF" >"$backup"
+  install_and_reload "$new" "$backup" "" || die "$SWITCH_ERROR; maintenance is as it was" "$EXIT_FAILED"
+  # A worker of before the reload may answer for a moment.
+  local deadline=$(($((${EPOCHREALTIME/./} / 1000)) + 2000))
+  until ((DRY_RUN)) || maintenance_served; do
+    (($((${EPOCHREALTIME/./} / 1000)) < deadline)) || die "nginx does not answer as maintenance $MAINTENANCE_ARG says" "$EXIT_FAILED"
+    nap 0.05
+  done
+  for app in "${APPS[@]}"; do
+    log_deploy "$app" - - "maintenance-$MAINTENANCE_ARG"
+  done
+  say "maintenance $MAINTENANCE_ARG"
+}
+
+# True when a request from outside (no verify header) to the first route
+# gets what MAINTENANCE says: 503, or anything else.
+maintenance_served() {
+  local code resolve=()
+  [[ -z $VERIFY_RESOLVE ]] || resolve=(--resolve "$VERIFY_RESOLVE")
+  code=$(curl --silent --insecure --output /dev/null --write-out '%{http_code}' --max-time 5 "${resolve[@]}" \
+    -- "$VERIFY_BASE${APP_ROUTE_PATHS[${APPS[0]}]%% *}" 9>&- 2>/dev/null) || true
+  if ((MAINTENANCE)); then [[ $code == 503 ]]; else [[ $code != 503 && $code != 000 ]]; fi
 }
 
 # ---------------------------------------------------------------------------
@@ -2639,6 +2748,7 @@ abandon() { # SIGNAL
 cmd_status() {
   local app routes holder down=0
   load_installed
+  read_maintenance
   routes=$(proxy_routes "$INSTALLED_CONF" "$INSTALLED_LIVE")
   printf 'project %s (proxy: %s, switching by %s; nginx asked at %s)\n' "$PROJECT" remote "$(switch_method)" "$VERIFY_BASE"
   for app in "${APPS[@]}"; do
@@ -2646,6 +2756,10 @@ cmd_status() {
   done
   holder=$(lock_holder)
   printf 'lock: %s\n' "${holder:-free}"
+  if ((MAINTENANCE)); then
+    printf 'maintenance: on (every request but deploy.sh'"'"'s gets 503: %s)\n' "$MAINTENANCE_TEXT"
+    down=1
+  fi
   ((HOSTS_DOWN)) && down=1
   return "$down"
 }
@@ -2733,6 +2847,8 @@ LOGS_FOLLOW=0
 LOGS_LINES=100
 LOGS_SINCE=""
 HISTORY_LINES=20
+MAINTENANCE_ARG=""
+MAINTENANCE_MESSAGE=""
 EXEC_ARGV=()
 parse_args() {
   while (($#)); do
@@ -2740,7 +2856,7 @@ parse_args() {
       --dry-run) DRY_RUN=1 ;;
       --json) JSON=1 ;;
       -f | --follow) LOGS_FOLLOW=1 ;;
-      --since | --lines | -n)
+      --since | --lines | -n | --message)
         (($# >= 2)) || die "$1 needs a value"
         option_value "$1" "$2"
         shift
@@ -2762,7 +2878,7 @@ parse_args() {
         ONLY=$2
         shift
         ;;
-      deploy | rollback | status | switch | logs | exec | history | reload-tls)
+      deploy | rollback | status | switch | logs | exec | history | maintenance | reload-tls)
         [[ -z $COMMAND ]] || die "one command at a time (got $COMMAND and $1)"
         COMMAND=$1
         ;;
@@ -2776,6 +2892,7 @@ parse_args() {
 # An option that takes a value.
 option_value() { # OPTION VALUE
   case $1 in
+    --message) MAINTENANCE_MESSAGE=$2 ;;
     --since)
       [[ $2 =~ ^[0-9]{1,6}[smhd]$|^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2})?Z?)?$ ]] ||
         die "--since takes a duration (30s, 10m, 2h, 1d) or a date (2026-12-03 or 2026-12-03T08:00:00Z)"
@@ -2798,6 +2915,10 @@ positional() { # ARG
       VERSION=$1
       ;;
     switch) [[ -z $SWITCH_TO ]] || die "switch takes one color"; SWITCH_TO=$1 ;;
+    maintenance)
+      [[ -z $MAINTENANCE_ARG && ($1 == on || $1 == off) ]] || die "maintenance takes on or off"
+      MAINTENANCE_ARG=$1
+      ;;
     logs | exec)
       if [[ -z $ONLY ]]; then
         ONLY=$1
@@ -2826,6 +2947,8 @@ select_apps() {
     ((${#EXEC_ARGV[@]})) || die "exec needs a command after --"
   fi
   ((!JSON)) || [[ $COMMAND == status ]] || die "--json is for status"
+  [[ $COMMAND != maintenance || -n $MAINTENANCE_ARG ]] || die "maintenance takes on or off"
+  [[ -z $MAINTENANCE_MESSAGE || $MAINTENANCE_ARG == on ]] || die "--message is for maintenance on"
   if [[ -n $ONLY ]]; then
     [[ -n ${APP_RUNTIME[$ONLY]:-} ]] || die "unknown app '$ONLY' (apps: ${APPS[*]})"
     SELECTED=("$ONLY")
@@ -2887,6 +3010,10 @@ needed_hosts() {
 # Prepares what every app shares (the network),
 # then runs the command.
 work() {
+  if [[ $COMMAND == maintenance ]]; then
+    cmd_maintenance
+    return 0
+  fi
   if [[ $COMMAND == reload-tls ]]; then
     cmd_reload_tls
     return 0
