@@ -45,7 +45,7 @@ enum Command {
         #[arg(long)]
         templates: Option<Utf8PathBuf>,
     },
-    /// Compare each spec's kit with what is on disk; exit 1 with a diff when they differ.
+    /// Compare each spec's kit with what is on disk; exit 1 when they differ, with a diff per file (or, with --format github, an annotation per file).
     Check {
         /// Spec files.
         #[arg(required = true)]
