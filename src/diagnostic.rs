@@ -51,6 +51,12 @@ impl SpecError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// Where in the spec the problem is, for output that names a line
+    /// instead of drawing the source (`check --format github`).
+    pub fn span(&self) -> SourceSpan {
+        self.span
+    }
 }
 
 /// The one error for something written twice where once is allowed, so
@@ -126,6 +132,11 @@ impl SpecReport {
     /// The individual problems.
     pub fn errors(&self) -> &[SpecError] {
         &self.errors
+    }
+
+    /// The spec's text, which the problems' spans point into.
+    pub fn source(&self) -> &str {
+        self.source_code.inner()
     }
 }
 

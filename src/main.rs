@@ -2,13 +2,16 @@
 //! pipeline, prints diagnostics, and maps outcomes to exit codes
 //! (0 ok, 1 drift found by `check`, 2 spec or usage error).
 
+mod cli;
+
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use camino::{Utf8Path, Utf8PathBuf};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use cli::{github, init, reference};
 use greenlight::render::{shell_quote, TemplateSource};
-use greenlight::{emit, load_scoped, render, Loaded, OutputScope};
+use greenlight::{emit, load_scoped, render, LoadError, Loaded, OutputScope};
 use miette::Diagnostic;
 
 /// Compile a KDL blue/green deployment spec into a reviewable deploy kit
@@ -42,7 +45,7 @@ enum Command {
         #[arg(long)]
         templates: Option<Utf8PathBuf>,
     },
-    /// Compare each spec's kit with what is on disk; exit 1 with a diff when they differ.
+    /// Compare each spec's kit with what is on disk; exit 1 when they differ, with a diff per file (or, with --format github, an annotation per file).
     Check {
         /// Spec files.
         #[arg(required = true)]
@@ -53,6 +56,9 @@ enum Command {
         /// Directory of template overrides, as for build.
         #[arg(long)]
         templates: Option<Utf8PathBuf>,
+        /// How to report: text (a diff per file) or github (GitHub Actions `::error` annotations on the spec's lines and the kit's files).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Parse and validate specs only; print every problem found.
     Validate {
@@ -68,6 +74,62 @@ enum Command {
         #[arg(long)]
         templates: Option<Utf8PathBuf>,
     },
+    /// Write a commented starter spec (one app, `web`, and its proxy) from flags, without asking questions; it passes `validate` as written.
+    Init {
+        /// Where to write the spec; an existing file is left alone unless --force.
+        #[arg(default_value = "greenlight.kdl")]
+        path: Utf8PathBuf,
+        #[command(flatten)]
+        starter: init::Starter,
+        /// Replace PATH if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the completion script for SHELL (e.g. `greenlight completions bash > /etc/bash_completion.d/greenlight`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: reference::CompletionShell,
+    },
+    /// Print the man page, in roff (e.g. `greenlight man > /usr/local/share/man/man1/greenlight.1`).
+    Man,
+}
+
+/// How `check` reports what it finds.
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum Format {
+    /// Diagnostics drawn in the spec, a unified diff per file, and the command that fixes them.
+    Text,
+    /// GitHub Actions workflow commands: `::error file=…` on each spec line and kit file at fault.
+    Github,
+}
+
+impl Format {
+    /// Reports a spec that did not load.
+    fn spec_failed(self, spec: &Utf8Path, error: &LoadError) {
+        match self {
+            Format::Text => report(error),
+            Format::Github => {
+                for line in github::load_errors(spec, error) {
+                    println!("{line}");
+                }
+            }
+        }
+    }
+
+    /// Reports any other failure; `spec` is the spec it is about, if one.
+    fn failed(self, spec: Option<&Utf8Path>, message: &str) {
+        match (self, spec) {
+            (Format::Text, _) => eprintln!("error: {message}"),
+            (Format::Github, Some(spec)) => println!(
+                "{}",
+                github::error(&[("file", spec.as_str()), ("title", "greenlight")], message)
+            ),
+            (Format::Github, None) => {
+                println!("{}", github::error(&[("title", "greenlight")], message))
+            }
+        }
+    }
 }
 
 /// How a run ended, before it becomes an exit code.
@@ -84,13 +146,14 @@ fn main() -> ExitCode {
     } else {
         OutputScope::Repository
     };
+    let text = Format::Text;
     let outcome = match cli.command {
         Command::Build {
             specs,
             output,
             templates,
-        } => with_templates(templates.as_deref(), |source| {
-            each_spec(&specs, output.as_deref(), scope, |spec, loaded| {
+        } => with_templates(templates.as_deref(), text, |source| {
+            each_spec(&specs, output.as_deref(), scope, text, |spec, loaded| {
                 build(spec, loaded, source)
             })
         }),
@@ -98,18 +161,19 @@ fn main() -> ExitCode {
             specs,
             output,
             templates,
-        } => with_templates(templates.as_deref(), |source| {
-            each_spec(&specs, output.as_deref(), scope, |spec, loaded| {
+            format,
+        } => with_templates(templates.as_deref(), format, |source| {
+            each_spec(&specs, output.as_deref(), scope, format, |spec, loaded| {
                 let fix = fix_command(
                     spec,
                     output.as_deref(),
                     templates.as_deref(),
                     cli.allow_output_outside,
                 );
-                check(spec, loaded, source, &fix)
+                check(spec, loaded, source, &fix, format)
             })
         }),
-        Command::Validate { specs } => each_spec(&specs, None, scope, |spec, loaded| {
+        Command::Validate { specs } => each_spec(&specs, None, scope, text, |spec, loaded| {
             println!(
                 "{spec}: ok ({} app(s), {} host(s))",
                 loaded.plan.apps.len(),
@@ -118,18 +182,41 @@ fn main() -> ExitCode {
             Outcome::Ok
         }),
         Command::Explain { spec, templates } => {
-            with_templates(templates.as_deref(), |source| {
-                each_spec(std::slice::from_ref(&spec), None, scope, |_, loaded| {
-                    match render::explain(&loaded.plan, source.clone()) {
+            with_templates(templates.as_deref(), text, |source| {
+                each_spec(
+                    std::slice::from_ref(&spec),
+                    None,
+                    scope,
+                    text,
+                    |spec, loaded| match render::explain(&loaded.plan, source.clone()) {
                         Ok(text) => {
                             print!("{text}");
                             Outcome::Ok
                         }
-                        Err(e) => template_failure(&e),
-                    }
-                })
+                        Err(e) => template_failure(spec, &e, Format::Text),
+                    },
+                )
             })
         }
+        Command::Init {
+            path,
+            starter,
+            force,
+        } => match init::run(&starter, &path, force) {
+            Ok(()) => {
+                println!("{path}: wrote a starter spec; `greenlight validate {path}` checks it, `greenlight build {path}` writes its kit");
+                Outcome::Ok
+            }
+            Err(message) => {
+                text.failed(None, &message);
+                Outcome::Failed
+            }
+        },
+        Command::Completions { shell } => printed(
+            reference::completions(shell, Cli::command()),
+            "the completion script",
+        ),
+        Command::Man => printed(reference::man(Cli::command()), "the man page"),
     };
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,
@@ -138,16 +225,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// The outcome of printing `what` to stdout.
+fn printed(result: std::io::Result<()>, what: &str) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Ok,
+        Err(e) => {
+            Format::Text.failed(None, &format!("cannot print {what}: {e}"));
+            Outcome::Failed
+        }
+    }
+}
+
 /// Runs `action` with the templates, overridden from `dir` if given; a
 /// templates directory that cannot be used fails before any spec is read.
 fn with_templates(
     dir: Option<&Utf8Path>,
+    format: Format,
     action: impl FnOnce(&TemplateSource) -> Outcome,
 ) -> Outcome {
     match TemplateSource::new(dir) {
         Ok(source) => action(&source),
         Err(e) => {
-            eprintln!("error: {e}");
+            format.failed(None, &e.to_string());
             Outcome::Failed
         }
     }
@@ -159,10 +258,14 @@ fn each_spec(
     specs: &[Utf8PathBuf],
     output: Option<&Utf8Path>,
     scope: OutputScope,
+    format: Format,
     mut action: impl FnMut(&Utf8Path, &Loaded) -> Outcome,
 ) -> Outcome {
     if output.is_some() && specs.len() > 1 {
-        eprintln!("error: -o/--output takes one spec; each spec has its own kit directory");
+        format.failed(
+            None,
+            "-o/--output takes one spec; each spec has its own kit directory",
+        );
         return Outcome::Failed;
     }
     let mut worst = Outcome::Ok;
@@ -170,7 +273,7 @@ fn each_spec(
         let outcome = match load_scoped(spec, output, scope) {
             Ok(loaded) => action(spec, &loaded),
             Err(error) => {
-                report(&error);
+                format.spec_failed(spec, &error);
                 Outcome::Failed
             }
         };
@@ -186,7 +289,7 @@ fn each_spec(
 fn build(spec: &Utf8Path, loaded: &Loaded, templates: &TemplateSource) -> Outcome {
     let kit = match greenlight::kit(&loaded.plan, templates.clone()) {
         Ok(kit) => kit,
-        Err(e) => return template_failure(&e),
+        Err(e) => return template_failure(spec, &e, Format::Text),
     };
     match emit::write(&kit, &loaded.output) {
         Ok(summary) => {
@@ -216,18 +319,25 @@ fn build(spec: &Utf8Path, loaded: &Loaded, templates: &TemplateSource) -> Outcom
     }
 }
 
-/// `fix` is the command that brings the kit up to date, for the last line.
-fn check(spec: &Utf8Path, loaded: &Loaded, templates: &TemplateSource, fix: &str) -> Outcome {
+/// `fix` is the command that brings the kit up to date, for the last line
+/// (text) or each annotation (github).
+fn check(
+    spec: &Utf8Path,
+    loaded: &Loaded,
+    templates: &TemplateSource,
+    fix: &str,
+    format: Format,
+) -> Outcome {
     let kit = match greenlight::kit(&loaded.plan, templates.clone()) {
         Ok(kit) => kit,
-        Err(e) => return template_failure(&e),
+        Err(e) => return template_failure(spec, &e, format),
     };
     let drift = match emit::check(&kit, &loaded.output) {
         Ok(drift) => drift,
         Err(e) => {
-            eprintln!(
-                "error: {spec}: cannot check the kit in {}: {e}",
-                loaded.output
+            format.failed(
+                Some(spec),
+                &format!("{spec}: cannot check the kit in {}: {e}", loaded.output),
             );
             return Outcome::Failed;
         }
@@ -241,7 +351,11 @@ fn check(spec: &Utf8Path, loaded: &Loaded, templates: &TemplateSource, fix: &str
         return Outcome::Ok;
     }
     for d in &drift {
-        print!("{}", d.describe());
+        match format {
+            Format::Text => print!("{}", d.describe()),
+            // No diff here: a line of a kit file could read as a command.
+            Format::Github => println!("{}", github::drift(&loaded.output, d, spec, fix)),
+        }
     }
     println!(
         "{spec}: {} file(s) in {} differ from the spec; run `{fix}` to update the kit",
@@ -272,8 +386,8 @@ fn fix_command(
     words.join(" ")
 }
 
-fn template_failure(error: &minijinja::Error) -> Outcome {
-    eprintln!("error: rendering a template failed: {error}");
+fn template_failure(spec: &Utf8Path, error: &minijinja::Error, format: Format) -> Outcome {
+    format.failed(Some(spec), &format!("rendering a template failed: {error}"));
     Outcome::Failed
 }
 
