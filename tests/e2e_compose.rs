@@ -709,6 +709,16 @@ fn dry_run_changes_nothing(compose: Compose) {
     assert_eq!(json["apps"][0]["colors"]["blue"]["running"], false);
     assert_eq!(json["switching"], "njs");
     assert_eq!(json["serving"], true);
+
+    // Maintenance in a compose nginx: the page, then the routes again.
+    assert_eq!(code(&stack.deploy(&["maintenance", "on"])), Some(0));
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&stack.deploy(&["status", "--json"]))).unwrap();
+    assert_eq!(json["maintenance"], true);
+    assert_eq!(json["serving"], false);
+    assert_ne!(stack.served_version(), "v2", "the maintenance page answers");
+    assert_eq!(code(&stack.deploy(&["maintenance", "off"])), Some(0));
+    assert_eq!(stack.served_version(), "v2");
 }
 
 /// An nginx image without njs: deploy.sh switches by copying in a new conf
