@@ -444,6 +444,24 @@ fn logs_status_json_history_and_exec_tell_about_the_live_color() {
         "printf '%s %s' \"$GREENLIGHT_VERSION\" \"$GREENLIGHT_COLOR\"",
     ]));
     assert_eq!(version, "v2 e2e/web/green");
+    let failing = stack.deploy(&["exec", "web", "--", "sh", "-c", "exit 3"]);
+    assert_eq!(failing.status.code(), Some(3), "the command's own status");
+    assert!(
+        !String::from_utf8_lossy(&failing.stderr).contains("unexpected failure"),
+        "{}",
+        String::from_utf8_lossy(&failing.stderr)
+    );
+    let marker = stack.path("exec-ran");
+    let dry = text(&stack.deploy(&[
+        "--dry-run",
+        "exec",
+        "web",
+        "--",
+        "touch",
+        marker.to_str().unwrap(),
+    ]));
+    assert!(dry.contains("[dry-run] env "), "{dry}");
+    assert!(!marker.exists(), "a dry run ran the command");
 }
 
 /// GET / through nginx as a client sees it: status line and headers, body.
