@@ -425,12 +425,6 @@ CALL_DEADLINE_MS=0
 UNBOUNDED=0
 bounded() { # COMMAND...
   local limit_ms=$((CALL_TIMEOUT_S * 1000)) left rc=0
-  # A command that runs as long as its user wants (logs --follow, exec),
-  # called with UNBOUNDED=1.
-  if ((UNBOUNDED)); then
-    "$@" 9>&-
-    return
-  fi
   if ((CALL_DEADLINE_MS)); then
     left=$((CALL_DEADLINE_MS - $((${EPOCHREALTIME/./} / 1000))))
     ((left < limit_ms)) && limit_ms=$left
@@ -444,6 +438,12 @@ bounded() { # COMMAND...
     trace_command "$@"
   elif [[ " $MISSING " == *" $1 "* ]]; then
     return 127
+  fi
+  # A command that runs as long as its user wants (logs --follow, exec),
+  # called with UNBOUNDED=1.
+  if ((UNBOUNDED)); then
+    "$@" 9>&-
+    return
   fi
   timeout --foreground --kill-after=2 "$((limit_ms / 1000)).$(printf '%03d' $((limit_ms % 1000)))" "$@" || rc=$?
   if ((rc == 124 || rc == 137)); then
@@ -2361,7 +2361,10 @@ cmd_exec() {
   color=$(color_of "$app")
   [[ -n $color ]] || die "nginx serves no color of $app: name one (exec $app blue|green -- COMMAND)" "$EXIT_FAILED"
   color_running "$app" "$color" || die "$app/$color is not running" "$EXIT_FAILED"
-  color_exec "$app" "$color" "${EXEC_ARGV[@]}"
+  # The command's own exit status is deploy.sh's; a dry run prints it.
+  local rc=0
+  run color_exec "$app" "$color" "${EXEC_ARGV[@]}" || rc=$?
+  exit "$rc"
 }
 
 # The audit log, newest last, as a table; a line that does not fit the
