@@ -2,10 +2,12 @@
 //! nothing): the rounds of benches/rounds (a deploy, a rollback and a broken
 //! release under gl-load's four lanes, plus a deploy under the fast lanes to
 //! measure overhead over the container's 1 s boot) on this machine's Docker
-//! Engine, nginx as a compose service. Three setups: compose v2 and v1 with
-//! an nginx image that loads njs (switch without reload), and compose v2
-//! with one that does not (switch by reload). Arguments filter the setups by
-//! name (`cargo bench --bench deploy_compose -- v1`).
+//! Engine, nginx as a compose service. Four setups: compose v2 and v1 with
+//! an nginx image that loads njs (switch without reload), compose v2 with
+//! one laid out like the official image (the module there, not loaded:
+//! deploy.sh loads it), and compose v2 with one without njs (switch by
+//! reload). Arguments filter the setups by name (`cargo bench --bench
+//! deploy_compose -- v1`).
 //!
 //! Run: `cargo build --release --workspace && cargo bench --bench deploy_compose`
 
@@ -21,7 +23,7 @@ mod support;
 use std::path::PathBuf;
 use std::process::Command;
 
-use compose_harness::{ComposeStack, Options};
+use compose_harness::{ComposeStack, Nginx, Options};
 use harness::Load;
 use rounds::{Releases, Target};
 use support::Compose;
@@ -44,16 +46,29 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     let setups = [
-        ("compose v2, nginx in compose with njs", Compose::V2, true),
-        ("compose v1, nginx in compose with njs", Compose::V1, true),
+        (
+            "compose v2, nginx in compose with njs",
+            Compose::V2,
+            Nginx::Njs,
+        ),
+        (
+            "compose v1, nginx in compose with njs",
+            Compose::V1,
+            Nginx::Njs,
+        ),
+        (
+            "compose v2, stock-layout nginx (njs loaded by deploy.sh)",
+            Compose::V2,
+            Nginx::Stock,
+        ),
         (
             "compose v2, nginx in compose without njs (reload)",
             Compose::V2,
-            false,
+            Nginx::Plain,
         ),
     ];
     let mut summaries = Vec::new();
-    for (title, compose, njs) in setups {
+    for (title, compose, nginx) in setups {
         if !filters.is_empty() && !filters.iter().any(|f| title.contains(f.as_str())) {
             continue;
         }
@@ -62,7 +77,7 @@ fn main() {
             "bench",
             Options {
                 compose,
-                njs,
+                nginx,
                 health: "interval \"50ms\"\n        timeout \"1s\"\n        deadline \"3s\"",
                 ..Options::default()
             },

@@ -84,12 +84,14 @@ proxy {{
     );
     let start = stdout
         .lines()
-        .find(|l| l.contains("[dry-run] env -i"))
+        .find(|l| l.contains("[dry-run] setsid "))
         .unwrap_or_else(|| panic!("no start command: {stdout}"));
     assert!(
-        start.ends_with(
-            "env -i MODE=live 'API_KEY=<secret>' 'DB_PASSWORD=<secret>' /srv/web --port 18081"
-        ),
+        start.ends_with(&format!(
+            "/kit/supervise.sh {dir}/state/logs/web-blue.log {dir}/state/run/web-blue.status \
+             env -i MODE=live 'API_KEY=<secret>' 'DB_PASSWORD=<secret>' /srv/web --port 18081",
+            dir = d.display()
+        )),
         "{start}"
     );
     assert!(

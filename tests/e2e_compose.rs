@@ -407,7 +407,7 @@ fn slow_request_during_the_switch(compose: Compose, njs: bool) {
         Options {
             compose,
             keep_previous: false,
-            njs,
+            nginx: if njs { Nginx::Njs } else { Nginx::Plain },
             ..Options::default()
         },
     );
@@ -729,7 +729,7 @@ fn compose_proxy_without_njs_switches_by_reload(compose: Compose) {
         "rld",
         Options {
             compose,
-            njs: false,
+            nginx: Nginx::Plain,
             ..Options::default()
         },
     );
@@ -746,6 +746,96 @@ fn compose_proxy_without_njs_switches_by_reload(compose: Compose) {
     load.finish()
         .assert_no_failures("compose nginx without njs: v2, rollback, v3");
     stack.assert_no_leftovers("green", Some("blue"));
+}
+
+/// The official nginx image ships the njs module without loading it; a
+/// test image laid out the same way gets it loaded by deploy.sh when it
+/// starts nginx, so every switch is by njs: no reload (the same workers
+/// before and after), no POST lost on a kept-alive connection.
+fn a_stock_nginx_image_switches_by_njs(compose: Compose) {
+    let stack = ComposeStack::new(
+        "stk",
+        Options {
+            compose,
+            nginx: Nginx::Stock,
+            ..Options::default()
+        },
+    );
+    let out = stack.deploy(&["deploy", "v1"]);
+    assert_eq!(code(&out), Some(0));
+    assert!(
+        stdout(&out).contains("loading its image's njs module"),
+        "{}",
+        stdout(&out)
+    );
+    let status = stdout(&stack.deploy(&["status"]));
+    assert!(status.contains("switching by njs;"), "{status}");
+    let load = stack.load();
+    for args in [&["deploy", "v2"][..], &["rollback"], &["deploy", "v3"]] {
+        let workers = stack.nginx_workers();
+        assert_eq!(code(&stack.deploy(args)), Some(0), "{args:?}");
+        assert_eq!(stack.nginx_workers(), workers, "{args:?}: nginx reloaded");
+    }
+    assert_eq!(stack.served_version(), "v3");
+    let lost = load
+        .finish()
+        .assert_no_failures("stock nginx image: v2, rollback, v3");
+    assert_eq!(lost, 0, "POSTs lost with njs loaded");
+}
+
+/// prune removes the images of versions no longer deployed, on the app's
+/// host, and never the live or the kept color's: four versions deployed
+/// from a repository of the test's own, `prune --keep 1` leaves the live v4
+/// and the previous v3 (kept for a rollback, which still works), removes
+/// v1 and v2, and leaves an image of another repository alone. A dry run
+/// prints the removals and removes nothing.
+fn prune_removes_only_images_of_versions_no_longer_deployed(compose: Compose) {
+    images();
+    let repo = format!("greenlight-test/prune-{}", std::process::id());
+    for tag in ["v1", "v2", "v3", "v4"] {
+        let source = if tag == "v4" { "v1" } else { tag };
+        docker_ok(&[
+            "tag",
+            &format!("{APP_IMAGE}:{source}"),
+            &format!("{repo}:{tag}"),
+        ]);
+    }
+    let stack = ComposeStack::new(
+        "prn",
+        Options {
+            compose,
+            app_image: Some(repo.clone()),
+            ..Options::default()
+        },
+    );
+    for version in ["v1", "v2", "v3", "v4"] {
+        assert_eq!(
+            code(&stack.deploy(&["deploy", version])),
+            Some(0),
+            "{version}"
+        );
+    }
+    let tags = || lines(&docker_ok(&["image", "ls", "--format", "{{.Tag}}", &repo]));
+    let dry = stdout(&stack.deploy(&["--dry-run", "prune", "--keep", "1"]));
+    assert!(dry.contains(&format!("image rm {repo}:v1")), "{dry}");
+    assert_eq!(tags(), ["v1", "v2", "v3", "v4"], "a dry run removed images");
+    let out = stack.deploy(&["prune", "--keep", "1"]);
+    assert_eq!(code(&out), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("2 image(s) removed"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(tags(), ["v3", "v4"]);
+    assert!(docker(&["image", "inspect", &format!("{APP_IMAGE}:v2")]).0);
+    assert_eq!(code(&stack.deploy(&["rollback"])), Some(0));
+    assert_eq!(stack.served_version(), "v3");
+    let refused = stack.deploy(&["prune", "--keep", "0"]);
+    assert_eq!(code(&refused), Some(2));
+    drop(stack);
+    for tag in ["v3", "v4"] {
+        docker(&["image", "rm", &format!("{repo}:{tag}")]);
+    }
 }
 
 /// nginx reaches colors by name; a stopped color never stops nginx from
@@ -1030,6 +1120,12 @@ macro_rules! both_composes {
     };
 }
 
+scenarios!(
+    compose_v2_prune,
+    Compose::V2,
+    [prune_removes_only_images_of_versions_no_longer_deployed]
+);
+
 both_composes!(
     compose_proxy_deploys_upgrades_and_rolls_back_without_a_failed_request,
     host_proxy_deploys_upgrades_and_rolls_back_without_a_failed_request,
@@ -1042,6 +1138,7 @@ both_composes!(
     a_killed_deploy_leaves_the_site_up_and_the_next_one_converges,
     dry_run_changes_nothing,
     compose_proxy_without_njs_switches_by_reload,
+    a_stock_nginx_image_switches_by_njs,
     a_stopped_color_never_breaks_nginx,
     a_replaced_nginx_container_routes_as_before,
     faults_after_the_switch_are_reported_as_nginx_serves,

@@ -98,9 +98,6 @@ fn impostor(port: u16, version: &str) -> Child {
 }
 
 /// Whether anything listens on a loopback port.
-fn listening(port: u16) -> bool {
-    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-}
 
 /// A stray process on the idle color's port is never gated on: the deploy
 /// is refused naming its pid and command, and the live color is untouched.
@@ -427,7 +424,7 @@ fn a_deploy_terminated_at_once_leaves_nothing_behind(njs: bool) {
             // Stopped by the signal handler: SIGTERM, then the app drains.
             assert!(
                 lingering.elapsed() < Duration::from_secs(5),
-                "try {i}: the started color still runs"
+                "try {i}: the started color still runs\n{said}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }

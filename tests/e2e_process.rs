@@ -360,7 +360,10 @@ fn a_dry_run_prints_the_commands_a_real_run_runs() {
         );
         let ran = dry_run_commands(&std::fs::read_to_string(&trace).unwrap(), "");
         assert!(
-            printed.iter().any(|c| c.starts_with("env -i ")) && printed.len() >= 4,
+            printed
+                .iter()
+                .any(|c| c.starts_with("setsid ") && c.contains(" env -i "))
+                && printed.len() >= 4,
             "njs {njs}: the dry run printed too little: {printed:#?}"
         );
         assert_eq!(
@@ -647,4 +650,92 @@ proxy {{
         0,
         "a conf was installed"
     );
+}
+
+/// A live color's process that crashes is started again by its supervisor
+/// (nginx serves it again within seconds, nothing redeployed), `status`
+/// and `status --json` say how often, and the log says why; a color that
+/// keeps crashing is reported down, not running. The log is capped.
+#[test]
+fn a_crashed_color_is_started_again_and_status_says_so() {
+    let Some(_serial) = ready() else { return };
+    let stack = Stack::new(AppOptions::default());
+    assert_eq!(stack.deploy(&["deploy", "v1"]).status.code(), Some(0));
+    let first = stack
+        .app_pid("blue")
+        .expect("blue's app runs under its supervisor");
+    run_ok(std::process::Command::new("kill").args(["-KILL", &first.to_string()]));
+    let started = Instant::now();
+    loop {
+        let now = stack.app_pid("blue");
+        if now.is_some_and(|pid| pid != first) && listening(stack.port("blue")) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the crashed app was not started again"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(stack.served_version(), "v1");
+    let status = stack.deploy(&["status"]);
+    let said = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert_eq!(status.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("blue  running v1, restarts 1, healthy"),
+        "{said}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&stack.deploy(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(json["apps"][0]["colors"]["blue"]["restarts"], 1, "{json}");
+    let log = std::fs::read_to_string(stack.path("state/logs/web-blue.log")).unwrap();
+    assert!(
+        log.contains("exited on its own with status 137: start 2 in 1s"),
+        "{log}"
+    );
+
+    // Crashing again and again: down between tries, said so, exit 1.
+    stack.version_env("v1", "APP_BROKEN=exit-at-boot\n");
+    let pid = stack.app_pid("blue").unwrap();
+    run_ok(std::process::Command::new("kill").args(["-KILL", &pid.to_string()]));
+    let started = Instant::now();
+    loop {
+        let status = stack.deploy(&["status"]);
+        let said = String::from_utf8_lossy(&status.stdout).into_owned();
+        if said.contains("blue  down: it ended on its own (restarts ") {
+            assert_eq!(status.status.code(), Some(1), "{said}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{said}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::fs::remove_file(stack.path("versions/v1.env")).unwrap();
+
+    // A log past 10 MiB is moved to .1 within the supervisor's 5 s check.
+    let log = stack.path("state/logs/web-blue.log");
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    std::io::Write::write_all(&mut file, &vec![b'x'; 11 << 20]).unwrap();
+    drop(file);
+    let started = Instant::now();
+    while std::fs::metadata(&log).unwrap().len() > 10 << 20 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the log was not capped"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        std::fs::metadata(stack.path("state/logs/web-blue.log.1"))
+            .unwrap()
+            .len()
+            > 10 << 20
+    );
+    // Stopping the color stops its supervisor too: nothing is started again.
+    assert_eq!(stack.deploy(&["deploy", "v2"]).status.code(), Some(0));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !listening(stack.port("blue")),
+        "blue was started again after its stop"
+    );
+    assert!(!stack.path("state/run/web-blue.status").exists());
 }

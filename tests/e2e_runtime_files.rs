@@ -47,7 +47,7 @@ fn environ(pid: u32) -> Vec<String> {
 /// The pid of the app itself: the leader runs app.sh, which execs it.
 fn app_pid(stack: &Stack, color: &str) -> u32 {
     stack
-        .color_pid(color)
+        .app_pid(color)
         .unwrap_or_else(|| panic!("{color} does not run"))
 }
 

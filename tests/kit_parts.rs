@@ -134,7 +134,7 @@ const SSH_CODE: &[&str] = &[
 ];
 const PROCESS_CODE: &[&str] = &[
     "process_start() {",
-    "exec setsid",
+    "setsid \"$BASH\" \"$KIT_DIR/$SUPERVISOR\"",
     "\npid_file() {",
     "declare -A APP_USER=",
     "start_argv() {",

@@ -228,7 +228,19 @@ fn momo_survives_faults_across_machines() {
     // what nginx serves.
     was2.pause();
     let out = momo.deploy(&["status"]);
+    let json = momo.deploy(&["status", "--json"]);
     was2.unpause();
+    assert_exit(&json, 1, "status --json with was2 frozen");
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    for color in ["blue", "green"] {
+        let about = &json["apps"][0]["colors"][color];
+        assert_eq!(about["running"], serde_json::Value::Null, "{about}");
+        assert_eq!(
+            about["no_answer_from"],
+            serde_json::json!(["was2"]),
+            "{about}"
+        );
+    }
     assert_exit(&out, 1, "status with was2 frozen");
     let said = all_text(&out);
     // A frozen host still completes TCP handshakes (its kernel runs), so

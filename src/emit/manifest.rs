@@ -78,13 +78,13 @@ fn is_sha256(text: &str) -> bool {
 }
 
 /// Whether greenlight can generate a file by this name: `deploy.sh`,
-/// `PLAN.md`, `nginx/NAME.conf`, `nginx/NAME.js` or `compose/NAME.yml`,
+/// `PLAN.md`, `supervise.sh`, `nginx/NAME.conf`, `nginx/NAME.js` or `compose/NAME.yml`,
 /// where NAME is lowercase letters, digits, `-` and inner dots, starting
 /// with a letter. No absolute path, `..`, empty part or other directory
 /// can match.
 fn is_generated_name(name: &str) -> bool {
     let Some((dir, file)) = name.split_once('/') else {
-        return matches!(name, "deploy.sh" | "PLAN.md");
+        return matches!(name, "deploy.sh" | "PLAN.md" | "supervise.sh");
     };
     let Some((stem, extension)) = file.rsplit_once('.') else {
         return false;
@@ -112,6 +112,7 @@ mod tests {
         for good in [
             "deploy.sh",
             "PLAN.md",
+            "supervise.sh",
             "nginx/site.conf",
             "nginx/greenlight.js",
             "nginx/web-2-blue.upstream.conf",

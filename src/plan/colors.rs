@@ -86,6 +86,7 @@ pub(super) fn colors(
                 upstream_file: format!("nginx/{name}-{color}.upstream.conf"),
                 select_file: format!("nginx/{name}-{color}.select.conf"),
                 pid_file: format!("run/{name}-{color}.pid"),
+                status_file: format!("run/{name}-{color}.status"),
                 log_file: format!("logs/{name}-{color}.log"),
                 mark: format!("{project}/{name}/{color}"),
                 alias,

@@ -52,6 +52,12 @@ pub const LISTEN_PORT: u16 = 80;
 /// up without reaching a registry.)
 pub const PROXY_IMAGE: &str = "nginx:1.27.5";
 
+/// Where nginx packages put the njs module: Debian's and the official
+/// image's. A compose nginx whose image has it there and does not load it
+/// itself gets it loaded (`nginx -g "load_module …;"`), so that it switches
+/// without a reload.
+pub const NJS_MODULE: &str = "/usr/lib/nginx/modules/ngx_http_js_module.so";
+
 /// `proxy { conf-dir }`: where a host or remote nginx reads its confs.
 pub const PROXY_CONF_DIR: &str = "/etc/nginx/conf.d";
 

@@ -21,6 +21,11 @@ pub struct KitFiles {
     pub accessories_project: String,
     /// nginx's compose file in compose mode (kit path).
     pub proxy_compose: String,
+    /// What nginx's compose file gains when its image has the njs module
+    /// without loading it: the command that loads it (kit path).
+    pub proxy_njs_compose: String,
+    /// The supervisor of a process app's color (kit path).
+    pub supervisor: String,
     /// The njs module's name in nginx's conf dir, beside the site conf.
     pub installed_js: String,
     /// The live file's name in nginx's conf dir: one "APP COLOR" line per app.
@@ -37,6 +42,8 @@ impl KitFiles {
             accessories_compose: "compose/accessories.yml".into(),
             accessories_project: format!("{project}-accessories"),
             proxy_compose: "compose/proxy.yml".into(),
+            proxy_njs_compose: "compose/proxy-njs.yml".into(),
+            supervisor: "supervise.sh".into(),
             installed_js: format!("greenlight-{project}.js"),
             installed_live: format!("greenlight-{project}.live"),
         }

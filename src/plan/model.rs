@@ -214,6 +214,9 @@ pub struct Color {
     pub select_file: String,
     /// Process runtime: the color's pid file, relative to the state dir.
     pub pid_file: String,
+    /// Process runtime: the line its supervisor keeps about it ("up
+    /// RESTARTS" or "down RESTARTS STATUS"), relative to the state dir.
+    pub status_file: String,
     /// Process runtime: the color's log, relative to the state dir.
     pub log_file: String,
     /// Process runtime: what the color's process carries in its environment
@@ -353,6 +356,8 @@ pub struct Proxy {
     pub image: String,
     /// compose: the proxy's compose project.
     pub compose_project: String,
+    /// compose: the njs module file an image may have without loading it.
+    pub njs_module: String,
     /// Listen lines.
     pub listen: Vec<Listen>,
     /// server_name values.

@@ -2,7 +2,7 @@
 //! listens on.
 
 use super::context::PlanContext;
-use super::defaults::{LISTEN_PORT, PROXY_CONF_DIR, PROXY_IMAGE, QUICK_CONNECT};
+use super::defaults::{LISTEN_PORT, NJS_MODULE, PROXY_CONF_DIR, PROXY_IMAGE, QUICK_CONNECT};
 use super::hosts::unknown_host;
 use super::model::{App, Host, Listen, Proxy, ProxyMode};
 use super::names;
@@ -105,6 +105,7 @@ pub(super) fn proxy(
             _ => String::new(),
         },
         compose_project: format!("{project}-proxy"),
+        njs_module: NJS_MODULE.to_string(),
         listen,
         server_names: p.map(|p| p.server_names.clone()).unwrap_or_default(),
         tls,

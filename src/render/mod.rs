@@ -85,10 +85,22 @@ pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinj
             context! { plan },
         )?;
     }
+    if plan_model.uses_process {
+        add(
+            files.supervisor.clone(),
+            templates::SUPERVISE_SH,
+            context! { plan },
+        )?;
+    }
     if plan_model.proxy.mode == ProxyMode::Compose {
         add(
             files.proxy_compose.clone(),
             templates::COMPOSE_PROXY,
+            context! { plan },
+        )?;
+        add(
+            files.proxy_njs_compose.clone(),
+            templates::COMPOSE_PROXY_NJS,
             context! { plan },
         )?;
     }

@@ -27,6 +27,10 @@ pub const COMPOSE_APP: &str = "compose/app.yml.j2";
 pub const COMPOSE_ACCESSORIES: &str = "compose/accessories.yml.j2";
 /// The compose file of nginx in compose mode.
 pub const COMPOSE_PROXY: &str = "compose/proxy.yml.j2";
+/// Loads the njs module in a compose nginx whose image does not.
+pub const COMPOSE_PROXY_NJS: &str = "compose/proxy-njs.yml.j2";
+/// The supervisor of a process app's color.
+pub const SUPERVISE_SH: &str = "supervise.sh.j2";
 
 /// The parts deploy.sh includes, one job each; a kit includes only the
 /// parts its spec uses (one of `deploy/proxy/*` per proxy mode).
@@ -51,6 +55,7 @@ pub const DEPLOY_PARTS: &[&str] = &[
     "deploy/rollout.sh.j2",
     "deploy/operate.sh.j2",
     "deploy/maintenance.sh.j2",
+    "deploy/prune.sh.j2",
     "deploy/tls.sh.j2",
     "deploy/commands.sh.j2",
 ];
@@ -67,6 +72,8 @@ pub const ALL: &[&str] = &[
     COMPOSE_APP,
     COMPOSE_ACCESSORIES,
     COMPOSE_PROXY,
+    COMPOSE_PROXY_NJS,
+    SUPERVISE_SH,
 ];
 
 /// Where templates come from: the embedded set, each overridable by a file of

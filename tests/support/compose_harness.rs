@@ -25,6 +25,18 @@ pub enum Proxy {
     Host,
 }
 
+/// The nginx image of a compose proxy.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Nginx {
+    /// It loads the njs module: deploy.sh switches without a reload.
+    Njs,
+    /// Laid out like the official image: the module is there, not loaded;
+    /// deploy.sh has it loaded.
+    Stock,
+    /// No njs module: deploy.sh switches by reload.
+    Plain,
+}
+
 /// What the spec says beyond the harness's defaults.
 pub struct Options {
     pub compose: Compose,
@@ -32,9 +44,8 @@ pub struct Options {
     pub health: &'static str,
     pub drain: &'static str,
     pub keep_previous: bool,
-    /// Proxy mode compose: whether the nginx image loads the njs module
-    /// (deploy.sh then switches without a reload).
-    pub njs: bool,
+    /// Proxy mode compose: the nginx image.
+    pub nginx: Nginx,
     /// The app's image repository (default: [`APP_IMAGE`]).
     pub app_image: Option<String>,
     /// More lines of the app block; `{dir}` stands for the test's directory.
@@ -49,7 +60,7 @@ impl Default for Options {
             health: "interval \"200ms\"\n        timeout \"1s\"\n        deadline \"8s\"",
             drain: "10s",
             keep_previous: true,
-            njs: true,
+            nginx: Nginx::Njs,
             app_image: None,
             app_extra: String::new(),
         }
@@ -112,10 +123,10 @@ impl ComposeStack {
                 String::new(),
                 format!(
                     "proxy {{\n    mode \"compose\"\n    image \"{}\"\n    listen \"127.0.0.1:{proxy_port}\"\n}}\n",
-                    if options.njs {
-                        &images.nginx
-                    } else {
-                        &images.nginx_plain
+                    match options.nginx {
+                        Nginx::Njs => &images.nginx,
+                        Nginx::Stock => &images.nginx_stock,
+                        Nginx::Plain => &images.nginx_plain,
                     }
                 ),
             ),

@@ -272,6 +272,21 @@ impl Stack {
     }
 
     /// Whether a color's recorded process is alive.
+    /// The app's own process of a color: the child of its supervisor (the
+    /// pid file's process) that is not the supervisor's `sleep`.
+    pub fn app_pid(&self, color: &str) -> Option<u32> {
+        let supervisor = self.color_pid(color)?;
+        let children =
+            fs::read_to_string(format!("/proc/{supervisor}/task/{supervisor}/children")).ok()?;
+        children
+            .split_whitespace()
+            .filter_map(|pid| pid.parse::<u32>().ok())
+            .find(|pid| {
+                fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|comm| comm.trim() != "sleep")
+            })
+    }
+
     pub fn color_alive(&self, color: &str) -> bool {
         self.color_pid(color).is_some()
     }
@@ -394,6 +409,11 @@ impl Report {
 }
 
 /// Runs a command that must succeed.
+/// True when something accepts connections on the loopback port.
+pub fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
 pub fn run_ok(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(

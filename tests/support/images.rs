@@ -3,7 +3,8 @@
 //! FROM scratch images, one tag per test version (`greenlight-test/app:v1`,
 //! ...; the version, and a broken mode or boot delay, are baked in as ENV);
 //! and nginx images made from the host's /usr/sbin/nginx and its shared
-//! libraries, one with Debian's njs module loaded and one without.
+//! libraries: one with Debian's njs module loaded, one laid out like the
+//! official image (the module's file present, not loaded) and one without it.
 //! Each image carries a content hash (label or tag) and is rebuilt only when
 //! its inputs change; they are built once per test binary. The compose suite
 //! runs them on this machine's engine; the lab sends them to its hosts.
@@ -104,6 +105,9 @@ pub struct Images {
     pub nginx: String,
     /// The same nginx without njs: deploy.sh switches it by reload.
     pub nginx_plain: String,
+    /// Like the official image: the module's file is there, nginx.conf does
+    /// not load it (deploy.sh has it loaded).
+    pub nginx_stock: String,
     /// The static gl-load (the load client).
     pub gl_load: PathBuf,
 }
@@ -195,12 +199,14 @@ fn build_images() -> Result<Images, String> {
         docker_build(&app_ctx, &file, &image, &[&format!("APP_VERSION={tag}")])?;
     }
 
-    let nginx = nginx_image(&ctx_root, true)?;
-    let nginx_plain = nginx_image(&ctx_root, false)?;
+    let nginx = nginx_image(&ctx_root, Njs::Loaded)?;
+    let nginx_plain = nginx_image(&ctx_root, Njs::Absent)?;
+    let nginx_stock = nginx_image(&ctx_root, Njs::Present)?;
     eprintln!("test images ready in {:?}", started.elapsed());
     Ok(Images {
         nginx,
         nginx_plain,
+        nginx_stock,
         gl_load: bin.join("gl-load"),
     })
 }
@@ -227,19 +233,28 @@ fn with_libraries(program: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
+/// Debian's njs module in an nginx test image.
+#[derive(Clone, Copy, PartialEq)]
+enum Njs {
+    /// Its file and a `load_module` in nginx.conf.
+    Loaded,
+    /// Its file only, as in the official image.
+    Present,
+    Absent,
+}
+
 /// nginx without a registry: the host's binary, its libraries and a minimal
-/// nginx.conf in a scratch image; with `njs`, Debian's njs module too,
-/// loaded by that nginx.conf.
-fn nginx_image(ctx_root: &Path, njs: bool) -> Result<String, String> {
+/// nginx.conf in a scratch image, with Debian's njs module as `njs` says.
+fn nginx_image(ctx_root: &Path, njs: Njs) -> Result<String, String> {
     const NJS: &str = "/usr/lib/nginx/modules/ngx_http_js_module.so";
     let mut files = with_libraries(Path::new("/usr/sbin/nginx"))?;
     files.push("/etc/nginx/mime.types".into());
-    if njs {
+    if njs != Njs::Absent {
         files.extend(with_libraries(Path::new(NJS))?);
     }
     files.sort();
     files.dedup();
-    let load_module = if njs {
+    let load_module = if njs == Njs::Loaded {
         format!("load_module {NJS};\n")
     } else {
         String::new()
@@ -265,7 +280,11 @@ fn nginx_image(ctx_root: &Path, njs: bool) -> Result<String, String> {
     if docker(&["image", "inspect", &nginx]).0 {
         return Ok(nginx);
     }
-    let ctx = ctx_root.join(if njs { "nginx-njs" } else { "nginx" });
+    let ctx = ctx_root.join(match njs {
+        Njs::Loaded => "nginx-njs",
+        Njs::Present => "nginx-stock",
+        Njs::Absent => "nginx",
+    });
     let _ = fs::remove_dir_all(&ctx);
     let rootfs = ctx.join("rootfs");
     for dir in [

@@ -28,6 +28,9 @@ readonly IMAGE_SOURCE=pull
 readonly PROXY_HOST=local
 readonly PROXY_PROJECT=hello-proxy
 readonly PROXY_COMPOSE=compose/proxy.yml
+# Added to PROXY_COMPOSE when the image has the njs module (NJS_MODULE) and does not load it.
+readonly PROXY_NJS_COMPOSE=compose/proxy-njs.yml
+readonly NJS_MODULE=/usr/lib/nginx/modules/ngx_http_js_module.so
 readonly PROXY_IMAGE=nginx:1.27.5
 readonly SITE_CONF=greenlight-hello.conf
 readonly INSTALLED_JS=greenlight-hello.js
@@ -192,6 +195,9 @@ Commands:
   maintenance on [--message TEXT] | off
                                  nginx answers every route with 503, a page and Retry-After,
                                  the colors untouched; off gates each live color's health first
+  prune [--app NAME] [--keep N]  removes, on every host, the images of versions other than
+                                 the last N (5) deployed, the live and previous ones and what
+                                 a color runs; an image a container uses is never removed
   --dry-run COMMAND              print every command that would change something (with
                                  the engine or host it goes to); change nothing, read
                                  no secret; works without docker, nginx or the hosts
@@ -386,10 +392,12 @@ trace_command() {
 
 # Temporary files live in one private directory per run, removed when the
 # run ends (new_tmp runs in command substitutions: a list of files kept in
-# a variable would be lost there).
+# a variable would be lost there). A second try after a moment: a process
+# killed by a signal may still be ending a file's creation.
 RUN_TMP=""
 cleanup_tmp() {
-  [[ -z $RUN_TMP ]] || rm -rf -- "$RUN_TMP"
+  [[ -n $RUN_TMP ]] || return 0
+  rm -rf -- "$RUN_TMP" 2>/dev/null || { sleep 0.1 && rm -rf -- "$RUN_TMP"; } || say "could not remove $RUN_TMP"
 }
 
 new_tmp() {
@@ -1313,7 +1321,10 @@ health_gate() { # APP COLOR
 
 # The rounds of the health gate, until every host passes or the deadline.
 # A pass counts only for what this deploy started: the color's own process
-# owns its port (process runtime), its containers run (compose).
+# owns its port (process runtime), its containers run (compose). A pass
+# records the restarts its runtime counted then (GATE_RESTARTS): one more
+# after the switch is a crash, even when the runtime brought it back.
+declare -A GATE_RESTARTS=()
 health_rounds() { # APP COLOR DEADLINE
   local app=$1 color=$2 deadline=$3 url code all streak_ok last="" restarts
   declare -A streak=()
@@ -1340,6 +1351,7 @@ health_rounds() { # APP COLOR DEADLINE
     # Past the deadline, docker's answer was cut short: it says nothing.
     (($((${EPOCHREALTIME/./} / 1000)) < deadline)) || break
     if ((all && running)); then
+      GATE_RESTARTS[$app]=$now_restarts
       return 0
     fi
     if ! ((running)); then
@@ -1446,20 +1458,38 @@ remove_site_conf() {
   put_site_conf "$empty"
 }
 
-# Starts nginx when it is not running; sets PROXY_STARTED then.
+# Starts nginx when it is not running; sets PROXY_STARTED then. An image
+# with the njs module that does not load it (the official image) is told
+# to load it, and switches without a reload from the first deploy on.
 PROXY_STARTED=0
 ensure_proxy() {
+  local with_njs=()
   proxy_container >/dev/null
   [[ -z $PROXY_ID ]] || return 0
   PROXY_STARTED=1
   compose_ready
-  say "proxy: starting nginx (compose project $PROXY_PROJECT)"
+  if image_takes_njs; then
+    with_njs=(--file "$KIT_DIR/$PROXY_NJS_COMPOSE")
+    SWITCH_METHOD=njs
+    say "proxy: starting nginx (compose project $PROXY_PROJECT), loading its image's njs module"
+  else
+    say "proxy: starting nginx (compose project $PROXY_PROJECT)"
+  fi
   touch_project "$PROXY_PROJECT"
-  run compose_on "$PROXY_HOST" "$PROXY_PROJECT" "$PROXY_COMPOSE" up -d 9>&-
+  run compose_on "$PROXY_HOST" "$PROXY_PROJECT" "$PROXY_COMPOSE" "${with_njs[@]}" up -d 9>&-
   if ! ((DRY_RUN)); then
     proxy_container >/dev/null
     restore_proxy_conf
   fi
+}
+
+# True when nginx's image has the njs module and does not load it: nginx -t
+# in a throwaway container of the image (no network), told to load it,
+# passes. An image without the module fails, and so does one that loads it
+# already (a module loaded twice is an error: it needs nothing more).
+image_takes_njs() {
+  run_quiet docker_on "$PROXY_HOST" run --rm --network none "$PROXY_IMAGE" \
+    nginx -t -g "load_module $NJS_MODULE;" 2>/dev/null 9>&-
 }
 
 # A new nginx container gets what the previous one had, saved in the state
@@ -2156,8 +2186,12 @@ watch_new_colors() {
   done
   ((until && !DRY_RUN)) || return 0
   for app in "${SELECTED[@]}"; do
-    read -r _ restarts <<<"$(color_state "$app" "${TARGET[$app]}")"
-    restarts_before[$app]=$restarts
+    if [[ -n ${GATE_RESTARTS[$app]:-} ]]; then
+      restarts_before[$app]=${GATE_RESTARTS[$app]}
+    else
+      read -r _ restarts <<<"$(color_state "$app" "${TARGET[$app]}")"
+      restarts_before[$app]=$restarts
+    fi
   done
   say "watching the new colors for $(((until - $((${EPOCHREALTIME/./} / 1000)) + 999) / 1000))s before stopping the old ones"
   while now=$((${EPOCHREALTIME/./} / 1000)) && ((now < until)); do
@@ -2185,7 +2219,7 @@ watch_new_colors() {
 # stopped running in the meantime is noticed first: nginx goes back to the
 # old color, which still runs.
 retire_old_colors() {
-  local app max_drain=0
+  local app max_drain=0 running restarts
   for app in "${SELECTED[@]}"; do
     ((APP_DRAIN_MS[$app] > max_drain)) && max_drain=${APP_DRAIN_MS[$app]}
   done
@@ -2204,10 +2238,11 @@ retire_old_colors() {
     fi
   done
   for app in "${SELECTED[@]}"; do
-    [[ -n ${LIVE[$app]} ]] || continue
-    if ! ((DRY_RUN)) && ! color_running "$app" "${TARGET[$app]}"; then
+    if [[ -z ${LIVE[$app]} ]] || ((DRY_RUN)); then continue; fi
+    read -r running restarts <<<"$(color_state "$app" "${TARGET[$app]}")"
+    if ! ((running)) || ((restarts > ${GATE_RESTARTS[$app]:-restarts})); then
       switch_back
-      fail_after_switch "$app/${TARGET[$app]} stopped running right after the switch; switched back"
+      fail_after_switch "$app/${TARGET[$app]} stopped running (or crashed and was restarted by its runtime) right after the switch; switched back"
     fi
   done
   for app in "${SELECTED[@]}"; do
@@ -2334,11 +2369,24 @@ cmd_history() {
 
 # One audit line as a table row (false when it does not fit the format).
 history_row() { # LINE
-  local when rest word key value
-  declare -A field=([sudo_user]="" [duration]=-)
-  read -r when rest <<<"$1"
-  [[ $when =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]] || return 1
-  for word in $rest; do
+  log_fields "$1" || return 1
+  [[ -z $ONLY || ${FIELD[app]} == "$ONLY" ]] || return 0
+  printf '%-20s  %-16s  %-8s  %-16s  %-20s  %-20s  %-16s  %s\n' "${FIELD[when]}" \
+    "${FIELD[user]:-?}${FIELD[sudo_user]:+ (${FIELD[sudo_user]})}" "${FIELD[command]:-?}" "${FIELD[app]}" \
+    "${FIELD[from]:--}" "${FIELD[to]:--}" "${FIELD[result]}" "${FIELD[duration]}"
+}
+
+# The fields of one audit line (log_deploy's format) into FIELD, each
+# checked against its grammar: false when one does not fit.
+declare -A FIELD=()
+log_fields() { # LINE
+  local words word key value
+  FIELD=([sudo_user]="" [duration]=-)
+  read -r -a words <<<"$1"
+  ((${#words[@]})) || return 1
+  [[ ${words[0]} =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]] || return 1
+  FIELD[when]=${words[0]}
+  for word in "${words[@]:1}"; do
     key=${word%%=*} value=${word#*=}
     case $key in
       user | sudo_user) fits user "$value" || return 1 ;;
@@ -2348,13 +2396,9 @@ history_row() { # LINE
       duration) [[ $value =~ ^[0-9]{1,6}s$ ]] || return 1 ;;
       *) return 1 ;;
     esac
-    field[$key]=$value
+    FIELD[$key]=$value
   done
-  [[ -n ${field[app]:-} && -n ${field[result]:-} ]] || return 1
-  [[ -z $ONLY || ${field[app]} == "$ONLY" ]] || return 0
-  printf '%-20s  %-16s  %-8s  %-16s  %-20s  %-20s  %-16s  %s\n' "$when" \
-    "${field[user]:-?}${field[sudo_user]:+ (${field[sudo_user]})}" "${field[command]:-?}" "${field[app]}" \
-    "${field[from]:--}" "${field[to]:--}" "${field[result]}" "${field[duration]}"
+  [[ -n ${FIELD[app]:-} && -n ${FIELD[result]:-} ]]
 }
 
 # A JSON string: every character JSON needs escaped, escaped.
@@ -2421,9 +2465,10 @@ app_json() { # APP INSTALLED_COLOR
 # "HEALTHY JSON" of a color: HEALTHY is 1 when it runs and every host
 # answers its health probe as expected.
 color_json() { # APP COLOR
-  local app=$1 color=$2 version targets target host url code ok healthy=1 hosts_json="" sep=""
-  if ! color_running "$app" "$color" 2>/dev/null; then
-    printf '0 {"running":false}'
+  local app=$1 color=$2 version targets target host url code ok healthy=1 hosts_json="" sep="" running restarts
+  read -r running restarts <<<"$(color_state "$app" "$color" 2>/dev/null)"
+  if ! ((running)); then
+    printf '0 {"running":false,"restarts":%s}' "$((10#${restarts:-0}))"
     return 0
   fi
   version=$(color_version "$app" "$color")
@@ -2435,8 +2480,8 @@ color_json() { # APP COLOR
     sep=,
   done
   ((${#targets[@]})) || healthy=0
-  printf '%s {"running":true,"version":%s,"healthy":%s,"hosts":[%s]}' "$healthy" \
-    "$(json_or_null "$version")" "$( ((healthy)) && printf true || printf false)" "$hosts_json"
+  printf '%s {"running":true,"version":%s,"restarts":%s,"healthy":%s,"hosts":[%s]}' "$healthy" \
+    "$(json_or_null "$version")" "$((10#${restarts:-0}))" "$( ((healthy)) && printf true || printf false)" "$hosts_json"
 }
 
 # ---------------------------------------------------------------------------
@@ -2492,6 +2537,65 @@ maintenance_served() {
 }
 
 # ---------------------------------------------------------------------------
+# prune: on every host of each compose app, the images of its versioned
+# repositories (the app's image and sidecars that follow the version) whose
+# tag is none of the versions to keep: the last PRUNE_KEEP versions
+# deployed (the audit log, result ok), the live and previous versions, and
+# what either color runs now. docker refuses to remove an image a container
+# uses (the color kept for a rollback): prune says so and goes on.
+# Accessories' and nginx's images are never touched.
+# ---------------------------------------------------------------------------
+PRUNE_KEEP=5
+cmd_prune() {
+  local app host repo tag keep removed=0 refused=0
+  for app in "${SELECTED[@]}"; do
+    keep=" $(versions_to_keep "$app")"
+    say "$app: keeping the images of${keep% }"
+    for host in ${APP_HOSTS[$app]}; do
+      for repo in ${APP_VERSION_IMAGES[$app]}; do
+        while IFS= read -r tag; do
+          # "<none>" (an image known by digest only) and anything else
+          # outside the version grammar is not a version of this app.
+          fits version "$tag" || continue
+          [[ $keep != *" $tag "* ]] || continue
+          if run_quiet docker_on "$host" image rm "$repo:$tag" 2>/dev/null; then
+            say "$app: removed $repo:$tag on $host"
+            removed=$((removed + 1))
+          else
+            say "$app: kept $repo:$tag on $host: docker refused to remove it (a container uses it)"
+            refused=$((refused + 1))
+          fi
+        done < <(docker_on "$host" image ls --format '{{.Tag}}' "$repo")
+      done
+    done
+  done
+  say "prune: $removed image(s) removed, $refused in use"
+}
+
+# The versions of APP whose images stay, each once, on one line.
+versions_to_keep() { # APP
+  local app=$1 line version i deployed=() kept=" " recent=0
+  if [[ -f $STATE_DIR/deploys.log && ! -L $STATE_DIR/deploys.log ]]; then
+    while IFS= read -r line; do
+      log_fields "$line" || continue
+      [[ ${FIELD[app]} == "$app" && ${FIELD[result]} == ok && ${FIELD[to]:--} != - ]] || continue
+      deployed+=("${FIELD[to]}")
+    done <"$STATE_DIR/deploys.log"
+  fi
+  # The last PRUNE_KEEP distinct versions deployed, newest first.
+  for ((i = ${#deployed[@]} - 1; i >= 0 && recent < PRUNE_KEEP; i--)); do
+    [[ $kept != *" ${deployed[i]} "* ]] || continue
+    kept+="${deployed[i]} "
+    recent=$((recent + 1))
+  done
+  for version in "$(state_get live "$app" version)" "$(state_get previous "$app" version)" \
+    "$(color_version "$app" blue)" "$(color_version "$app" green)"; do
+    [[ -z $version || $kept == *" $version "* ]] || kept+="$version "
+  done
+  printf '%s' "${kept# }"
+}
+
+# ---------------------------------------------------------------------------
 # Commands.
 # ---------------------------------------------------------------------------
 # The deploy itself runs in a worker process, and this shell only waits for
@@ -2505,11 +2609,12 @@ maintenance_served() {
 # this shell itself is killed (SIGKILL), a watchdog does the same within
 # 0.2 s.
 WORKER=""
+WATCHDOG=""
 PROGRESS=""
 PARENT_STARTED=""
 SESSION=""
 run_worker() {
-  local watchdog rc=0
+  local rc=0
   PROGRESS=$(new_tmp)
   PARENT_STARTED=$(start_time "$$")
   SESSION=$(session_of "$$")
@@ -2526,11 +2631,11 @@ run_worker() {
     trap - EXIT
     watch_parent
   ) &
-  watchdog=$!
+  WATCHDOG=$!
   # Killed below when the worker is done; bash says nothing of it.
-  disown "$watchdog"
+  disown "$WATCHDOG"
   wait "$WORKER" || rc=$?
-  kill -KILL "$watchdog" 2>/dev/null || true
+  kill -KILL "$WATCHDOG" 2>/dev/null || true
   exit "$rc"
 }
 
@@ -2558,11 +2663,29 @@ parent_alive() {
   [[ $(start_time "$$" 2>/dev/null) == "$PARENT_STARTED" ]]
 }
 
-# Kills the worker and what it runs in deploy.sh's session, deepest first
-# (a started app has its own session: it is a color, stopped as one).
+# Kills the worker and what it runs in deploy.sh's session (a started app
+# has its own session: it is a color, stopped as one). Each is stopped
+# first, until no new one appears, so that none forks after it was listed;
+# returns when they are gone (a killed process still ends its system call:
+# a file it was creating appears after the kill).
 kill_worker() {
-  # shellcheck disable=SC2046 # one pid per word
-  kill -KILL $(worker_processes "$WORKER") "$WORKER" 2>/dev/null || true
+  local listed="" found pid _
+  kill -STOP "$WORKER" 2>/dev/null || true
+  for _ in 1 2 3 4 5; do
+    found=$(worker_processes "$WORKER")
+    [[ $found != "$listed" ]] || break
+    listed=$found
+    # shellcheck disable=SC2086 # one pid per word
+    kill -STOP $listed 2>/dev/null || true
+  done
+  # shellcheck disable=SC2086 # one pid per word
+  kill -KILL $listed "$WORKER" 2>/dev/null || true
+  for pid in $listed; do
+    for _ in {1..100}; do
+      alive "$pid" || break
+      nap 0.01
+    done
+  done
 }
 
 worker_processes() { # PID
@@ -2579,6 +2702,7 @@ worker_processes() { # PID
 on_signal() {
   trap '' INT TERM
   say "interrupted by SIG$1"
+  [[ -z $WATCHDOG ]] || kill -KILL "$WATCHDOG" 2>/dev/null || true
   if [[ -n $WORKER ]]; then
     kill_worker
     wait "$WORKER" 2>/dev/null || true
@@ -2597,7 +2721,7 @@ abandon() { # SIGNAL
     say "deploy.sh was killed; stopping what it started"
   fi
   if ! grep -qx switching -- "$PROGRESS" 2>/dev/null; then
-    while read -r what app color; do
+    while read -r what app color _; do
       if [[ $what != started ]] || ! fits label "$app" || ! fits color "$color"; then continue; fi
       say "stopping $app/$color, which never took traffic"
       color_stop "$app" "$color" "$keep" || true
@@ -2651,16 +2775,19 @@ app_status() { # APP INSTALLED_COLOR
   return "$down"
 }
 
-# "stopped", or "running VERSION" and the answer of each of its hosts to
-# the health probe.
+# "stopped", "down" (its runtime starts it again), or "running VERSION",
+# how often its runtime restarted it, and the answer of each of its hosts
+# to the health probe.
 color_health() { # APP COLOR
-  local app=$1 color=$2 health version targets url host code where=""
-  if ! color_running "$app" "$color" 2>/dev/null; then
-    printf 'stopped'
+  local app=$1 color=$2 health version targets url host code where="" running restarts
+  read -r running restarts <<<"$(color_state "$app" "$color" 2>/dev/null)"
+  if ! ((running)); then
+    if ((restarts)); then printf 'down: it ended on its own (restarts %s); its runtime starts it again' "$restarts"; else printf 'stopped'; fi
     return 0
   fi
   version=$(color_version "$app" "$color")
   health="running ${version:-(version unknown)}"
+  ((restarts == 0)) || health+=", restarts $restarts"
   mapfile -t targets < <(probe_targets "$app" "$color")
   for url in "${targets[@]}"; do
     read -r host url <<<"$url"
@@ -2712,7 +2839,7 @@ parse_args() {
       --dry-run) DRY_RUN=1 ;;
       --json) JSON=1 ;;
       -f | --follow) LOGS_FOLLOW=1 ;;
-      --since | --lines | -n | --message)
+      --since | --lines | -n | --message | --keep)
         (($# >= 2)) || die "$1 needs a value"
         option_value "$1" "$2"
         shift
@@ -2734,7 +2861,7 @@ parse_args() {
         ONLY=$2
         shift
         ;;
-      deploy | rollback | status | switch | logs | exec | history | maintenance)
+      deploy | rollback | status | switch | logs | exec | history | maintenance | prune)
         [[ -z $COMMAND ]] || die "one command at a time (got $COMMAND and $1)"
         COMMAND=$1
         ;;
@@ -2749,6 +2876,11 @@ parse_args() {
 option_value() { # OPTION VALUE
   case $1 in
     --message) MAINTENANCE_MESSAGE=$2 ;;
+    --keep)
+      [[ $COMMAND == prune ]] || die "--keep only comes after prune"
+      [[ $2 =~ ^[1-9][0-9]{0,2}$ ]] || die "--keep takes a number of versions (1-999), not '$2'"
+      PRUNE_KEEP=$2
+      ;;
     --since)
       [[ $2 =~ ^[0-9]{1,6}[smhd]$|^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2})?Z?)?$ ]] ||
         die "--since takes a duration (30s, 10m, 2h, 1d) or a date (2026-12-03 or 2026-12-03T08:00:00Z)"
@@ -2853,6 +2985,10 @@ main() {
 work() {
   if [[ $COMMAND == maintenance ]]; then
     cmd_maintenance
+    return 0
+  fi
+  if [[ $COMMAND == prune ]]; then
+    cmd_prune
     return 0
   fi
   local network_hosts=("${SELECTED_HOSTS[@]}") host

@@ -33,6 +33,8 @@ readonly MAINTENANCE_PAGE_VAR=gl_tc_admin___maintenance_page
 readonly KIT_SITE_CONF=nginx/site.conf
 readonly KIT_NJS_CONF=nginx/njs.conf
 readonly KIT_JS_MODULE=nginx/greenlight.js
+# The supervisor each process color runs under.
+readonly SUPERVISOR=supervise.sh
 readonly APPS=( tc-admin )
 
 # Apps: runtime, hosts, default tag, health gate, drain.
@@ -125,6 +127,10 @@ declare -A COLOR_SELECT_CONF=(
 declare -A COLOR_PID_FILE=(
   [tc-admin.blue]=run/tc-admin-blue.pid
   [tc-admin.green]=run/tc-admin-green.pid
+)
+declare -A COLOR_STATUS_FILE=(
+  [tc-admin.blue]=run/tc-admin-blue.status
+  [tc-admin.green]=run/tc-admin-green.status
 )
 declare -A COLOR_LOG=(
   [tc-admin.blue]=logs/tc-admin-blue.log
@@ -385,10 +391,12 @@ trace_command() {
 
 # Temporary files live in one private directory per run, removed when the
 # run ends (new_tmp runs in command substitutions: a list of files kept in
-# a variable would be lost there).
+# a variable would be lost there). A second try after a moment: a process
+# killed by a signal may still be ending a file's creation.
 RUN_TMP=""
 cleanup_tmp() {
-  [[ -z $RUN_TMP ]] || rm -rf -- "$RUN_TMP"
+  [[ -n $RUN_TMP ]] || return 0
+  rm -rf -- "$RUN_TMP" 2>/dev/null || { sleep 0.1 && rm -rf -- "$RUN_TMP"; } || say "could not remove $RUN_TMP"
 }
 
 new_tmp() {
@@ -713,10 +721,13 @@ fill() { # WORD APP COLOR PORT VERSION URL
 }
 
 # ---------------------------------------------------------------------------
-# Process runtime: one session (setsid) per color, started with a clean
-# environment and, with `user`, as that user.
+# Process runtime: one session (setsid) per color, led by the kit's
+# supervisor (supervise.sh), which runs the app's command with a clean
+# environment and, with `user`, as that user, starts it again when it ends
+# on its own, and caps its log.
 # ---------------------------------------------------------------------------
 pid_file() { printf '%s/%s' "$STATE_DIR" "${COLOR_PID_FILE[$1.$2]}"; }
+status_file() { printf '%s/%s' "$STATE_DIR" "${COLOR_STATUS_FILE[$1.$2]}"; }
 
 # A process's command line, for messages: at most 200 characters, anything
 # unprintable shown as "?".
@@ -783,14 +794,29 @@ color_leader() { # APP COLOR
 }
 
 process_running() { # APP COLOR
-  local pid
-  pid=$(color_leader "$1" "$2")
-  [[ -n $pid ]] && alive "$pid"
+  local running _
+  read -r running _ <<<"$(process_state "$@")"
+  ((running))
 }
 
-# "RUNNING 0": a process is not restarted behind deploy.sh's back.
+# "RUNNING RESTARTS": RUNNING is 1 while the supervisor runs the app's
+# command (0 while it waits to start it again); RESTARTS is how often it
+# started it again, from the status line the supervisor writes ("up N" or
+# "down N STATUS"; none yet: just started).
 process_state() { # APP COLOR
-  if process_running "$@"; then printf '1 0'; else printf '0 0'; fi
+  local pid file state="up" restarts=0 _
+  pid=$(color_leader "$1" "$2")
+  if [[ -z $pid ]] || ! alive "$pid"; then
+    printf '0 0'
+    return 0
+  fi
+  file=$(status_file "$1" "$2")
+  if [[ -f $file && ! -L $file ]]; then
+    read -r state restarts _ <"$file" || true
+    [[ $state == up || $state == down ]] || state=up
+    fits count "$restarts" || restarts=0
+  fi
+  if [[ $state == up ]]; then printf '1 %s' "$restarts"; else printf '0 %s' "$restarts"; fi
 }
 
 # The color's log: its last LINES lines, then (FOLLOW 1) what it writes
@@ -904,7 +930,7 @@ clean_environment() { # APP COLOR VERSION
 
 declare -A STARTED_PID=()
 process_start() { # APP COLOR VERSION
-  local app=$1 color=$2 version=$3 word port log pid workdir pid_record
+  local app=$1 color=$2 version=$3 word port log status pid workdir pid_record
   port=${COLOR_PORT[$app.$color]}
   start_argv "$app"
   start_env "$app"
@@ -915,29 +941,50 @@ process_start() { # APP COLOR VERSION
   done
   workdir=${APP_WORKDIR[$app]:-$KIT_DIR}
   log="$STATE_DIR/${COLOR_LOG[$app.$color]}"
+  status=$(status_file "$app" "$color")
+  local supervise=(setsid "$BASH" "$KIT_DIR/$SUPERVISOR" "$log" "$status")
   # What is shown and traced: the command with the app's environment, each
   # secret as KEY=<secret> (never read for this).
   local shown=("${ENVV[@]}")
   if ((DRY_RUN)); then
-    show_command env -i "${shown[@]}" "${RUN_AS[@]}" "${argv[@]}"
+    show_command "${supervise[@]}" env -i "${shown[@]}" "${RUN_AS[@]}" "${argv[@]}"
     return 0
   fi
-  trace_command env -i "${shown[@]}" "${RUN_AS[@]}" "${argv[@]}"
+  trace_command "${supervise[@]}" env -i "${shown[@]}" "${RUN_AS[@]}" "${argv[@]}"
   free_color_port "$app" "$color"
   PROCESS_HOME=$(home_of "$app")
   private_dir "$STATE_DIR/run"
   private_dir "$STATE_DIR/logs"
   no_symlink "$log"
+  no_symlink "$status"
+  # A status line of an earlier run of this color would be read as this one's.
+  rm -f -- "$status"
   printf -- '--- %s starting %s %s: %s\n' "$(utc_now)" "$color" "$version" "${argv[*]@Q}" >>"$log"
   (cd -- "$workdir" && clean_environment "$app" "$color" "$version" &&
-    exec setsid env "${ENVV[@]}" "${RUN_AS[@]}" "${argv[@]}" >>"$log" 2>&1 </dev/null 9>&-) &
+    exec "${supervise[@]}" env "${ENVV[@]}" "${RUN_AS[@]}" "${argv[@]}" >>"$log" 2>&1 </dev/null 9>&-) &
   pid=$!
+  # Said to the signal handler at once (a builtin, no fork): the pid file
+  # below takes a few forks to write.
+  progress pid "$app" "$color" "$pid"
   pid_record="$pid $(start_time "$pid")"
   # Known before it is written: a signal from here on stops it too.
   STARTED_PID[$app.$color]=$pid_record
   if ! write_file "$(pid_file "$app" "$color")" "$pid_record"; then
     fail_deploy "cannot record the pid of $app/$color in $STATE_DIR/run (disk full or read-only?)"
   fi
+}
+
+# For the signal handler: the process each started color runs, as
+# recorded by process_start before its pid file, when it carries the
+# color's mark (anything else of the worker's was killed with it).
+adopt_started_pids() {
+  local what app color pid
+  while read -r what app color pid; do
+    if [[ $what != pid ]] || ! fits label "$app" || ! fits color "$color" || ! fits pid "$pid"; then continue; fi
+    if [[ -n ${COLOR_MARK[$app.$color]:-} && $(environ_of "$pid" GREENLIGHT_COLOR 2>/dev/null) == "${COLOR_MARK[$app.$color]}" ]]; then
+      STARTED_PID[$app.$color]="$pid $(start_time "$pid")"
+    fi
+  done <"$PROGRESS"
 }
 
 # A kept process color does not exist: it starts again.
@@ -961,7 +1008,7 @@ process_stop() { # APP COLOR [KEEP: a process is never kept]
     stop_session "$pid" "$app"
   fi
   unset "STARTED_PID[$app.$color]"
-  run rm -f -- "$(pid_file "$app" "$color")" 2>/dev/null ||
+  run rm -f -- "$(pid_file "$app" "$color")" "$(status_file "$app" "$color")" 2>/dev/null ||
     say "could not remove the pid file of $app/$color (its process is stopped)" >&2
 }
 
@@ -1131,7 +1178,10 @@ health_gate() { # APP COLOR
 
 # The rounds of the health gate, until every host passes or the deadline.
 # A pass counts only for what this deploy started: the color's own process
-# owns its port (process runtime), its containers run (compose).
+# owns its port (process runtime), its containers run (compose). A pass
+# records the restarts its runtime counted then (GATE_RESTARTS): one more
+# after the switch is a crash, even when the runtime brought it back.
+declare -A GATE_RESTARTS=()
 health_rounds() { # APP COLOR DEADLINE
   local app=$1 color=$2 deadline=$3 url code all streak_ok last="" restarts
   declare -A streak=()
@@ -1158,6 +1208,7 @@ health_rounds() { # APP COLOR DEADLINE
     # Past the deadline, docker's answer was cut short: it says nothing.
     (($((${EPOCHREALTIME/./} / 1000)) < deadline)) || break
     if ((all && running)); then
+      GATE_RESTARTS[$app]=$now_restarts
       if [[ ${APP_RUNTIME[$app]} != process ]] || process_owns_port "$app" "$color"; then
         return 0
       fi
@@ -1863,8 +1914,12 @@ watch_new_colors() {
   done
   ((until && !DRY_RUN)) || return 0
   for app in "${SELECTED[@]}"; do
-    read -r _ restarts <<<"$(color_state "$app" "${TARGET[$app]}")"
-    restarts_before[$app]=$restarts
+    if [[ -n ${GATE_RESTARTS[$app]:-} ]]; then
+      restarts_before[$app]=${GATE_RESTARTS[$app]}
+    else
+      read -r _ restarts <<<"$(color_state "$app" "${TARGET[$app]}")"
+      restarts_before[$app]=$restarts
+    fi
   done
   say "watching the new colors for $(((until - $((${EPOCHREALTIME/./} / 1000)) + 999) / 1000))s before stopping the old ones"
   while now=$((${EPOCHREALTIME/./} / 1000)) && ((now < until)); do
@@ -1892,7 +1947,7 @@ watch_new_colors() {
 # stopped running in the meantime is noticed first: nginx goes back to the
 # old color, which still runs.
 retire_old_colors() {
-  local app max_drain=0
+  local app max_drain=0 running restarts
   for app in "${SELECTED[@]}"; do
     ((APP_DRAIN_MS[$app] > max_drain)) && max_drain=${APP_DRAIN_MS[$app]}
   done
@@ -1901,10 +1956,11 @@ retire_old_colors() {
     wait_old_workers "$max_drain" "$OLD_WORKERS" || true
   fi
   for app in "${SELECTED[@]}"; do
-    [[ -n ${LIVE[$app]} ]] || continue
-    if ! ((DRY_RUN)) && ! color_running "$app" "${TARGET[$app]}"; then
+    if [[ -z ${LIVE[$app]} ]] || ((DRY_RUN)); then continue; fi
+    read -r running restarts <<<"$(color_state "$app" "${TARGET[$app]}")"
+    if ! ((running)) || ((restarts > ${GATE_RESTARTS[$app]:-restarts})); then
       switch_back
-      fail_after_switch "$app/${TARGET[$app]} stopped running right after the switch; switched back"
+      fail_after_switch "$app/${TARGET[$app]} stopped running (or crashed and was restarted by its runtime) right after the switch; switched back"
     fi
   done
   for app in "${SELECTED[@]}"; do
@@ -2031,11 +2087,24 @@ cmd_history() {
 
 # One audit line as a table row (false when it does not fit the format).
 history_row() { # LINE
-  local when rest word key value
-  declare -A field=([sudo_user]="" [duration]=-)
-  read -r when rest <<<"$1"
-  [[ $when =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]] || return 1
-  for word in $rest; do
+  log_fields "$1" || return 1
+  [[ -z $ONLY || ${FIELD[app]} == "$ONLY" ]] || return 0
+  printf '%-20s  %-16s  %-8s  %-16s  %-20s  %-20s  %-16s  %s\n' "${FIELD[when]}" \
+    "${FIELD[user]:-?}${FIELD[sudo_user]:+ (${FIELD[sudo_user]})}" "${FIELD[command]:-?}" "${FIELD[app]}" \
+    "${FIELD[from]:--}" "${FIELD[to]:--}" "${FIELD[result]}" "${FIELD[duration]}"
+}
+
+# The fields of one audit line (log_deploy's format) into FIELD, each
+# checked against its grammar: false when one does not fit.
+declare -A FIELD=()
+log_fields() { # LINE
+  local words word key value
+  FIELD=([sudo_user]="" [duration]=-)
+  read -r -a words <<<"$1"
+  ((${#words[@]})) || return 1
+  [[ ${words[0]} =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]] || return 1
+  FIELD[when]=${words[0]}
+  for word in "${words[@]:1}"; do
     key=${word%%=*} value=${word#*=}
     case $key in
       user | sudo_user) fits user "$value" || return 1 ;;
@@ -2045,13 +2114,9 @@ history_row() { # LINE
       duration) [[ $value =~ ^[0-9]{1,6}s$ ]] || return 1 ;;
       *) return 1 ;;
     esac
-    field[$key]=$value
+    FIELD[$key]=$value
   done
-  [[ -n ${field[app]:-} && -n ${field[result]:-} ]] || return 1
-  [[ -z $ONLY || ${field[app]} == "$ONLY" ]] || return 0
-  printf '%-20s  %-16s  %-8s  %-16s  %-20s  %-20s  %-16s  %s\n' "$when" \
-    "${field[user]:-?}${field[sudo_user]:+ (${field[sudo_user]})}" "${field[command]:-?}" "${field[app]}" \
-    "${field[from]:--}" "${field[to]:--}" "${field[result]}" "${field[duration]}"
+  [[ -n ${FIELD[app]:-} && -n ${FIELD[result]:-} ]]
 }
 
 # A JSON string: every character JSON needs escaped, escaped.
@@ -2118,9 +2183,10 @@ app_json() { # APP INSTALLED_COLOR
 # "HEALTHY JSON" of a color: HEALTHY is 1 when it runs and every host
 # answers its health probe as expected.
 color_json() { # APP COLOR
-  local app=$1 color=$2 version targets target host url code ok healthy=1 hosts_json="" sep=""
-  if ! color_running "$app" "$color" 2>/dev/null; then
-    printf '0 {"running":false}'
+  local app=$1 color=$2 version targets target host url code ok healthy=1 hosts_json="" sep="" running restarts
+  read -r running restarts <<<"$(color_state "$app" "$color" 2>/dev/null)"
+  if ! ((running)); then
+    printf '0 {"running":false,"restarts":%s}' "$((10#${restarts:-0}))"
     return 0
   fi
   version=$(color_version "$app" "$color")
@@ -2132,8 +2198,8 @@ color_json() { # APP COLOR
     sep=,
   done
   ((${#targets[@]})) || healthy=0
-  printf '%s {"running":true,"version":%s,"healthy":%s,"hosts":[%s]}' "$healthy" \
-    "$(json_or_null "$version")" "$( ((healthy)) && printf true || printf false)" "$hosts_json"
+  printf '%s {"running":true,"version":%s,"restarts":%s,"healthy":%s,"hosts":[%s]}' "$healthy" \
+    "$(json_or_null "$version")" "$((10#${restarts:-0}))" "$( ((healthy)) && printf true || printf false)" "$hosts_json"
 }
 
 # ---------------------------------------------------------------------------
@@ -2201,11 +2267,12 @@ maintenance_served() {
 # this shell itself is killed (SIGKILL), a watchdog does the same within
 # 0.2 s.
 WORKER=""
+WATCHDOG=""
 PROGRESS=""
 PARENT_STARTED=""
 SESSION=""
 run_worker() {
-  local watchdog rc=0
+  local rc=0
   PROGRESS=$(new_tmp)
   PARENT_STARTED=$(start_time "$$")
   SESSION=$(session_of "$$")
@@ -2222,11 +2289,11 @@ run_worker() {
     trap - EXIT
     watch_parent
   ) &
-  watchdog=$!
+  WATCHDOG=$!
   # Killed below when the worker is done; bash says nothing of it.
-  disown "$watchdog"
+  disown "$WATCHDOG"
   wait "$WORKER" || rc=$?
-  kill -KILL "$watchdog" 2>/dev/null || true
+  kill -KILL "$WATCHDOG" 2>/dev/null || true
   exit "$rc"
 }
 
@@ -2254,11 +2321,29 @@ parent_alive() {
   [[ $(start_time "$$" 2>/dev/null) == "$PARENT_STARTED" ]]
 }
 
-# Kills the worker and what it runs in deploy.sh's session, deepest first
-# (a started app has its own session: it is a color, stopped as one).
+# Kills the worker and what it runs in deploy.sh's session (a started app
+# has its own session: it is a color, stopped as one). Each is stopped
+# first, until no new one appears, so that none forks after it was listed;
+# returns when they are gone (a killed process still ends its system call:
+# a file it was creating appears after the kill).
 kill_worker() {
-  # shellcheck disable=SC2046 # one pid per word
-  kill -KILL $(worker_processes "$WORKER") "$WORKER" 2>/dev/null || true
+  local listed="" found pid _
+  kill -STOP "$WORKER" 2>/dev/null || true
+  for _ in 1 2 3 4 5; do
+    found=$(worker_processes "$WORKER")
+    [[ $found != "$listed" ]] || break
+    listed=$found
+    # shellcheck disable=SC2086 # one pid per word
+    kill -STOP $listed 2>/dev/null || true
+  done
+  # shellcheck disable=SC2086 # one pid per word
+  kill -KILL $listed "$WORKER" 2>/dev/null || true
+  for pid in $listed; do
+    for _ in {1..100}; do
+      alive "$pid" || break
+      nap 0.01
+    done
+  done
 }
 
 worker_processes() { # PID
@@ -2275,6 +2360,7 @@ worker_processes() { # PID
 on_signal() {
   trap '' INT TERM
   say "interrupted by SIG$1"
+  [[ -z $WATCHDOG ]] || kill -KILL "$WATCHDOG" 2>/dev/null || true
   if [[ -n $WORKER ]]; then
     kill_worker
     wait "$WORKER" 2>/dev/null || true
@@ -2293,7 +2379,8 @@ abandon() { # SIGNAL
     say "deploy.sh was killed; stopping what it started"
   fi
   if ! grep -qx switching -- "$PROGRESS" 2>/dev/null; then
-    while read -r what app color; do
+    adopt_started_pids
+    while read -r what app color _; do
       if [[ $what != started ]] || ! fits label "$app" || ! fits color "$color"; then continue; fi
       say "stopping $app/$color, which never took traffic"
       color_stop "$app" "$color" "$keep" || true
@@ -2347,16 +2434,19 @@ app_status() { # APP INSTALLED_COLOR
   return "$down"
 }
 
-# "stopped", or "running VERSION" and the answer of each of its hosts to
-# the health probe.
+# "stopped", "down" (its runtime starts it again), or "running VERSION",
+# how often its runtime restarted it, and the answer of each of its hosts
+# to the health probe.
 color_health() { # APP COLOR
-  local app=$1 color=$2 health version targets url host code where=""
-  if ! color_running "$app" "$color" 2>/dev/null; then
-    printf 'stopped'
+  local app=$1 color=$2 health version targets url host code where="" running restarts
+  read -r running restarts <<<"$(color_state "$app" "$color" 2>/dev/null)"
+  if ! ((running)); then
+    if ((restarts)); then printf 'down: it ended on its own (restarts %s); its runtime starts it again' "$restarts"; else printf 'stopped'; fi
     return 0
   fi
   version=$(color_version "$app" "$color")
   health="running ${version:-(version unknown)}"
+  ((restarts == 0)) || health+=", restarts $restarts"
   mapfile -t targets < <(probe_targets "$app" "$color")
   for url in "${targets[@]}"; do
     read -r host url <<<"$url"
