@@ -960,7 +960,9 @@ process_start() { # APP COLOR VERSION
   # A status line of an earlier run of this color would be read as this one's.
   rm -f -- "$status"
   printf -- '--- %s starting %s %s: %s\n' "$(utc_now)" "$color" "$version" "${argv[*]@Q}" >>"$log"
-  (cd -- "$workdir" && clean_environment "$app" "$color" "$version" &&
+  # The worker ignores INT and TERM, and an ignored signal stays ignored
+  # across exec: the supervisor and the app get them back.
+  (trap - INT TERM && cd -- "$workdir" && clean_environment "$app" "$color" "$version" &&
     exec "${supervise[@]}" env "${ENVV[@]}" "${RUN_AS[@]}" "${argv[@]}" >>"$log" 2>&1 </dev/null 9>&-) &
   pid=$!
   # Said to the signal handler at once (a builtin, no fork): the pid file
