@@ -21,6 +21,8 @@ pub struct KitFiles {
     pub accessories_project: String,
     /// nginx's compose file in compose mode (kit path).
     pub proxy_compose: String,
+    /// adnanh/webhook's hooks file (kit path), with a `webhook` block.
+    pub webhook_hooks: String,
     /// The njs module's name in nginx's conf dir, beside the site conf.
     pub installed_js: String,
     /// The live file's name in nginx's conf dir: one "APP COLOR" line per app.
@@ -37,6 +39,7 @@ impl KitFiles {
             accessories_compose: "compose/accessories.yml".into(),
             accessories_project: format!("{project}-accessories"),
             proxy_compose: "compose/proxy.yml".into(),
+            webhook_hooks: "webhook/hooks.json".into(),
             installed_js: format!("greenlight-{project}.js"),
             installed_live: format!("greenlight-{project}.live"),
         }

@@ -27,6 +27,8 @@ pub const COMPOSE_APP: &str = "compose/app.yml.j2";
 pub const COMPOSE_ACCESSORIES: &str = "compose/accessories.yml.j2";
 /// The compose file of nginx in compose mode.
 pub const COMPOSE_PROXY: &str = "compose/proxy.yml.j2";
+/// adnanh/webhook's hooks file, with a `webhook` block.
+pub const WEBHOOK_HOOKS: &str = "webhook/hooks.json.j2";
 
 /// The parts deploy.sh includes, one job each; a kit includes only the
 /// parts its spec uses (one of `deploy/proxy/*` per proxy mode).
@@ -52,6 +54,7 @@ pub const DEPLOY_PARTS: &[&str] = &[
     "deploy/operate.sh.j2",
     "deploy/maintenance.sh.j2",
     "deploy/tls.sh.j2",
+    "deploy/webhook.sh.j2",
     "deploy/commands.sh.j2",
 ];
 
@@ -67,6 +70,7 @@ pub const ALL: &[&str] = &[
     COMPOSE_APP,
     COMPOSE_ACCESSORIES,
     COMPOSE_PROXY,
+    WEBHOOK_HOOKS,
 ];
 
 /// Where templates come from: the embedded set, each overridable by a file of
