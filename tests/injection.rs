@@ -73,6 +73,11 @@ hooks {
     before-deploy {hook}
     on-failure {failure_hook}
 }
+webhook {
+    secret-file {webhook_secret}
+    listen "127.0.0.1:1"
+    tag-prefix {tag_prefix}
+}
 "#;
 
 const COMPOSE: &str = r#"greenlight 1
@@ -127,6 +132,8 @@ fn defaults() -> BTreeMap<&'static str, String> {
         ("route", "/"),
         ("hook", "@R@ @D@/hook.args {version}"),
         ("failure_hook", "@R@ @D@/failure.args {version}"),
+        ("webhook_secret", "@D@/webhook-secret"),
+        ("tag_prefix", "v"),
         ("docker_host", "unix:///var/run/docker.sock"),
         ("image", "ghcr.io/acme/web"),
         ("tag", "stable"),
@@ -738,6 +745,43 @@ fn cases() -> Vec<Case> {
             "@D@/s$(touch marker)",
             Inert,
         ),
+        // The webhook: its secret file reaches deploy.sh, its tag prefix
+        // the hooks file (a Go template) as a regex.
+        case(
+            "webhook-secret-file-subst",
+            Process,
+            "webhook_secret",
+            "@D@/w$(touch @M@)`touch @M@`",
+            Inert,
+        ),
+        case(
+            "webhook-secret-file-relative",
+            Process,
+            "webhook_secret",
+            "webhook-secret",
+            Refused("is not absolute"),
+        ),
+        case(
+            "webhook-tag-prefix-subst",
+            Process,
+            "tag_prefix",
+            "v$(touch @M@)",
+            Refused("not a valid image tag"),
+        ),
+        case(
+            "webhook-tag-prefix-go-template",
+            Process,
+            "tag_prefix",
+            "v{{getenv `HOME`}}",
+            Refused("not a valid image tag"),
+        ),
+        case(
+            "webhook-tag-prefix-regex",
+            Process,
+            "tag_prefix",
+            "v.*|",
+            Refused("not a valid image tag"),
+        ),
     ]
 }
 
@@ -1268,6 +1312,30 @@ fn deploy_arguments_outside_the_grammar_exit_2_before_doing_anything() {
         vec!["deploy".into(), "".into()],
         vec!["deploy".into(), "v1".into(), "v2".into()],
         vec!["deploy".into(), "--app".into(), format!("$(touch {m})")],
+        // A pushed ref (what the webhook passes): refs/tags/ and a tag.
+        vec![
+            "deploy".into(),
+            "--ref".into(),
+            format!("refs/tags/$(touch {m})"),
+        ],
+        vec![
+            "deploy".into(),
+            "--ref".into(),
+            format!("refs/tags/v1;touch {m}"),
+        ],
+        vec![
+            "deploy".into(),
+            "--ref".into(),
+            format!("refs/tags/v1\ntouch {m}"),
+        ],
+        vec![
+            "deploy".into(),
+            "--ref".into(),
+            "refs/tags/../../etc/passwd".into(),
+        ],
+        vec!["deploy".into(), "--ref".into(), "refs/heads/main".into()],
+        vec!["deploy".into(), "--ref".into(), "v1".into()],
+        vec!["deploy".into(), "--ref".into()],
         vec!["switch".into(), format!("blue;touch {m}")],
         vec!["rollback".into(), format!("$(touch {m})")],
         vec![format!("$(touch {m})")],

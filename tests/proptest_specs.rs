@@ -1,10 +1,10 @@
 //! Random valid specs: names, ports, images, tags, env values of arbitrary
 //! printable Unicode (`$ ' " ; { } #` included), volumes, commands, hooks,
-//! secrets, routes, both runtimes and every proxy mode. Every kit must build
-//! deterministically, and its files must pass their linters: `bash -n` and
-//! `shellcheck --severity=style`, `nginx -t` in Debian's stock nginx.conf,
-//! and `docker-compose config`; and no app or accessory port may be
-//! published on every address.
+//! secrets, routes, a webhook, both runtimes and every proxy mode. Every kit
+//! must build deterministically, and its files must pass their linters:
+//! `bash -n` and `shellcheck --severity=style`, `nginx -t` in Debian's
+//! stock nginx.conf, `docker-compose config`, and webhook's hooks file must
+//! be JSON; and no app or accessory port may be published on every address.
 //!
 //! 20 cases by default (PROPTEST_CASES overrides it); the linters are
 //! required tools in CI.
@@ -131,6 +131,31 @@ struct SpecGen {
     hook: Option<String>,
     failure_hook: Option<String>,
     accessory_env: Option<String>,
+    webhook: Option<WebhookGen>,
+}
+
+/// A `webhook` block: its secret file (under /etc/), a listen address or
+/// not, a tag prefix or not.
+#[derive(Debug, Clone)]
+struct WebhookGen {
+    secret_file: String,
+    listen_addr: bool,
+    tag_prefix: Option<String>,
+}
+
+fn webhook() -> impl Strategy<Value = WebhookGen> {
+    (
+        text(24),
+        any::<bool>(),
+        proptest::option::of(
+            proptest::string::string_regex("[A-Za-z0-9_][A-Za-z0-9_.-]{0,6}").unwrap(),
+        ),
+    )
+        .prop_map(|(file, listen_addr, tag_prefix)| WebhookGen {
+            secret_file: format!("/etc/{file}"),
+            listen_addr,
+            tag_prefix,
+        })
 }
 
 fn spec() -> impl Strategy<Value = SpecGen> {
@@ -153,7 +178,10 @@ fn spec() -> impl Strategy<Value = SpecGen> {
         proptest::string::string_regex("/[a-z0-9._~%-]{1,8}").unwrap(),
         proptest::option::of(command("./bin/hook")),
         proptest::option::of(command("/usr/bin/notify")),
-        proptest::option::of(text(24)),
+        (
+            proptest::option::of(text(24)),
+            proptest::option::of(webhook()),
+        ),
     )
         .prop_map(
             |(
@@ -168,7 +196,7 @@ fn spec() -> impl Strategy<Value = SpecGen> {
                 route,
                 hook,
                 failure_hook,
-                accessory_env,
+                (accessory_env, webhook),
             )| {
                 let names: Vec<String> = names.into_iter().collect();
                 let mut ports: Vec<u16> = ports.into_iter().collect();
@@ -188,6 +216,7 @@ fn spec() -> impl Strategy<Value = SpecGen> {
                     hook,
                     failure_hook,
                     accessory_env,
+                    webhook,
                 }
             },
         )
@@ -305,6 +334,22 @@ fn render_spec(s: &SpecGen) -> String {
         }
         out.push_str("}\n");
     }
+    if let Some(w) = &s.webhook {
+        out.push_str(&format!(
+            "webhook {{\n    secret-file {}\n",
+            kdl(&w.secret_file)
+        ));
+        let port = s.ports[5];
+        if w.listen_addr {
+            out.push_str(&format!("    listen \"127.0.0.1:{port}\"\n"));
+        } else {
+            out.push_str(&format!("    listen {port}\n"));
+        }
+        if let Some(prefix) = &w.tag_prefix {
+            out.push_str(&format!("    tag-prefix {}\n", kdl(prefix)));
+        }
+        out.push_str("}\n");
+    }
     out
 }
 
@@ -350,6 +395,15 @@ fn check(s: &SpecGen) -> Result<(), TestCaseError> {
             );
         }
     }
+    if let Some(hooks) = kit.get(&camino::Utf8PathBuf::from("webhook/hooks.json")) {
+        let parsed: Result<serde_json::Value, _> = serde_json::from_str(hooks);
+        prop_assert!(
+            parsed.is_ok(),
+            "webhook/hooks.json is no JSON:\n{}\n{}",
+            hooks,
+            text
+        );
+    }
     let mut compose_checks = Vec::new();
     for path in kit.keys().filter(|p| p.as_str().ends_with(".yml")) {
         // One color of each app is enough: the other differs in names only.
@@ -362,8 +416,12 @@ fn check(s: &SpecGen) -> Result<(), TestCaseError> {
             .env("GREENLIGHT_SECRET_0", "s$cr'et\"\n")
             .env("GREENLIGHT_SECRET_1", "x")
             .arg("--project-directory")
-            .arg(dir.path())
-            .arg("-f")
+            .arg(dir.path());
+        // The njs override is only ever used on top of nginx's file.
+        if path.as_str() == "compose/proxy-njs.yml" {
+            cmd.arg("-f").arg(dir.path().join("compose/proxy.yml"));
+        }
+        cmd.arg("-f")
             .arg(dir.path().join(path.as_str()))
             .args(["config", "-q"])
             .stdout(std::process::Stdio::piped())
@@ -423,15 +481,20 @@ fn the_generator_covers_every_proxy_mode_and_runtime() {
     let mut runner = TestRunner::deterministic();
     let mut modes = [false; 3];
     let mut process = false;
+    let mut webhook = false;
     for _ in 0..64 {
         let s = spec().new_tree(&mut runner).unwrap().current();
         modes[s.mode as usize] = true;
         process |= s.mode != 2 && s.apps.iter().any(|a| a.process);
+        webhook |= s.webhook.is_some();
         let text = render_spec(&s);
         assert!(
             greenlight::load_text("prop.kdl", text.clone()).is_ok(),
             "a generated spec is refused:\n{text}"
         );
     }
-    assert!(modes.iter().all(|m| *m) && process, "{modes:?} {process}");
+    assert!(
+        modes.iter().all(|m| *m) && process && webhook,
+        "{modes:?} {process} {webhook}"
+    );
 }

@@ -168,6 +168,13 @@ proxy {{
 //     after-switch "./bin/notify deployed {{version}}"
 //     on-failure "./bin/notify failed {{version}}"
 // }}
+
+// A push of a tag to GitHub, signed with a shared secret, deploys that tag:
+// `./deploy.sh webhook` runs adnanh/webhook (Debian's `webhook`). Uncomment:
+// webhook {{
+//     secret-file "/etc/greenlight/webhook-secret"  // openssl rand -hex 32; never in the kit
+//     tag-prefix "v"                                 // only tags such as v1.2.3 deploy
+// }}
 "#,
             file = path.as_str().escape_debug(),
             project_kdl = kdl_string(&project),

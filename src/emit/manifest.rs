@@ -78,11 +78,14 @@ fn is_sha256(text: &str) -> bool {
 }
 
 /// Whether greenlight can generate a file by this name: `deploy.sh`,
-/// `PLAN.md`, `supervise.sh`, `nginx/NAME.conf`, `nginx/NAME.js` or `compose/NAME.yml`,
-/// where NAME is lowercase letters, digits, `-` and inner dots, starting
-/// with a letter. No absolute path, `..`, empty part or other directory
-/// can match.
+/// `PLAN.md`, `supervise.sh`, `webhook/hooks.json`, `nginx/NAME.conf`,
+/// `nginx/NAME.js` or `compose/NAME.yml`, where NAME is lowercase letters,
+/// digits, `-` and inner dots, starting with a letter. No absolute path,
+/// `..`, empty part or other directory can match.
 fn is_generated_name(name: &str) -> bool {
+    if name == "webhook/hooks.json" {
+        return true;
+    }
     let Some((dir, file)) = name.split_once('/') else {
         return matches!(name, "deploy.sh" | "PLAN.md" | "supervise.sh");
     };
@@ -118,6 +121,7 @@ mod tests {
             "nginx/web-2-blue.upstream.conf",
             "compose/web-green.yml",
             "compose/accessories.yml",
+            "webhook/hooks.json",
         ] {
             assert!(is_generated_name(good), "{good}");
         }
@@ -142,6 +146,10 @@ mod tests {
             ".greenlight-files",
             "nginx/x.conf\n",
             "nginx/ x.conf",
+            "webhook/other.json",
+            "webhook/hooks.yml",
+            "webhook/../hooks.json",
+            "nginx/hooks.json",
         ] {
             assert!(!is_generated_name(bad), "{bad:?}");
         }

@@ -63,6 +63,7 @@ pub fn build(
     super::bind::check(spec, &hosts, &apps, &accessories, problems);
     let proxy = proxy(&cx, &apps, proxy_host, &mut ports, problems);
     let hooks = hooks(spec, problems);
+    let webhook = super::webhook::webhook(spec, &hosts, &mut ports, problems);
     check_compose_reach(spec, &apps, &proxy, problems);
 
     let uses_compose =
@@ -96,6 +97,8 @@ pub fn build(
         accessories,
         proxy,
         hooks,
+        webhook,
+        tag_pattern: crate::spec::values::TAG_PATTERN,
         uses_compose,
         uses_process,
         uses_ssh,

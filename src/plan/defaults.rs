@@ -46,6 +46,10 @@ pub const LOCAL_HOST: &str = "local";
 /// `proxy { listen }`: the port nginx listens on when no `listen` is written.
 pub const LISTEN_PORT: u16 = 80;
 
+/// `webhook { listen }`: the port webhook serves on when no `listen` is
+/// written, adnanh/webhook's own default (on every address, as its own too).
+pub const WEBHOOK_PORT: u16 = 9000;
+
 /// `proxy { image }`: a pinned nginx release, not a floating `stable` or
 /// `latest`, so that the same kit runs the same nginx until someone changes
 /// it in review. (A digest would pin it further, but one cannot be looked

@@ -26,6 +26,8 @@ pub struct KitFiles {
     pub proxy_njs_compose: String,
     /// The supervisor of a process app's color (kit path).
     pub supervisor: String,
+    /// adnanh/webhook's hooks file (kit path), with a `webhook` block.
+    pub webhook_hooks: String,
     /// The njs module's name in nginx's conf dir, beside the site conf.
     pub installed_js: String,
     /// The live file's name in nginx's conf dir: one "APP COLOR" line per app.
@@ -44,6 +46,7 @@ impl KitFiles {
             proxy_compose: "compose/proxy.yml".into(),
             proxy_njs_compose: "compose/proxy-njs.yml".into(),
             supervisor: "supervise.sh".into(),
+            webhook_hooks: "webhook/hooks.json".into(),
             installed_js: format!("greenlight-{project}.js"),
             installed_live: format!("greenlight-{project}.live"),
         }

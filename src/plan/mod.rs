@@ -4,8 +4,8 @@
 //! [`build()`] is the entry: it places the hosts first (`hosts.rs`), then
 //! the apps (`apps.rs`, with `colors.rs`, `health.rs` and `sidecars.rs`)
 //! and accessories (`accessories.rs`) on them, then the proxy (`proxy.rs`,
-//! `routes.rs`). Every default an unwritten keyword takes is in
-//! `defaults.rs`.
+//! `routes.rs`) and the webhook (`webhook.rs`). Every default an unwritten
+//! keyword takes is in `defaults.rs`.
 
 mod accessories;
 mod app_checks;
@@ -32,6 +32,7 @@ mod sidecars;
 mod tls;
 mod verify;
 mod volumes;
+mod webhook;
 
 pub use build::build;
 pub use diagram::flowchart;

@@ -39,6 +39,12 @@ pub struct Plan {
     pub proxy: Proxy,
     /// Hooks, as argv lists with placeholders.
     pub hooks: Hooks,
+    /// The webhook listener, when the spec has a `webhook` block.
+    pub webhook: Option<Webhook>,
+    /// The grammar of a tag VERSION as a regular expression, unanchored:
+    /// deploy.sh checks a VERSION (and a pushed tag) with it, and the
+    /// webhook kit file matches the pushed ref with it.
+    pub tag_pattern: &'static str,
     /// The kit's own files and what deploy.sh installs from them.
     pub files: super::KitFiles,
     /// True when any app uses containers (deploy.sh then needs docker).
@@ -454,4 +460,24 @@ pub struct Hooks {
     pub after_switch: Vec<String>,
     /// on-failure.
     pub on_failure: Vec<String>,
+}
+
+/// What `deploy.sh webhook` serves with adnanh/webhook: GitHub's signed
+/// push of a tag runs `deploy.sh deploy --ref REF`.
+#[derive(Debug, Serialize)]
+pub struct Webhook {
+    /// The hook's id: GitHub posts to `/hooks/ID`.
+    pub id: String,
+    /// The file holding the shared secret, read when webhook starts; never
+    /// in the kit.
+    pub secret_file: String,
+    /// webhook's `-ip` (empty: every address).
+    pub ip: String,
+    /// webhook's `-port`.
+    pub port: u16,
+    /// `tag-prefix`: only tags starting with it deploy (empty: every tag).
+    pub tag_prefix: String,
+    /// Regular expressions (RE2) the pushed ref must match, each one: a tag
+    /// of the version grammar, and the tag prefix when there is one.
+    pub ref_patterns: Vec<String>,
 }

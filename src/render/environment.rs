@@ -1,6 +1,6 @@
 //! The minijinja environment: strict undefined, whitespace control, the
 //! quoting filters, and a formatter that refuses unquoted strings in files a
-//! shell, nginx or compose will read.
+//! shell, nginx, compose or webhook will read.
 
 use minijinja::value::ValueKind;
 use minijinja::{Environment, Error, ErrorKind, Output, State, UndefinedBehavior, Value};
@@ -29,6 +29,7 @@ pub fn environment(source: TemplateSource, plan: &Plan) -> Environment<'static> 
     env.add_filter("sh_words", filters::sh_words);
     env.add_filter("yaml", filters::yaml);
     env.add_filter("nginx", filters::nginx);
+    env.add_filter("json", filters::json);
     env.add_filter("seconds", filters::seconds);
     env.add_filter("word", filters::word);
     env.add_function("error", |message: String| -> Result<Value, Error> {
@@ -72,6 +73,8 @@ fn quoting_formatter(out: &mut Output, state: &State, value: &Value) -> Result<(
             "sh"
         } else if name.ends_with(".yml.j2") {
             "yaml"
+        } else if name.ends_with(".json.j2") {
+            "json"
         } else {
             "nginx"
         };

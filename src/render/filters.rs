@@ -101,6 +101,21 @@ pub fn nginx(value: Value) -> Result<Value, Error> {
     )))
 }
 
+/// `{{ value|json }}`: a JSON string. `{{` and `}}` are written as
+/// `\u007b\u007b` and `\u007d\u007d`, which JSON reads back the same, so that
+/// a value can never open an action of the Go template adnanh/webhook reads
+/// the file as (a lone brace, as in a regex's `{0,127}`, stays readable).
+pub fn json(value: Value) -> Result<Value, Error> {
+    let text = text_of(&value)?;
+    let quoted = serde_json::to_string(&text)
+        .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
+    Ok(Value::from_safe_string(
+        quoted
+            .replace("{{", r"\u007b\u007b")
+            .replace("}}", r"\u007d\u007d"),
+    ))
+}
+
 /// `{{ value|word }}`: a value that is already a plain token (a checked name,
 /// a port, a host:port) printed as is; anything else is a render error, so a
 /// template cannot use it to smuggle syntax into any format.
@@ -156,6 +171,20 @@ mod tests {
         assert_eq!(
             yaml(Value::from("a$b\"c")).unwrap().to_string(),
             r#""a$$b\"c""#
+        );
+    }
+
+    #[test]
+    fn json_strings_carry_no_template_delimiter() {
+        for text in ["a\"{{ getenv `X` }}\\\n", "{{{x}}}", "{0,127}"] {
+            let quoted = json(Value::from(text)).unwrap().to_string();
+            assert!(!quoted.contains("{{") && !quoted.contains("}}"), "{quoted}");
+            let back: String = serde_json::from_str(&quoted).unwrap();
+            assert_eq!(back, text);
+        }
+        assert_eq!(
+            json(Value::from("{0,127}")).unwrap().to_string(),
+            "\"{0,127}\""
         );
     }
 

@@ -104,6 +104,13 @@ pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinj
             context! { plan },
         )?;
     }
+    if plan_model.webhook.is_some() {
+        add(
+            files.webhook_hooks.clone(),
+            templates::WEBHOOK_HOOKS,
+            context! { plan },
+        )?;
+    }
     Ok(kit)
 }
 

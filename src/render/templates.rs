@@ -31,6 +31,8 @@ pub const COMPOSE_PROXY: &str = "compose/proxy.yml.j2";
 pub const COMPOSE_PROXY_NJS: &str = "compose/proxy-njs.yml.j2";
 /// The supervisor of a process app's color.
 pub const SUPERVISE_SH: &str = "supervise.sh.j2";
+/// adnanh/webhook's hooks file, with a `webhook` block.
+pub const WEBHOOK_HOOKS: &str = "webhook/hooks.json.j2";
 
 /// The parts deploy.sh includes, one job each; a kit includes only the
 /// parts its spec uses (one of `deploy/proxy/*` per proxy mode).
@@ -57,6 +59,7 @@ pub const DEPLOY_PARTS: &[&str] = &[
     "deploy/maintenance.sh.j2",
     "deploy/prune.sh.j2",
     "deploy/tls.sh.j2",
+    "deploy/webhook.sh.j2",
     "deploy/commands.sh.j2",
 ];
 
@@ -74,6 +77,7 @@ pub const ALL: &[&str] = &[
     COMPOSE_PROXY,
     COMPOSE_PROXY_NJS,
     SUPERVISE_SH,
+    WEBHOOK_HOOKS,
 ];
 
 /// Where templates come from: the embedded set, each overridable by a file of

@@ -17,6 +17,7 @@ mod shell_syntax;
 mod sidecar;
 mod suggest;
 mod tls;
+mod webhook;
 pub use suggest::unknown_help;
 pub mod values;
 
@@ -36,6 +37,7 @@ pub use proxy::{ListenSpec, ProxyMode, ProxySpec, RouteSpec};
 pub use reader::Spanned;
 pub use sidecar::SidecarSpec;
 pub use tls::{HstsSpec, TlsSpec};
+pub use webhook::WebhookSpec;
 
 use crate::diagnostic::{Problems, SpecError, SpecReport};
 use keywords::Keyword;
@@ -70,6 +72,8 @@ pub struct Spec {
     pub proxy: Option<ProxySpec>,
     /// The `hooks` block (empty when not written).
     pub hooks: HooksSpec,
+    /// The `webhook` block, if written.
+    pub webhook: Option<WebhookSpec>,
     /// Where the document starts, for errors about something missing.
     pub top: SourceSpan,
 }
@@ -87,6 +91,7 @@ enum TopKeyword {
     Accessory,
     Proxy,
     Hooks,
+    Webhook,
     Strategy,
 }
 
@@ -101,6 +106,7 @@ const TOP_LEVEL: &[Keyword<TopKeyword>] = &[
     Keyword::many("accessory", TopKeyword::Accessory),
     Keyword::once("proxy", TopKeyword::Proxy),
     Keyword::once("hooks", TopKeyword::Hooks),
+    Keyword::once("webhook", TopKeyword::Webhook),
     Keyword::once("strategy", TopKeyword::Strategy),
 ];
 
@@ -173,6 +179,7 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
     let mut no_registry = false;
     let mut proxy = None;
     let mut hooks = HooksSpec::default();
+    let mut webhook = None;
     for (keyword, node) in nodes {
         let reader = NodeReader::new(node);
         match keyword {
@@ -204,6 +211,7 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
             TopKeyword::Accessory => accessories.extend(accessory::decode(problems, &reader)),
             TopKeyword::Proxy => proxy = Some(proxy::decode(problems, &reader)),
             TopKeyword::Hooks => hooks = hooks::decode(problems, &reader),
+            TopKeyword::Webhook => webhook = Some(webhook::decode(problems, &reader)),
             TopKeyword::Strategy => decode_strategy(problems, &reader),
         }
     }
@@ -240,6 +248,7 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
         no_registry,
         proxy,
         hooks,
+        webhook,
         top,
     })
 }

@@ -222,24 +222,27 @@ fn listen_node(problems: &mut Problems, r: &NodeReader) -> Option<ListenSpec> {
     r.shape(problems, 1, 1, &["ssl"], "listen 443 ssl=#true");
     r.no_children(problems);
     let ssl = r.bool_prop(problems, "ssl").is_some_and(|b| b.value);
+    let (address, port) = listen_arg(problems, r)?;
+    Some(ListenSpec { address, port, ssl })
+}
+
+/// The first argument of a `listen` node: a port (`80`) or a string with an
+/// address (`"127.0.0.1:8080"`, `"[::1]:8080"`); the address is empty for
+/// every address. Shared by `proxy` and `webhook`.
+pub(super) fn listen_arg(
+    problems: &mut Problems,
+    r: &NodeReader,
+) -> Option<(String, Spanned<u16>)> {
     let arg = *r.args().first()?;
     match arg.value() {
         kdl::KdlValue::Integer(_) => {
             let port = r.int_arg(problems, 0, 1, 65535)?;
-            Some(ListenSpec {
-                address: String::new(),
-                port: Spanned::new(port.value as u16, port.span),
-                ssl,
-            })
+            Some((String::new(), Spanned::new(port.value as u16, port.span)))
         }
         _ => {
             let text = r.string_arg(problems, 0)?;
             match values::listen(&text.value) {
-                Ok((address, port)) => Some(ListenSpec {
-                    address,
-                    port: Spanned::new(port, text.span),
-                    ssl,
-                }),
+                Ok((address, port)) => Some((address, Spanned::new(port, text.span))),
                 Err(invalid) => {
                     problems.push(
                         SpecError::new(text.span, invalid.message, "invalid listen")

@@ -196,8 +196,13 @@ pub fn size(value: &str) -> Result<(), Invalid> {
     }
 }
 
-/// An image tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}` (the grammar deploy.sh also
-/// enforces on the VERSION it is given).
+/// The grammar of an image tag as a regular expression that POSIX ERE (bash's
+/// `=~`) and RE2 (adnanh/webhook's `regex` rule) read alike: deploy.sh and
+/// the webhook kit file both print it from here, and [`tag`] checks the same.
+pub const TAG_PATTERN: &str = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
+
+/// An image tag: [`TAG_PATTERN`] (the grammar deploy.sh also enforces on the
+/// VERSION it is given).
 pub fn tag(value: &str) -> Result<(), Invalid> {
     let mut chars = value.chars();
     let first_ok = chars

@@ -43,6 +43,13 @@ readonly KIT_SITE_CONF=nginx/site.conf
 readonly KIT_NJS_CONF=nginx/njs.conf
 readonly KIT_JS_MODULE=nginx/greenlight.js
 readonly APPS=( api )
+# The webhook: its hooks file and id, where webhook listens ("": every
+# address) and the file holding the secret GitHub signs deliveries with.
+readonly WEBHOOK_HOOKS=webhook/hooks.json
+readonly WEBHOOK_ID=deploy-devrank
+readonly WEBHOOK_IP=''
+readonly WEBHOOK_PORT=9000
+readonly WEBHOOK_SECRET_FILE=/etc/devrank/webhook-secret
 # The IP each host publishes container ports on (GREENLIGHT_BIND for compose).
 declare -A HOST_BIND=(
   [local]=127.0.0.1
@@ -177,7 +184,7 @@ readonly NGINX_CONF_DIR=/etc/nginx/conf.d
 read -r -a DOCKER_CMD <<<"${GREENLIGHT_DOCKER:-docker}"
 COMPOSE_CMD=()
 HOST_PROC=${GREENLIGHT_HOST_PROC:-/proc}
-readonly VERSION_RE='^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'
+readonly VERSION_RE=$'^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'
 readonly EXIT_FAILED=1 EXIT_USAGE=2 EXIT_LOCKED=75
 DRY_RUN=0
 STARTED=()
@@ -192,6 +199,8 @@ Blue/green deploy of project $PROJECT (apps: ${APPS[*]}).
 Commands:
   deploy [--app NAME] [VERSION]  start VERSION (default: each app's tag) on the idle
                                  color, gate it on health, switch nginx, drain the old color
+  deploy [--app NAME] --ref refs/tags/TAG
+                                 deploy TAG: what the webhook runs with a pushed tag
   rollback [--app NAME]          back to the previous color and version, health-gated
   switch [--app NAME] blue|green flip to a color that is already running, health-gated
   status [--json]                live color, versions, health of both colors, lock holder
@@ -208,6 +217,9 @@ Commands:
   prune [--app NAME] [--keep N]  removes, on every host, the images of versions other than
                                  the last N (5) deployed, the live and previous ones and what
                                  a color runs; an image a container uses is never removed
+  webhook                        serve webhook/hooks.json with adnanh/webhook on port
+                                 $WEBHOOK_PORT: a push of a tag, signed with the secret in
+                                 $WEBHOOK_SECRET_FILE, deploys that tag
   --dry-run COMMAND              print every command that would change something (with
                                  the engine or host it goes to); change nothing, read
                                  no secret; works without docker, nginx or the hosts
@@ -493,7 +505,8 @@ preflight() {
   need flock "for the deploy lock"
   need timeout "to bound each call"
   need "${DOCKER_CMD[0]}" "set GREENLIGHT_DOCKER to use another command"
-  if [[ $COMMAND == history ]]; then
+  # webhook asks nothing of docker: each deploy it runs does.
+  if [[ $COMMAND == history || $COMMAND == webhook ]]; then
     : # the audit log only
   elif [[ $COMMAND == status || $COMMAND == logs || $COMMAND == exec ]]; then
     # These ask docker only; a deploy learns whether the engine answers
@@ -2635,6 +2648,65 @@ versions_to_keep() { # APP
 }
 
 # ---------------------------------------------------------------------------
+# Webhook: `deploy.sh webhook` serves the kit's hooks file with
+# adnanh/webhook; a push of a tag, signed by GitHub with the secret, runs
+# `deploy.sh deploy --ref refs/tags/TAG` in the kit directory.
+# ---------------------------------------------------------------------------
+# The secret is in webhook's environment only (webhook fills it into the
+# hooks file, a Go template, with getenv): not in what deploy.sh runs.
+unset GREENLIGHT_WEBHOOK_SECRET
+
+# deploy --ref REF: REF is refs/tags/TAG, TAG of the version grammar
+# (exit 2 otherwise; webhook checked it already, deploy.sh checks again).
+FROM_REF=0
+version_of_ref() { # REF
+  local tag=${1#refs/tags/}
+  [[ $1 == refs/tags/* && $tag =~ $VERSION_RE ]] ||
+    die "--ref takes refs/tags/TAG with TAG matching $VERSION_RE, not ${1@Q}"
+  [[ -z $VERSION ]] || die "deploy takes one VERSION (or --ref)"
+  VERSION=$tag
+  FROM_REF=1
+}
+
+# Reads the secret from its file (trailing newlines dropped): 16 or more
+# printable ASCII characters without a space, quote or backslash, so that
+# it reaches the hooks file as written.
+webhook_secret() {
+  local secret mode
+  [[ -f $WEBHOOK_SECRET_FILE && -r $WEBHOOK_SECRET_FILE ]] ||
+    die "the webhook's secret file $WEBHOOK_SECRET_FILE is missing or unreadable"
+  mode=$(stat -L -c '%a' -- "$WEBHOOK_SECRET_FILE")
+  if [[ -L $WEBHOOK_SECRET_FILE ]] || ((8#$mode & 8#004)); then
+    [[ ${GREENLIGHT_STRICT_SECRETS:-0} != 1 ]] ||
+      die "the webhook's secret file $WEBHOOK_SECRET_FILE is a symlink or readable by every user (GREENLIGHT_STRICT_SECRETS=1)"
+    say "warning: the webhook's secret file $WEBHOOK_SECRET_FILE is a symlink or readable by every user (mode $mode)" >&2
+  fi
+  secret=$(<"$WEBHOOK_SECRET_FILE") || die "cannot read $WEBHOOK_SECRET_FILE"
+  [[ ${#secret} -ge 16 && $secret =~ ^[[:graph:]]+$ && $secret != *[\"\'\\]* ]] ||
+    die "the webhook's secret in $WEBHOOK_SECRET_FILE must be 16 or more printable ASCII characters without a space, quote or backslash (openssl rand -hex 32 writes one)"
+  printf '%s' "$secret"
+}
+
+# Runs webhook in this process (exec), for a systemd unit or a terminal;
+# the secret reaches its environment only. A dry run prints the command.
+cmd_webhook() {
+  local argv=(webhook -template -verbose -hooks "$KIT_DIR/$WEBHOOK_HOOKS" -port "$WEBHOOK_PORT")
+  [[ -z $WEBHOOK_IP ]] || argv+=(-ip "$WEBHOOK_IP")
+  if ((DRY_RUN)); then
+    show_command "${argv[@]}"
+    return 0
+  fi
+  need webhook "Debian's webhook package: adnanh/webhook 2.8 or later"
+  GREENLIGHT_WEBHOOK_SECRET=$(webhook_secret) || exit "$EXIT_USAGE"
+  export GREENLIGHT_WEBHOOK_SECRET
+  cleanup_tmp
+  trap - EXIT
+  cd -- "$KIT_DIR"
+  say "webhook: POST http://${WEBHOOK_IP:-0.0.0.0}:$WEBHOOK_PORT/hooks/$WEBHOOK_ID deploys a pushed tag"
+  exec "${argv[@]}"
+}
+
+# ---------------------------------------------------------------------------
 # Commands.
 # ---------------------------------------------------------------------------
 # The deploy itself runs in a worker process, and this shell only waits for
@@ -2878,7 +2950,7 @@ parse_args() {
       --dry-run) DRY_RUN=1 ;;
       --json) JSON=1 ;;
       -f | --follow) LOGS_FOLLOW=1 ;;
-      --since | --lines | -n | --message | --keep)
+      --since | --lines | -n | --message | --keep | --ref)
         (($# >= 2)) || die "$1 needs a value"
         option_value "$1" "$2"
         shift
@@ -2900,7 +2972,7 @@ parse_args() {
         ONLY=$2
         shift
         ;;
-      deploy | rollback | status | switch | logs | exec | history | maintenance | prune)
+      deploy | rollback | status | switch | logs | exec | history | maintenance | prune | webhook)
         [[ -z $COMMAND ]] || die "one command at a time (got $COMMAND and $1)"
         COMMAND=$1
         ;;
@@ -2920,6 +2992,7 @@ option_value() { # OPTION VALUE
       [[ $2 =~ ^[1-9][0-9]{0,2}$ ]] || die "--keep takes a number of versions (1-999), not '$2'"
       PRUNE_KEEP=$2
       ;;
+    --ref) version_of_ref "$2" ;;
     --since)
       [[ $2 =~ ^[0-9]{1,6}[smhd]$|^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2})?Z?)?$ ]] ||
         die "--since takes a duration (30s, 10m, 2h, 1d) or a date (2026-12-03 or 2026-12-03T08:00:00Z)"
@@ -2976,6 +3049,7 @@ select_apps() {
   ((!JSON)) || [[ $COMMAND == status ]] || die "--json is for status"
   [[ $COMMAND != maintenance || -n $MAINTENANCE_ARG ]] || die "maintenance takes on or off"
   [[ -z $MAINTENANCE_MESSAGE || $MAINTENANCE_ARG == on ]] || die "--message is for maintenance on"
+  ((!FROM_REF)) || [[ $COMMAND == deploy ]] || die "--ref is for deploy"
   if [[ -n $ONLY ]]; then
     [[ -n ${APP_RUNTIME[$ONLY]:-} ]] || die "unknown app '$ONLY' (apps: ${APPS[*]})"
     SELECTED=("$ONLY")
@@ -3000,6 +3074,10 @@ main() {
   RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/gl.XXXXXX")
   trap cleanup_tmp EXIT
   preflight
+  if [[ $COMMAND == webhook ]]; then
+    cmd_webhook
+    return 0
+  fi
   case $COMMAND in
     status)
       if ((JSON)); then cmd_status_json || exit "$EXIT_FAILED"; else cmd_status || exit "$EXIT_FAILED"; fi

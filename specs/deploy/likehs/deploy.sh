@@ -181,7 +181,7 @@ readonly NGINX_CONF_DIR=/etc/nginx/conf.d
 read -r -a DOCKER_CMD <<<"${GREENLIGHT_DOCKER:-docker}"
 COMPOSE_CMD=()
 HOST_PROC=${GREENLIGHT_HOST_PROC:-/proc}
-readonly VERSION_RE='^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'
+readonly VERSION_RE=$'^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'
 readonly EXIT_FAILED=1 EXIT_USAGE=2 EXIT_LOCKED=75
 DRY_RUN=0
 STARTED=()
