@@ -124,8 +124,13 @@ pub struct App {
     pub env: Vec<(String, String)>,
     /// env files, relative to the kit directory.
     pub env_files: Vec<String>,
-    /// Secrets, read by deploy.sh at deploy time; never rendered as values.
+    /// Secrets of the app's own container (or process), read by deploy.sh
+    /// at deploy time; never rendered as values.
     pub secrets: Vec<Secret>,
+    /// Every secret of a color: the app's, then each sidecar's, numbered
+    /// across them (they share one compose file). deploy.sh reads them for
+    /// the app and its compose files; the compose file declares the file ones.
+    pub all_secrets: Vec<Secret>,
     /// Volumes.
     pub volumes: Vec<Volume>,
     /// Named volumes of the app and its sidecars, in order: shared by both
@@ -309,6 +314,8 @@ pub struct Sidecar {
     pub volumes_from_app: bool,
     /// Environment.
     pub env: Vec<(String, String)>,
+    /// Secrets of its container, numbered after its app's (see [`App::all_secrets`]).
+    pub secrets: Vec<Secret>,
     /// Volumes.
     pub volumes: Vec<Volume>,
     /// Command override.
