@@ -930,9 +930,10 @@ fill() { # WORD APP COLOR PORT VERSION URL
 }
 
 # A hook whose words say {url} runs once per host of the color, with that
-# host's address; any other hook runs once.
+# host's address; any other hook runs once. Its words name a program (exec:
+# never one of deploy.sh's functions), run in the kit directory.
 run_hook() { # NAME APP COLOR VERSION
-  local name=$1 app=$2 color=$3 version=$4 word url port urls=("")
+  local name=$1 app=$2 color=$3 version=$4 word url port urls=("") shown=()
   hook_argv "$name"
   ((${#ARGV[@]})) || return 0
   port=${COLOR_PORT[$app.$color]:-${ENTRY_PORT[$app]}}
@@ -948,7 +949,12 @@ run_hook() { # NAME APP COLOR VERSION
       argv+=("$(fill "$word" "$app" "$color" "$port" "$version" "$url")")
     done
     say "hook $name: ${argv[*]@Q}"
-    (cd -- "$KIT_DIR" && run "${argv[@]}" 9>&-) || return 1
+    if ((DRY_RUN)); then
+      show_command "${shown[@]}" "${argv[@]}"
+      continue
+    fi
+    trace_command "${shown[@]}" "${argv[@]}"
+    (cd -- "$KIT_DIR" && exec "${argv[@]}" 9>&-) || return 1
   done
 }
 
