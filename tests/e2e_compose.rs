@@ -1097,6 +1097,64 @@ fn a_secret_file_reaches_the_container_as_a_file_only(compose: Compose) {
     }
 }
 
+/// A sidecar's secret (issue #13, item 7) reaches the sidecar's container
+/// in both colors, byte for byte (quotes, `$(…)`, backticks, a newline and
+/// `$$` taken literally), and not the app's container.
+fn a_sidecar_secret_reaches_its_container_in_both_colors(compose: Compose) {
+    let stack = ComposeStack::new(
+        "side",
+        Options {
+            compose,
+            app_extra: format!(
+                "    sidecar \"side\" {{\n        image \"{APP_IMAGE}\"\n        secret \"SIDE_TOKEN\" from-file=\"{{dir}}/keys/side\"\n    }}\n"
+            ),
+            ..Options::default()
+        },
+    );
+    let value = "side $(touch /tmp/gl-x) `id` \"q\" 'r'\nline 2 ${HOME} $$";
+    let file = stack.path("keys/side");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, format!("{value}\n")).unwrap();
+    std::fs::set_permissions(
+        &file,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
+    )
+    .unwrap();
+    let env_of = |color: &str, service: &str| -> Vec<String> {
+        let project = format!(
+            "label=com.docker.compose.project={}",
+            stack.color_project(color)
+        );
+        let service = format!("label=com.docker.compose.service={service}");
+        let ids = lines(&docker_ok(&[
+            "ps",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            &project,
+            "--filter",
+            &service,
+        ]));
+        assert_eq!(ids.len(), 1, "one {service} container of {color}");
+        serde_json::from_str(&stack.inspect(&ids[0], "{{json .Config.Env}}")).unwrap()
+    };
+    for (version, color) in [("v1", "blue"), ("v2", "green")] {
+        assert_eq!(code(&stack.deploy(&["deploy", version])), Some(0));
+        assert_eq!(stack.served_version(), version);
+        let side = env_of(color, "side");
+        assert!(
+            side.iter()
+                .any(|e| e.strip_prefix("SIDE_TOKEN=") == Some(value)),
+            "the sidecar of {color} lacks its secret: {side:?}"
+        );
+        let app = env_of(color, "web");
+        assert!(
+            !app.iter().any(|e| e.starts_with("SIDE_TOKEN=")),
+            "the app of {color} got the sidecar's secret: {app:?}"
+        );
+    }
+}
+
 /// One `#[test]` per scenario and compose version.
 macro_rules! scenarios {
     ($module:ident, $compose:expr, [$($scenario:ident),* $(,)?]) => {
@@ -1144,4 +1202,5 @@ both_composes!(
     faults_after_the_switch_are_reported_as_nginx_serves,
     a_digest_version_deploys_that_image,
     a_secret_file_reaches_the_container_as_a_file_only,
+    a_sidecar_secret_reaches_its_container_in_both_colors,
 );

@@ -22,6 +22,8 @@
 
 #[path = "injection/common.rs"]
 mod common;
+#[path = "injection/hook_sidecar_secrets.rs"]
+mod hook_sidecar_secrets;
 mod support;
 
 use common::{kdl, nginx_t};
@@ -38,10 +40,11 @@ use yaml_rust2::{Yaml, YamlLoader};
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Base {
     /// Process runtime behind a host-mode nginx: start, workdir, hooks, env,
-    /// secret, server-name, listen, route, size, conf-dir, health.
+    /// secret, a hook's secret, server-name, listen, route, size, conf-dir,
+    /// health.
     Process,
-    /// Compose runtime: image, tag, env, volume, command, sidecar, accessory,
-    /// docker-host, tls.
+    /// Compose runtime: image, tag, env, volume, command, sidecar and its
+    /// secret, accessory, docker-host, tls.
     Compose,
 }
 
@@ -70,7 +73,9 @@ proxy {
     trusted-proxies {trusted_proxy}
 }
 hooks {
-    before-deploy {hook}
+    before-deploy {hook} {
+        secret {hook_secret_key} from-file={hook_secret_file}
+    }
     on-failure {failure_hook}
 }
 webhook {
@@ -96,6 +101,7 @@ app {app} {
         image {image}
         port 80
         env "SIDE" {env_value}
+        secret {sidecar_secret_key} from-file={sidecar_secret_file}
     }
 }
 accessory "cache" {
@@ -123,6 +129,10 @@ fn defaults() -> BTreeMap<&'static str, String> {
         ("env_value", "hello"),
         ("secret_key", "APP_SECRET"),
         ("secret_file", "@D@/app-secret"),
+        ("hook_secret_key", "HOOK_SECRET"),
+        ("hook_secret_file", "@D@/hook-secret"),
+        ("sidecar_secret_key", "SIDE_SECRET"),
+        ("sidecar_secret_file", "@D@/side-secret"),
         ("health", "/healthz"),
         ("listen", "127.0.0.1:8080"),
         ("server_name", "example.com"),
@@ -782,10 +792,97 @@ fn cases() -> Vec<Case> {
             "v.*|",
             Refused("not a valid image tag"),
         ),
+        // A hook's secrets and a sidecar's: the same grammar as an app's.
+        case(
+            "hook-secret-key-subst",
+            Process,
+            "hook_secret_key",
+            "K$(touch @M@)",
+            Refused("not a valid environment variable name"),
+        ),
+        case(
+            "hook-secret-key-assignment",
+            Process,
+            "hook_secret_key",
+            "PATH=/tmp/evil",
+            Refused("not a valid environment variable name"),
+        ),
+        case(
+            "hook-secret-key-newline",
+            Process,
+            "hook_secret_key",
+            "K\ntouch @M@",
+            Refused("not a valid environment variable name"),
+        ),
+        case(
+            "hook-secret-file-relative",
+            Process,
+            "hook_secret_file",
+            "secrets/slack",
+            Refused("is not absolute"),
+        ),
+        case(
+            "hook-secret-file-newline",
+            Process,
+            "hook_secret_file",
+            "/run/keys/x\ntouch @M@",
+            Refused("control character"),
+        ),
+        case(
+            "hook-secret-file-subst",
+            Process,
+            "hook_secret_file",
+            "@D@/h$(touch marker) `touch marker` 'q' \"d\"",
+            Inert,
+        ),
+        case(
+            "sidecar-secret-key-yaml",
+            Compose,
+            "sidecar_secret_key",
+            "A: b",
+            Refused("not a valid environment variable name"),
+        ),
+        case(
+            "sidecar-secret-key-subst",
+            Compose,
+            "sidecar_secret_key",
+            "K${HOME}",
+            Refused("not a valid environment variable name"),
+        ),
+        case(
+            "sidecar-secret-file-relative",
+            Compose,
+            "sidecar_secret_file",
+            "./side",
+            Refused("is not absolute"),
+        ),
+        case(
+            "sidecar-secret-file-yaml",
+            Compose,
+            "sidecar_secret_file",
+            "/run/x\n    privileged: true",
+            Refused("control character"),
+        ),
+        case(
+            "sidecar-secret-file-subst",
+            Compose,
+            "sidecar_secret_file",
+            "@D@/s$(touch marker) ${HOME} 'q'",
+            Inert,
+        ),
     ]
 }
 
-/// A case's working directory: recorders, fakes, the secret file, the marker.
+/// The value of the before-deploy hook's secret (`@M@`: the marker): quotes,
+/// `$(…)`, backticks, shell operators, a newline and a backslash. The hook
+/// gets it byte for byte in its environment; nothing runs or prints it.
+const HOOK_SECRET: &str =
+    "h00k-VALUE-7 $(touch @M@) `touch @M@` \"dq\" 'sq' ; | & > <\nline 2 \\ ${HOME}";
+/// The value of the sidecar's secret, which compose reads from the
+/// environment deploy.sh gives it: also YAML syntax and `$$`.
+const SIDE_SECRET: &str = "s1de-VALUE-9 $(touch @M@) `touch @M@` \"dq\" 'sq'\n#x: y ${HOME} $$";
+
+/// A case's working directory: recorders, fakes, the secret files, the marker.
 struct Work {
     dir: tempfile::TempDir,
 }
@@ -800,7 +897,7 @@ impl Work {
         // Writes its argv after the first (the output file), one per line.
         script(
             &d.join("record"),
-            "#!/bin/sh\nout=$1\nshift\n: >\"$out\"\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >>\"$out\"; done\nprintf '%s' \"${APP_SECRET-}\" >\"$out.secret\"\nprintf '%s' \"${GREETING-}\" >\"$out.env\"\n",
+            "#!/bin/sh\nout=$1\nshift\n: >\"$out\"\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >>\"$out\"; done\nprintf '%s' \"${APP_SECRET-}\" >\"$out.secret\"\nprintf '%s' \"${GREETING-}\" >\"$out.env\"\nif [ -n \"${HOOK_SECRET+set}\" ]; then printf '%s' \"$HOOK_SECRET\" >\"$out.hook-secret\"; fi\n",
         );
         // docker and nginx: record the call, change nothing.
         let fake = format!(
@@ -810,6 +907,16 @@ impl Work {
         script(&d.join("fake-docker"), &fake);
         script(&d.join("fake-nginx"), &fake);
         fs::write(d.join("app-secret"), "s3cret-VALUE-42\n").unwrap();
+        fs::write(
+            d.join("hook-secret"),
+            format!("{}\n", work.fill(HOOK_SECRET)),
+        )
+        .unwrap();
+        fs::write(
+            d.join("side-secret"),
+            format!("{}\n", work.fill(SIDE_SECRET)),
+        )
+        .unwrap();
         work
     }
 
@@ -856,7 +963,13 @@ impl Work {
 
     /// deploy.sh of the kit in `kit` with every run-time path inside this dir.
     fn deploy(&self, kit: &Path, args: &[&str]) -> Output {
-        Command::new(kit.join("deploy.sh"))
+        self.deploy_command(kit, args).output().unwrap()
+    }
+
+    /// The command [`Work::deploy`] runs, for a test to add to.
+    fn deploy_command(&self, kit: &Path, args: &[&str]) -> Command {
+        let mut command = Command::new(kit.join("deploy.sh"));
+        command
             .args(args)
             .current_dir(self.dir.path())
             .env("GREENLIGHT_STATE_DIR", self.path("state"))
@@ -864,9 +977,8 @@ impl Work {
             .env("GREENLIGHT_NGINX", self.path("fake-nginx"))
             .env("GREENLIGHT_DOCKER", self.path("fake-docker"))
             .env("TMPDIR", self.dir.path())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap()
+            .stdin(std::process::Stdio::null());
+        command
     }
 
     fn no_marker(&self, context: &str) {
@@ -1089,11 +1201,15 @@ fn check_inert(case: &Case, work: &Work, plan: &greenlight::plan::Plan, kit: &Ki
         nginx_t(&kit_dir, plan, ctx);
     }
     if case.base == Base::Compose && support::tool_available("docker-compose") {
+        let sidecar = &plan.apps[0].sidecars[0];
+        let side = &sidecar.secrets[0];
+        let side_value = work.fill(SIDE_SECRET);
         for path in kit.keys().filter(|p| p.ends_with(".yml")) {
             let (ok, out) = support::run(
                 Command::new("docker-compose")
                     .env("GREENLIGHT_VERSION", "v1")
                     .env("GREENLIGHT_VERSION_REF", ":v1")
+                    .env(format!("GREENLIGHT_SECRET_{}", side.index), &side_value)
                     .arg("--project-directory")
                     .arg(&kit_dir)
                     .arg("-f")
@@ -1112,12 +1228,30 @@ fn check_inert(case: &Case, work: &Work, plan: &greenlight::plan::Plan, kit: &Ki
                     "{ctx}: docker-compose sees another value"
                 );
             }
+            if path.contains("/web-") {
+                // Both colors: the sidecar's variable holds the secret, exactly.
+                let doc = parse_yaml(&out, &format!("{ctx}: config of {path}"));
+                let value = doc["services"][sidecar.name.as_str()]["environment"]
+                    [side.key.as_str()]
+                .as_str()
+                .unwrap_or_else(|| panic!("{ctx}: {path}: the sidecar has no {}", side.key));
+                assert_eq!(
+                    value.replace("$$", "$"),
+                    side_value,
+                    "{ctx}: {path}: the sidecar's secret changed"
+                );
+            }
         }
     }
 
     // Dry runs change nothing and run nothing.
-    if case.field == "secret_file" {
-        fs::write(&payload, "s3cret-VALUE-42\n").unwrap();
+    match case.field {
+        "secret_file" => fs::write(&payload, "s3cret-VALUE-42\n").unwrap(),
+        "hook_secret_file" => fs::write(&payload, format!("{}\n", work.fill(HOOK_SECRET))).unwrap(),
+        "sidecar_secret_file" => {
+            fs::write(&payload, format!("{}\n", work.fill(SIDE_SECRET))).unwrap()
+        }
+        _ => {}
     }
     for args in [&["--dry-run", "deploy"][..], &["--dry-run", "deploy", "v1"]] {
         let out = work.deploy(&kit_dir, args);
@@ -1131,10 +1265,12 @@ fn check_inert(case: &Case, work: &Work, plan: &greenlight::plan::Plan, kit: &Ki
             Some(0),
             "{ctx}: deploy.sh {args:?} failed:\n{text}"
         );
-        assert!(
-            !text.contains("s3cret-VALUE-42"),
-            "{ctx}: a dry run printed the secret:\n{text}"
-        );
+        for secret in ["s3cret-VALUE-42", "h00k-VALUE-7", "s1de-VALUE-9"] {
+            assert!(
+                !text.contains(secret),
+                "{ctx}: a dry run printed the secret {secret}:\n{text}"
+            );
+        }
         work.no_marker(&format!("{ctx}: deploy.sh {args:?}"));
         assert!(
             !work.path("state/state").exists(),
@@ -1189,17 +1325,39 @@ fn check_inert(case: &Case, work: &Work, plan: &greenlight::plan::Plan, kit: &Ki
             secret, "s3cret-VALUE-42",
             "{ctx}: the process did not get its secret"
         );
-        assert!(
-            !text.contains("s3cret-VALUE-42"),
-            "{ctx}: deploy.sh printed the secret"
+        // The before-deploy hook gets its own secret, byte for byte, and
+        // not the app's; neither the process nor the other hook gets it.
+        let hook_secret = fs::read(work.path("hook.args.hook-secret"))
+            .unwrap_or_else(|_| panic!("{ctx}: the hook got no HOOK_SECRET:\n{text}"));
+        assert_eq!(
+            hook_secret,
+            work.fill(HOOK_SECRET).as_bytes(),
+            "{ctx}: the hook did not get its secret byte for byte"
         );
-        for entry in walk(&work.path("state")) {
-            let content = fs::read(&entry).unwrap();
+        assert_eq!(
+            fs::read_to_string(work.path("hook.args.secret")).unwrap(),
+            "",
+            "{ctx}: the hook got the app's secret"
+        );
+        for other in ["start.args", "failure.args"] {
             assert!(
-                !String::from_utf8_lossy(&content).contains("s3cret-VALUE-42"),
-                "{ctx}: {} holds the secret",
-                entry.display()
+                !work.path(&format!("{other}.hook-secret")).exists(),
+                "{ctx}: {other} got the before-deploy hook's secret"
             );
+        }
+        for secret in ["s3cret-VALUE-42", "h00k-VALUE-7"] {
+            assert!(
+                !text.contains(secret),
+                "{ctx}: deploy.sh printed the secret {secret}"
+            );
+            for entry in walk(&work.path("state")) {
+                let content = fs::read(&entry).unwrap();
+                assert!(
+                    !String::from_utf8_lossy(&content).contains(secret),
+                    "{ctx}: {} holds the secret {secret}",
+                    entry.display()
+                );
+            }
         }
     }
 }
@@ -1438,6 +1596,7 @@ fn secrets_never_reach_the_kit_and_a_missing_one_exits_2() {
                 .env("GREENLIGHT_VERSION", "v1")
                 .env("GREENLIGHT_VERSION_REF", ":v1")
                 .env("GREENLIGHT_SECRET_0", hostile)
+                .env("GREENLIGHT_SECRET_1", work.fill(SIDE_SECRET))
                 .arg("--project-directory")
                 .arg(&kit_dir)
                 .arg("-f")
@@ -1450,6 +1609,11 @@ fn secrets_never_reach_the_kit_and_a_missing_one_exits_2() {
             .as_str()
             .unwrap();
         assert_eq!(value.replace("$$", "$"), hostile);
+        // The sidecar's secret is numbered after the app's.
+        let value = doc["services"]["edge"]["environment"]["SIDE_SECRET"]
+            .as_str()
+            .unwrap();
+        assert_eq!(value.replace("$$", "$"), work.fill(SIDE_SECRET));
     }
     // A missing secret file: exit 2, nothing done.
     fs::remove_file(work.path("app-secret")).unwrap();

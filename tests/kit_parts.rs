@@ -208,6 +208,50 @@ fn only_the_hooks_a_spec_sets_are_in_its_kit() {
     }
 }
 
+/// A hook's secret brings the secret reader and the hooks' table of owners;
+/// a kit whose only secrets are a hook's has none of the apps' secret code,
+/// and hooks without secrets bring none of it.
+#[test]
+fn a_hook_secret_brings_only_the_secret_code_hooks_use() {
+    let hook = "after-switch \"/srv/notify {version}\"";
+    let with_secret = deploy_sh_of(&COMPOSE_HERE.replace(
+        "project \"shop\"\n",
+        &format!("project \"shop\"\nhooks {{\n    {hook} {{\n        secret \"SLACK_WEBHOOK_URL\" from-file=\"/etc/shop/slack\"\n    }}\n}}\n"),
+    ));
+    assert_present(
+        &with_secret,
+        "a hook secret",
+        &[
+            "hook:after-switch) SECRETS=( SLACK_WEBHOOK_URL 0 /etc/shop/slack )",
+            "[after-switch]=hook:after-switch",
+            "check_hook_secrets() {",
+            "export_secrets \"$owner\" key",
+        ],
+    );
+    assert_absent(
+        &with_secret,
+        "only a hook secret",
+        &[
+            "check_secrets \"${SELECTED[@]}\"",
+            "export_secrets \"$file\" index",
+        ],
+    );
+    let without = deploy_sh_of(&COMPOSE_HERE.replace(
+        "project \"shop\"\n",
+        &format!("project \"shop\"\nhooks {{\n    {hook}\n}}\n"),
+    ));
+    assert_absent(
+        &without,
+        "a hook without secrets",
+        &[
+            "secret_files",
+            "HOOK_SECRETS",
+            "export_secrets",
+            "check_hook_secrets",
+        ],
+    );
+}
+
 /// The README's table of deploy.sh sizes says what the kits hold.
 #[test]
 fn the_readme_table_of_kit_sizes_is_true() {

@@ -1,7 +1,8 @@
 //! Secrets as files (issue #9, item 8): `secret "KEY" from-file="…"
 //! as="file"` reaches a compose container as a compose secret, the file
 //! mounted read-only at /run/secrets/KEY, and in no environment; compose v1
-//! and v2 both read the files so, with the path exactly as written. (The
+//! and v2 both read the files so, with the path exactly as written. A
+//! sidecar's secrets (issue #13, item 7) are its own, in both colors. (The
 //! refusals are pinned in tests/diagnostics/; the real deploy is in
 //! tests/e2e_compose.rs.)
 
@@ -23,6 +24,11 @@ app "web" {{
     secret "DB_PASSWORD" from-file="{dir}/db pass $x" as="file"
     secret "API_TOKEN" from-file="{dir}/token"
     health "/healthz"
+    sidecar "worker" {{
+        image "ghcr.io/acme/worker"
+        secret "PASSWORD" from-file="{dir}/cache" as="file"
+        secret "WORKER_TOKEN" from-file="{dir}/token"
+    }}
 }}
 accessory "pg" {{
     image "postgres:16"
@@ -45,6 +51,7 @@ fn config(compose: Compose, kit: &std::path::Path, file: &str) -> Yaml {
         .env("GREENLIGHT_VERSION_REF", ":v1")
         .env("GREENLIGHT_SECRET_1", "token-value")
         .env("GREENLIGHT_SECRET_2", "token-value")
+        .env("GREENLIGHT_SECRET_3", "worker-token-value")
         .arg("--project-directory")
         .arg(kit)
         .arg("-f")
@@ -99,7 +106,7 @@ fn a_file_secret_is_a_compose_secret_that_v1_and_v2_both_mount() {
     let script = &kit[&camino::Utf8PathBuf::from("deploy.sh")];
     assert!(
         script.contains(&format!(
-            "web | compose/web-blue.yml | compose/web-green.yml) SECRETS=( DB_PASSWORD file $'{dir}/db pass $x' API_TOKEN 1 {dir}/token )"
+            "web | compose/web-blue.yml | compose/web-green.yml) SECRETS=( DB_PASSWORD file $'{dir}/db pass $x' API_TOKEN 1 {dir}/token PASSWORD file {dir}/cache WORKER_TOKEN 3 {dir}/token )"
         )),
         "{script}"
     );
@@ -125,6 +132,23 @@ fn a_file_secret_is_a_compose_secret_that_v1_and_v2_both_mount() {
             env["DB_PASSWORD_FILE"].as_str(),
             Some("/run/secrets/DB_PASSWORD")
         );
+        assert!(env["WORKER_TOKEN"].is_badvalue(), "{env:?}");
+        // The sidecar's secrets, numbered after the app's, in both colors:
+        // its file mounted under its own compose name, its env its own.
+        for color in ["blue", "green"] {
+            let file = format!("compose/web-{color}.yml");
+            let doc = config(compose, &kit_dir, &file);
+            let worker = &doc["services"]["worker"];
+            assert_eq!(mounted(worker), ["worker-PASSWORD>PASSWORD"], "{file}");
+            assert_eq!(
+                doc["secrets"]["worker-PASSWORD"]["file"].as_str(),
+                Some(format!("{dir}/cache").as_str()),
+                "{file}"
+            );
+            let env = &worker["environment"];
+            assert_eq!(env["WORKER_TOKEN"].as_str(), Some("worker-token-value"));
+            assert!(env["API_TOKEN"].is_badvalue(), "{file}: {env:?}");
+        }
 
         let acc = config(compose, &kit_dir, "compose/accessories.yml");
         assert_eq!(mounted(&acc["services"]["pg"]), ["pg-PASSWORD>PASSWORD"]);

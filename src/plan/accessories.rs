@@ -44,7 +44,6 @@ pub(super) fn accessory(
     let remote_host = Some(host.as_str()).filter(|h| !host_by_name(hosts, h).local);
     check_files(
         &a.secrets,
-        false,
         remote_engine(cx.spec, remote_host).as_deref(),
         problems,
     );

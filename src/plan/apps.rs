@@ -12,7 +12,7 @@ use super::hosts::{host_by_name, unknown_host};
 use super::model::{App, Runtime, Sidecar};
 use super::names;
 use super::ports::PortTable;
-use super::secrets::{check_files, remote_engine, secrets};
+use super::secrets::{check_files, refuse_files, remote_engine, secrets};
 use super::sidecars::{entry, pinned, sidecar};
 use super::volumes::{shared_volumes, volumes};
 use crate::diagnostic::{Problems, SpecError};
@@ -45,7 +45,24 @@ pub(super) fn app(
         .as_ref()
         .map(|i| i.value.clone())
         .unwrap_or_default();
-    let sidecars: Vec<Sidecar> = a.sidecars.iter().map(sidecar).collect();
+    // The app and its sidecars share each color's compose file: their
+    // secrets are numbered across them.
+    let mut next_secret = a.secrets.len();
+    let sidecars: Vec<Sidecar> = a
+        .sidecars
+        .iter()
+        .map(|s| {
+            let planned = sidecar(s, next_secret);
+            next_secret += s.secrets.len();
+            planned
+        })
+        .collect();
+    let own_secrets = secrets(&a.secrets, 0, &name);
+    let all_secrets = own_secrets
+        .iter()
+        .chain(sidecars.iter().flat_map(|s| &s.secrets))
+        .cloned()
+        .collect();
     let image_ref = pinned(&image);
     let (version_images, fixed_images) = images(runtime, &image, image_ref.as_ref(), &sidecars);
     Some(App {
@@ -58,7 +75,8 @@ pub(super) fn app(
         hosts: app_hosts,
         env: a.env.clone(),
         env_files: a.env_files.clone(),
-        secrets: secrets(&a.secrets, 0, &name),
+        secrets: own_secrets,
+        all_secrets,
         volumes: volumes(&a.volumes),
         shared_volumes: shared_volumes(a),
         memory: a.limits.memory.clone(),
@@ -124,8 +142,9 @@ fn app_hosts(cx: &PlanContext, a: &AppSpec, problems: &mut Problems) -> Vec<Stri
     app_hosts
 }
 
-/// What a remote host rules out: secret files its engine cannot read, and
-/// the process runtime, which runs on this machine only.
+/// What a remote host rules out: secret files its engine cannot read (of
+/// the app and its sidecars), and the process runtime, which runs on this
+/// machine only. A process has no container for a secret file at all.
 fn check_remote_hosts(
     cx: &PlanContext,
     a: &AppSpec,
@@ -134,12 +153,14 @@ fn check_remote_hosts(
 ) {
     let runtime = a.runtime.value;
     let remote_host = app_hosts.iter().find(|h| !host_by_name(cx.hosts, h).local);
-    check_files(
-        &a.secrets,
-        runtime == Runtime::Process,
-        remote_engine(cx.spec, remote_host.map(String::as_str)).as_deref(),
-        problems,
-    );
+    if runtime == Runtime::Process {
+        refuse_files(&a.secrets, "process", "process runtime", problems);
+    } else {
+        let remote = remote_engine(cx.spec, remote_host.map(String::as_str));
+        for list in std::iter::once(&a.secrets).chain(a.sidecars.iter().map(|s| &s.secrets)) {
+            check_files(list, remote.as_deref(), problems);
+        }
+    }
     if runtime == Runtime::Process {
         if let Some(remote) = remote_host {
             problems.push(

@@ -130,8 +130,13 @@ pub struct App {
     pub env: Vec<(String, String)>,
     /// env files, relative to the kit directory.
     pub env_files: Vec<String>,
-    /// Secrets, read by deploy.sh at deploy time; never rendered as values.
+    /// Secrets of the app's own container (or process), read by deploy.sh
+    /// at deploy time; never rendered as values.
     pub secrets: Vec<Secret>,
+    /// Every secret of a color: the app's, then each sidecar's, numbered
+    /// across them (they share one compose file). deploy.sh reads them for
+    /// the app and its compose files; the compose file declares the file ones.
+    pub all_secrets: Vec<Secret>,
     /// Volumes.
     pub volumes: Vec<Volume>,
     /// Named volumes of the app and its sidecars, in order: shared by both
@@ -249,7 +254,8 @@ pub struct Color {
 /// A value deploy.sh reads from a file on the deploy machine. Only the key
 /// and the file's path reach the kit: compose files refer to
 /// `${GREENLIGHT_SECRET_<index>}`, which deploy.sh sets in the environment
-/// of the compose command alone; a process gets the key in its environment.
+/// of the compose command alone; a process or a hook gets the key in its
+/// environment.
 /// With `as_file`, compose mounts the file read-only at /run/secrets/KEY
 /// instead, and the value is in no environment (`docker inspect` shows none).
 #[derive(Debug, Serialize, Clone)]
@@ -318,6 +324,8 @@ pub struct Sidecar {
     pub volumes_from_app: bool,
     /// Environment.
     pub env: Vec<(String, String)>,
+    /// Secrets of its container, numbered after its app's (see [`App::all_secrets`]).
+    pub secrets: Vec<Secret>,
     /// Volumes.
     pub volumes: Vec<Volume>,
     /// Command override.
@@ -449,17 +457,33 @@ pub struct Route {
     pub verify_var: String,
 }
 
-/// Hooks as argv lists; empty when not set.
+/// The deploy hooks; None when not set.
 #[derive(Debug, Serialize, Default)]
 pub struct Hooks {
     /// before-deploy.
-    pub before_deploy: Vec<String>,
+    pub before_deploy: Option<Hook>,
     /// after-healthy.
-    pub after_healthy: Vec<String>,
+    pub after_healthy: Option<Hook>,
     /// after-switch.
-    pub after_switch: Vec<String>,
+    pub after_switch: Option<Hook>,
     /// on-failure.
-    pub on_failure: Vec<String>,
+    pub on_failure: Option<Hook>,
+}
+
+/// One hook: what deploy.sh runs, and the secrets it puts in that
+/// command's environment alone.
+#[derive(Debug, Serialize)]
+pub struct Hook {
+    /// Its name in the spec, which is how deploy.sh calls it (`after-switch`).
+    pub name: &'static str,
+    /// The command, word by word, with placeholders.
+    pub argv: Vec<String>,
+    /// Read by deploy.sh when the hook runs, exported under their keys;
+    /// never rendered as values.
+    pub secrets: Vec<Secret>,
+    /// What deploy.sh's secret_files knows the hook's secrets by
+    /// (`hook:NAME`): never an app's name or a compose file.
+    pub secrets_owner: String,
 }
 
 /// What `deploy.sh webhook` serves with adnanh/webhook: GitHub's signed

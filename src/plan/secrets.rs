@@ -1,12 +1,12 @@
 //! Secrets in the plan: numbered for the compose files, and checked where
-//! one is to reach its container as a file (`as="file"`).
+//! one is to reach its owner as a file (`as="file"`).
 
 use super::model::Secret;
 use crate::diagnostic::{Problems, SpecError};
 use crate::spec::{SecretSpec, Spec};
 
-/// The secrets of one owner (an app or an accessory), numbered from
-/// `first` in spec order.
+/// The secrets of one owner (an app, a sidecar, an accessory or a hook),
+/// numbered from `first` in spec order.
 pub(super) fn secrets(list: &[SecretSpec], first: usize, owner: &str) -> Vec<Secret> {
     list.iter()
         .enumerate()
@@ -32,28 +32,30 @@ pub(super) fn remote_engine(spec: &Spec, remote_host: Option<&str>) -> Option<St
         .map(|url| format!("the engine at `{}`", url.value))
 }
 
-/// Refuses `as="file"` where it cannot work: a process has no container to
-/// mount a file into (its secrets are environment variables), and compose
-/// bind-mounts a secret file from the machine where the engine runs, so an
-/// engine elsewhere would mount its own file at that path, or none.
-pub(super) fn check_files(
-    list: &[SecretSpec],
-    process: bool,
-    remote: Option<&str>,
-    problems: &mut Problems,
-) {
+/// Refuses `as="file"` for what runs without a container (`what`: a
+/// "process", a "hook"; `label`: what the error draws under it): there is
+/// no container to mount a file into, so it gets its secrets in its
+/// environment.
+pub(super) fn refuse_files(list: &[SecretSpec], what: &str, label: &str, problems: &mut Problems) {
+    for (secret, span) in list.iter().filter_map(|s| s.as_file.map(|span| (s, span))) {
+        problems.push(
+            SpecError::new(span, format!("secret `{}` cannot be a file for a {what}", secret.key.value), label)
+                .help(format!("a {what} gets its secrets in its environment (there is no container to mount a file into): remove as=\"file\"")),
+        );
+    }
+}
+
+/// Refuses `as="file"` for a container whose engine is not on the machine
+/// that runs deploy.sh (`remote` names it): compose bind-mounts a secret
+/// file from the machine where the engine runs, so that engine would mount
+/// its own file at that path, or none.
+pub(super) fn check_files(list: &[SecretSpec], remote: Option<&str>, problems: &mut Problems) {
+    let Some(remote) = remote else { return };
     for (secret, span) in list.iter().filter_map(|s| s.as_file.map(|span| (s, span))) {
         let key = &secret.key.value;
-        if process {
-            problems.push(
-                SpecError::new(span, format!("secret `{key}` cannot be a file for a process"), "process runtime")
-                    .help("a process gets its secrets in its environment (there is no container to mount a file into): remove as=\"file\""),
-            );
-        } else if let Some(remote) = remote {
-            problems.push(
-                SpecError::new(span, format!("secret `{key}` cannot be a file: the container runs on {remote}"), "engine elsewhere")
-                    .help(format!("compose mounts a secret file from the machine where the engine runs, not the one that runs deploy.sh: {remote} would mount its own `{}`, or nothing; remove as=\"file\" (the value then reaches the container as an environment variable)", secret.from_file)),
-            );
-        }
+        problems.push(
+            SpecError::new(span, format!("secret `{key}` cannot be a file: the container runs on {remote}"), "engine elsewhere")
+                .help(format!("compose mounts a secret file from the machine where the engine runs, not the one that runs deploy.sh: {remote} would mount its own `{}`, or nothing; remove as=\"file\" (the value then reaches the container as an environment variable)", secret.from_file)),
+        );
     }
 }

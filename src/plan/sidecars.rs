@@ -2,6 +2,7 @@
 //! a color takes its traffic (the entry).
 
 use super::model::Sidecar;
+use super::secrets::secrets;
 use super::volumes::volumes;
 use crate::diagnostic::{twice, Problems, SpecError};
 use crate::spec::{self, AppSpec};
@@ -75,8 +76,9 @@ pub(super) fn pinned(image: &str) -> Option<String> {
         .map(|_| image.to_string())
 }
 
-/// One sidecar as the compose files run it.
-pub(super) fn sidecar(s: &spec::SidecarSpec) -> Sidecar {
+/// One sidecar as the compose files run it; its secrets are numbered from
+/// `first_secret` (after its app's and the sidecars' before it).
+pub(super) fn sidecar(s: &spec::SidecarSpec, first_secret: usize) -> Sidecar {
     let image = s
         .image
         .as_ref()
@@ -90,7 +92,65 @@ pub(super) fn sidecar(s: &spec::SidecarSpec) -> Sidecar {
         port: s.port.as_ref().map(|p| p.value),
         volumes_from_app: s.volumes_from_app,
         env: s.env.clone(),
+        secrets: secrets(&s.secrets, first_secret, &s.name.value),
         volumes: volumes(&s.volumes),
         command: s.command.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::load_text;
+
+    /// A color's compose file reads each secret by its number: the app's and
+    /// its sidecars' are numbered once across them, each under its owner.
+    #[test]
+    fn a_color_numbers_the_secrets_of_the_app_and_its_sidecars_once() {
+        let spec = r#"greenlight 1
+project "shop"
+app "web" {
+    image "ghcr.io/acme/web"
+    port 8080
+    secret "DB_PASSWORD" from-file="/run/keys/db"
+    secret "TOKEN" from-file="/run/keys/token" as="file"
+    health "/healthz"
+    sidecar "edge" entry=#true {
+        image "ghcr.io/acme/edge"
+        port 80
+        secret "TOKEN" from-file="/run/keys/edge" as="file"
+    }
+    sidecar "worker" {
+        image "ghcr.io/acme/worker"
+        secret "DB_PASSWORD" from-file="/run/keys/db"
+        secret "QUEUE_KEY" from-file="/run/keys/queue"
+    }
+}
+"#;
+        let (plan, _) = load_text("shop.kdl", spec.to_string()).expect("the spec loads");
+        let app = &plan.apps[0];
+        let numbered = |list: &[crate::plan::Secret]| -> Vec<(usize, String)> {
+            list.iter()
+                .map(|s| (s.index, s.compose_name.clone()))
+                .collect()
+        };
+        assert_eq!(
+            numbered(&app.all_secrets),
+            [
+                (0, "web-DB_PASSWORD".to_string()),
+                (1, "web-TOKEN".into()),
+                (2, "edge-TOKEN".into()),
+                (3, "worker-DB_PASSWORD".into()),
+                (4, "worker-QUEUE_KEY".into()),
+            ]
+        );
+        assert_eq!(numbered(&app.secrets), numbered(&app.all_secrets[..2]));
+        assert_eq!(
+            numbered(&app.sidecars[0].secrets),
+            numbered(&app.all_secrets[2..3])
+        );
+        assert_eq!(
+            numbered(&app.sidecars[1].secrets),
+            numbered(&app.all_secrets[3..])
+        );
     }
 }

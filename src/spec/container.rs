@@ -19,8 +19,9 @@ pub struct VolumeSpec {
 
 /// `secret "KEY" from-file="/run/secrets/x" as="env|file"`: a value read on
 /// the deploy machine at deploy time, never written into the kit; it reaches
-/// the app as the environment variable KEY, or (`as="file"`, containers
-/// only) as the file /run/secrets/KEY, which `docker inspect` does not show.
+/// its owner (an app, a sidecar, an accessory or a hook) as the environment
+/// variable KEY, or (`as="file"`, containers only) as the file
+/// /run/secrets/KEY, which `docker inspect` does not show.
 #[derive(Debug, Clone)]
 pub struct SecretSpec {
     /// The environment variable name (with `as="file"`, the file's name).

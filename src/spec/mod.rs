@@ -31,7 +31,7 @@ pub use addresses::as_bind_address;
 pub use app::{AppSpec, LimitsSpec, Runtime};
 pub use container::{SecretSpec, VolumeSpec};
 pub use health::HealthSpec;
-pub use hooks::HooksSpec;
+pub use hooks::{HookSpec, HooksSpec};
 pub use host::HostSpec;
 pub use proxy::{ListenSpec, ProxyMode, ProxySpec, RouteSpec};
 pub use reader::Spanned;

@@ -1,7 +1,8 @@
 //! `sidecar "NAME" { … }` inside an app: a second container of each color.
 
 use super::container::{
-    command_node, env_node, image_node, port_node, tag_node, volume_node, VolumeSpec,
+    check_env_and_secrets, command_node, env_node, image_node, port_node, secret_node, tag_node,
+    volume_node, SecretSpec, VolumeSpec,
 };
 use super::keywords::Keyword;
 use super::{name_arg, values, NodeReader, Spanned};
@@ -24,6 +25,8 @@ pub struct SidecarSpec {
     pub volumes_from_app: bool,
     /// Environment.
     pub env: Vec<(String, String)>,
+    /// `secret` nodes, in order: read at deploy time like the app's.
+    pub secrets: Vec<SecretSpec>,
     /// Volumes.
     pub volumes: Vec<VolumeSpec>,
     /// Command override.
@@ -38,6 +41,7 @@ enum SidecarKeyword {
     Port,
     VolumesFromApp,
     Env,
+    Secret,
     Volume,
     Command,
 }
@@ -48,6 +52,7 @@ const SIDECAR_KEYWORDS: &[Keyword<SidecarKeyword>] = &[
     Keyword::once("port", SidecarKeyword::Port),
     Keyword::once("volumes-from-app", SidecarKeyword::VolumesFromApp),
     Keyword::many("env", SidecarKeyword::Env),
+    Keyword::many("secret", SidecarKeyword::Secret),
     Keyword::many("volume", SidecarKeyword::Volume),
     Keyword::once("command", SidecarKeyword::Command),
 ];
@@ -69,6 +74,7 @@ pub(super) fn sidecar_node(problems: &mut Problems, r: &NodeReader) -> Option<Si
         port: None,
         volumes_from_app: false,
         env: Vec::new(),
+        secrets: Vec::new(),
         volumes: Vec::new(),
         command: Vec::new(),
     };
@@ -86,10 +92,12 @@ pub(super) fn sidecar_node(problems: &mut Problems, r: &NodeReader) -> Option<Si
                 sidecar.volumes_from_app = c.bool_arg(problems, 0).is_some_and(|b| b.value);
             }
             SidecarKeyword::Env => sidecar.env.extend(env_node(problems, &c)),
+            SidecarKeyword::Secret => sidecar.secrets.extend(secret_node(problems, &c)),
             SidecarKeyword::Volume => sidecar.volumes.extend(volume_node(problems, &c)),
             SidecarKeyword::Command => sidecar.command = command_node(problems, &c),
         }
     }
+    check_env_and_secrets(problems, &sidecar.env, &sidecar.secrets);
     if sidecar.image.is_none() {
         problems.push(
             SpecError::new(

@@ -180,6 +180,22 @@ declare -A ENTRY_PORT=(
   [api]=8080
 )
 
+# Secrets as KEY INDEX FILE triples, by owner: an app (by its name or its
+# compose files; its sidecars' secrets with its own), the accessories (by
+# their compose file) or a hook (by the owner HOOK_SECRETS names). Each FILE
+# is read on this machine when a command needs it and only reaches the
+# owner's environment: a process or a hook gets KEY, compose reads
+# GREENLIGHT_SECRET_INDEX from its own environment. INDEX "file": compose
+# mounts FILE into the container itself, and deploy.sh never reads it. No
+# value is in the kit.
+secret_files() {
+  case $1 in
+    hook:after-switch) SECRETS=( SLACK_WEBHOOK_URL 0 /etc/momo/slack-webhook ) ;;
+    hook:on-failure) SECRETS=( SLACK_WEBHOOK_URL 0 /etc/momo/slack-webhook ) ;;
+    *) SECRETS=() ;;
+  esac
+}
+
 # Hooks, word by word, with placeholders ("": not set).
 hook_argv() {
   case $1 in
@@ -188,6 +204,12 @@ hook_argv() {
     *) ARGV=() ;;
   esac
 }
+
+# The owner of each hook's secrets in secret_files (no entry: the hook has none).
+declare -A HOOK_SECRETS=(
+  [after-switch]=hook:after-switch
+  [on-failure]=hook:on-failure
+)
 
 # ---------------------------------------------------------------------------
 # Run-time settings.
@@ -259,6 +281,8 @@ root when it runs as root: set them only from a trusted source):
                              to, as --dry-run prints it (default: none)
   GREENLIGHT_CALL_TIMEOUT    seconds any one call to docker, compose, nginx or ssh may take
                              (default: 120; within the health gate, its deadline)
+  GREENLIGHT_STRICT_SECRETS  1: refuse secret files that are symlinks or readable by
+                             others (default: a warning)
   GREENLIGHT_SSH_CONFIG      an ssh config file used instead of ~/.ssh/config for
                              every ssh call, docker's ssh:// engines included (keys,
                              known hosts, jump hosts); deploy.sh adds BatchMode,
@@ -543,6 +567,9 @@ preflight() {
   fi
   [[ $NGINX_CONF_DIR =~ ^/[A-Za-z0-9._/-]+$ ]] ||
     die "the nginx conf dir '$NGINX_CONF_DIR' must be an absolute path of letters, digits and . _ / -"
+  if [[ $COMMAND == deploy || $COMMAND == rollback || $COMMAND == switch ]]; then
+    check_hook_secrets
+  fi
   check_kit
 }
 
@@ -922,6 +949,50 @@ lock_heartbeat() {
 }
 
 # ---------------------------------------------------------------------------
+# Secrets: each value is read from its file on this machine when a command
+# needs it and exported into that command's subshell only; it is never
+# printed, passed as an argument or written anywhere.
+# ---------------------------------------------------------------------------
+check_secrets() { # OWNER...
+  local owner i file problem mode
+  for owner in "$@"; do
+    secret_files "$owner"
+    for ((i = 0; i < ${#SECRETS[@]}; i += 3)); do
+      file=${SECRETS[i + 2]} problem=""
+      if [[ ! -f $file || ! -r $file ]]; then
+        ((DRY_RUN)) || die "secret ${SECRETS[i]}: file $file is missing or unreadable"
+        say "warning: secret ${SECRETS[i]}: file $file is missing or unreadable (a deploy would stop here)" >&2
+        continue
+      fi
+      mode=$(stat -L -c '%a' -- "$file")
+      if [[ -L $file ]]; then
+        problem="is a symlink"
+      elif ((8#$mode & 8#004)); then
+        problem="is readable by every user (mode $mode)"
+      fi
+      [[ -n $problem ]] || continue
+      [[ ${GREENLIGHT_STRICT_SECRETS:-0} != 1 ]] || die "secret ${SECRETS[i]}: file $file $problem (GREENLIGHT_STRICT_SECRETS=1)"
+      say "warning: secret ${SECRETS[i]}: file $file $problem" >&2
+    done
+  done
+}
+
+# Exports an owner's secrets into the calling subshell: under their own names
+# (for a process or a hook) or as GREENLIGHT_SECRET_INDEX (what the compose
+# file reads); a secret compose mounts as a file (INDEX "file") is not read
+# at all, and a dry run reads none (each value is "<secret>").
+export_secrets() { # OWNER key|index
+  local i name value="<secret>"
+  secret_files "$1"
+  for ((i = 0; i < ${#SECRETS[@]}; i += 3)); do
+    [[ ${SECRETS[i + 1]} != file ]] || continue
+    ((DRY_RUN)) || value=$(<"${SECRETS[i + 2]}") || die "cannot read the secret file ${SECRETS[i + 2]}"
+    if [[ $2 == key ]]; then name=${SECRETS[i]}; else name=GREENLIGHT_SECRET_${SECRETS[i + 1]}; fi
+    export "$name=$value"
+  done
+}
+
+# ---------------------------------------------------------------------------
 # Placeholders: {app} {color} {port} {version} {url}, filled inside each
 # word of a command; a word is never re-split or evaluated.
 # ---------------------------------------------------------------------------
@@ -936,11 +1007,20 @@ fill() { # WORD APP COLOR PORT VERSION URL
 }
 
 # A hook whose words say {url} runs once per host of the color, with that
-# host's address; any other hook runs once.
+# host's address; any other hook runs once. Its words name a program (exec:
+# never one of deploy.sh's functions), run in the kit directory.
 run_hook() { # NAME APP COLOR VERSION
-  local name=$1 app=$2 color=$3 version=$4 word url port urls=("")
+  local name=$1 app=$2 color=$3 version=$4 word url port urls=("") shown=()
   hook_argv "$name"
   ((${#ARGV[@]})) || return 0
+  # Its secrets go into its environment alone; what is shown and traced
+  # says each as KEY=<secret> (no file is read for that).
+  local owner=${HOOK_SECRETS[$name]:-} i
+  if [[ -n $owner ]]; then
+    secret_files "$owner"
+    shown=(env)
+    for ((i = 0; i < ${#SECRETS[@]}; i += 3)); do shown+=("${SECRETS[i]}=<secret>"); done
+  fi
   port=${COLOR_PORT[$app.$color]:-${ENTRY_PORT[$app]}}
   # Asked only when a word needs it: a compose color's address is two
   # docker calls.
@@ -954,7 +1034,21 @@ run_hook() { # NAME APP COLOR VERSION
       argv+=("$(fill "$word" "$app" "$color" "$port" "$version" "$url")")
     done
     say "hook $name: ${argv[*]@Q}"
-    (cd -- "$KIT_DIR" && run "${argv[@]}" 9>&-) || return 1
+    if ((DRY_RUN)); then
+      show_command "${shown[@]}" "${argv[@]}"
+      continue
+    fi
+    trace_command "${shown[@]}" "${argv[@]}"
+    (cd -- "$KIT_DIR" && { [[ -z $owner ]] || export_secrets "$owner" key; } && exec "${argv[@]}" 9>&-) || return 1
+  done
+}
+
+# Checks the secret files of the hooks COMMAND may run (a switch runs no
+# before-deploy hook).
+check_hook_secrets() {
+  local name
+  for name in "${!HOOK_SECRETS[@]}"; do
+    [[ $COMMAND == switch && $name == before-deploy ]] || check_secrets "${HOOK_SECRETS[$name]}"
   done
 }
 
