@@ -514,6 +514,10 @@ fn maintenance_answers_503_and_opens_again_only_on_a_healthy_color() {
     );
     assert!(head.to_lowercase().contains("retry-after: 300"), "{head}");
     assert!(
+        head.to_lowercase().contains("x-greenlight-maintenance: on"),
+        "{head}"
+    );
+    assert!(
         body.contains("Back at &lt;b&gt;10:00&lt;/b&gt; &amp; &quot;soon&quot; &#36;HOME"),
         "{body}"
     );

@@ -1394,9 +1394,26 @@ proxy_container() {
   printf '%s\n' "$PROXY_ID"
 }
 
-# Runs nginx with ARGS in the container.
+# Runs nginx with ARGS in the container. nginx reads its conf again for
+# -t, -T and -s: a container started with the njs module loaded by -g
+# (ensure_proxy) gets the same -g.
 nginx_run() {
-  docker_on "$PROXY_HOST" exec "$(proxy_container)" nginx "$@"
+  local globals=()
+  ! njs_loaded_by_us || globals=(-g "load_module $NJS_MODULE;")
+  docker_on "$PROXY_HOST" exec "$(proxy_container)" nginx "${globals[@]}" "$@"
+}
+
+# True when the running nginx container was started with the njs module
+# loaded by its command (compose/proxy-njs.yml): its arguments, from docker,
+# hold that exact directive. Asked once per run outside a subshell.
+NJS_BY_US=""
+njs_loaded_by_us() {
+  if [[ -z $NJS_BY_US ]]; then
+    local args
+    args=$(docker_on "$PROXY_HOST" inspect --format '{{json .Args}}' "$(proxy_container)" 2>/dev/null) || true
+    if [[ $args == *"load_module $NJS_MODULE;"* ]]; then NJS_BY_US=1; else NJS_BY_US=0; fi
+  fi
+  ((NJS_BY_US))
 }
 
 # What nginx has installed: the site conf and, with njs, the live file.
@@ -1470,7 +1487,7 @@ ensure_proxy() {
   compose_ready
   if image_takes_njs; then
     with_njs=(--file "$KIT_DIR/$PROXY_NJS_COMPOSE")
-    SWITCH_METHOD=njs
+    SWITCH_METHOD=njs NJS_BY_US=1
     say "proxy: starting nginx (compose project $PROXY_PROJECT), loading its image's njs module"
   else
     say "proxy: starting nginx (compose project $PROXY_PROJECT)"
@@ -1649,6 +1666,8 @@ switch_method() {
       SWITCH_METHOD=reload
     fi
   fi
+  # Loaded by the container's command, it is in no file nginx -T shows.
+  [[ -n $SWITCH_METHOD ]] || ! njs_loaded_by_us || SWITCH_METHOD=njs
   if [[ -z $SWITCH_METHOD ]]; then
     local dump=""
     # Captured whole: grep -q would close the pipe early and, under
@@ -2527,13 +2546,16 @@ cmd_maintenance() {
 }
 
 # True when a request from outside (no verify header) to the first route
-# gets what MAINTENANCE says: 503, or anything else.
+# gets what MAINTENANCE says: the maintenance page (its header says so), or
+# an answer of the app's (which may be a 503 of its own).
 maintenance_served() {
-  local code resolve=()
+  local headers page=0 resolve=()
   [[ -z $VERIFY_RESOLVE ]] || resolve=(--resolve "$VERIFY_RESOLVE")
-  code=$(curl --silent --insecure --output /dev/null --write-out '%{http_code}' --max-time 5 "${resolve[@]}" \
+  headers=$(curl --silent --insecure --output /dev/null --dump-header - --max-time 5 "${resolve[@]}" \
     -- "$VERIFY_BASE${APP_ROUTE_PATHS[${APPS[0]}]%% *}" 9>&- 2>/dev/null) || true
-  if ((MAINTENANCE)); then [[ $code == 503 ]]; else [[ $code != 503 && $code != 000 ]]; fi
+  [[ -n $headers ]] || return 1
+  [[ ${headers,,} != *$'\nx-greenlight-maintenance: on'* ]] || page=1
+  ((page == MAINTENANCE))
 }
 
 # ---------------------------------------------------------------------------

@@ -2726,13 +2726,16 @@ cmd_maintenance() {
 }
 
 # True when a request from outside (no verify header) to the first route
-# gets what MAINTENANCE says: 503, or anything else.
+# gets what MAINTENANCE says: the maintenance page (its header says so), or
+# an answer of the app's (which may be a 503 of its own).
 maintenance_served() {
-  local code resolve=()
+  local headers page=0 resolve=()
   [[ -z $VERIFY_RESOLVE ]] || resolve=(--resolve "$VERIFY_RESOLVE")
-  code=$(curl --silent --insecure --output /dev/null --write-out '%{http_code}' --max-time 5 "${resolve[@]}" \
+  headers=$(curl --silent --insecure --output /dev/null --dump-header - --max-time 5 "${resolve[@]}" \
     -- "$VERIFY_BASE${APP_ROUTE_PATHS[${APPS[0]}]%% *}" 9>&- 2>/dev/null) || true
-  if ((MAINTENANCE)); then [[ $code == 503 ]]; else [[ $code != 503 && $code != 000 ]]; fi
+  [[ -n $headers ]] || return 1
+  [[ ${headers,,} != *$'\nx-greenlight-maintenance: on'* ]] || page=1
+  ((page == MAINTENANCE))
 }
 
 # ---------------------------------------------------------------------------
