@@ -97,8 +97,6 @@ fn impostor(port: u16, version: &str) -> Child {
     child
 }
 
-/// Whether anything listens on a loopback port.
-
 /// A stray process on the idle color's port is never gated on: the deploy
 /// is refused naming its pid and command, and the live color is untouched.
 fn a_stray_process_on_the_idle_port_is_refused(njs: bool) {
