@@ -1457,9 +1457,11 @@ nginx_run() {
 
 # True when the running nginx container was started with the njs module
 # loaded by its command (compose/proxy-njs.yml): its arguments, from docker,
-# hold that exact directive. Asked once per run outside a subshell.
+# hold that exact directive. Asked once per run outside a subshell, and not
+# at all when switching by reload (no conf then needs the module).
 NJS_BY_US=""
 njs_loaded_by_us() {
+  [[ $SWITCH_METHOD != reload ]] || return 1
   if [[ -z $NJS_BY_US ]]; then
     local args
     args=$(docker_on "$PROXY_HOST" inspect --format '{{json .Args}}' "$(proxy_container)" 2>/dev/null) || true
