@@ -743,3 +743,55 @@ fn a_crashed_color_is_started_again_and_status_says_so() {
     );
     assert!(!stack.path("state/run/web-blue.status").exists());
 }
+
+/// A color whose supervisor waits to start its crashed app again, with its
+/// pid file lost, is still found (by the mark its supervisor carries, as
+/// nothing listens on its port): `status` says it is down, and the next
+/// deploy stops it with the old color instead of leaving it to restart.
+#[test]
+fn a_crash_looping_color_without_its_pid_file_is_found_and_stopped() {
+    let Some(_serial) = ready() else { return };
+    let stack = Stack::new(AppOptions::default());
+    for version in ["v1", "v2"] {
+        assert_eq!(stack.deploy(&["deploy", version]).status.code(), Some(0));
+    }
+    let supervisor = stack.color_pid("green").expect("green runs");
+    stack.version_env("v2", "APP_BROKEN=exit-at-boot\n");
+    let app = stack.app_pid("green").unwrap();
+    run_ok(std::process::Command::new("kill").args(["-KILL", &app.to_string()]));
+    std::fs::remove_file(stack.path("state/run/web-green.pid")).unwrap();
+    let started = Instant::now();
+    loop {
+        let status = stack.deploy(&["status"]);
+        let said = String::from_utf8_lossy(&status.stdout).into_owned();
+        if said.contains("green down: it ended on its own (restarts ") {
+            assert_eq!(status.status.code(), Some(1), "{said}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{said}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = stack.deploy(&["deploy", "v3"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(stack.served_version(), "v3");
+    let started = Instant::now();
+    // Gone, or a zombie nobody reaps (the tests' pid namespace in CI).
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{supervisor}/stat")).is_ok_and(|stat| {
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+        })
+    };
+    while running() {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "green's supervisor still runs after the deploy that retired green"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -784,13 +784,34 @@ process_pid() {
 }
 
 # The leader of a color's session: from its pid file, or from this run's
-# record, or (a lost state dir) the mark on its port.
+# record, or (a lost state dir) the mark on its port, or the mark of a
+# session leader (its supervisor waiting to start it again: nothing
+# listens then).
 color_leader() { # APP COLOR
   local pid
   pid=$(process_pid "$1" "$2")
   [[ -n $pid ]] || pid=$(started_pid "$1" "$2")
   [[ -n $pid ]] || pid=$(session_of "$(marked_listener "$1" "$2")" 2>/dev/null) || true
+  [[ -n $pid ]] || pid=$(marked_leader "$1" "$2")
   printf '%s' "$pid"
+}
+
+# A session leader whose environment carries the color's mark, among every
+# process of this machine (their stat files read without a fork; only a
+# session leader's environment is read).
+marked_leader() { # APP COLOR
+  local stat line pid sid _
+  for stat in /proc/[0-9]*/stat; do
+    read -r line 2>/dev/null <"$stat" || continue
+    pid=${stat#/proc/} pid=${pid%/stat}
+    read -r _ _ _ sid _ <<<"${line##*) }"
+    [[ $sid == "$pid" ]] || continue
+    if [[ $(environ_of "$pid" GREENLIGHT_COLOR 2>/dev/null) == "${COLOR_MARK[$1.$2]}" ]]; then
+      printf '%s' "$pid"
+      return 0
+    fi
+  done
+  return 0
 }
 
 process_running() { # APP COLOR
