@@ -2704,6 +2704,9 @@ kill_worker() {
   done
   # shellcheck disable=SC2086 # one pid per word
   kill -KILL $listed "$WORKER" 2>/dev/null || true
+  # Reaped here, quietly, by deploy.sh's first process (its parent): bash
+  # would otherwise report the killed job on stderr at its next chance.
+  [[ $BASHPID != "$$" ]] || wait "$WORKER" 2>/dev/null || true
   for pid in $listed; do
     for _ in {1..100}; do
       alive "$pid" || break
@@ -2727,10 +2730,7 @@ on_signal() {
   trap '' INT TERM
   say "interrupted by SIG$1"
   [[ -z $WATCHDOG ]] || kill -KILL "$WATCHDOG" 2>/dev/null || true
-  if [[ -n $WORKER ]]; then
-    kill_worker
-    wait "$WORKER" 2>/dev/null || true
-  fi
+  [[ -z $WORKER ]] || kill_worker
   abandon "$1"
 }
 
