@@ -110,7 +110,7 @@ fn images_pinned_by_digest_are_rendered_as_written() {
     if tool_available("shellcheck") {
         let (ok, out) = run(Command::new("shellcheck")
             .args(["--severity=style", "--shell=bash"])
-            .arg(dir.path().join("deploy.sh")));
+            .arg(inline_kit_code(dir.path())));
         assert!(ok, "shellcheck findings:\n{out}");
     }
 }

@@ -547,11 +547,13 @@ fn a_spec_file_name_cannot_break_out_of_the_header_comment() {
     let text = std::fs::read_to_string(root().join("specs/hello.kdl")).unwrap();
     let (plan, _) = greenlight::load_text("x\ntouch /tmp/pwned #.kdl", text).unwrap();
     let kit = greenlight::kit(&plan, greenlight::render::TemplateSource::default()).unwrap();
-    let script = &kit[&Utf8PathBuf::from("deploy.sh")];
-    assert!(
-        script.contains(r"from x\ntouch /tmp/pwned #.kdl"),
-        "{}",
-        &script[..400]
-    );
-    assert!(!script.lines().any(|l| l.starts_with("touch ")));
+    // deploy.sh and each part it sources carry the header.
+    for (path, script) in kit.iter().filter(|(p, _)| p.as_str().ends_with(".sh")) {
+        assert!(
+            script.contains(r"from x\ntouch /tmp/pwned #.kdl"),
+            "{path}: {}",
+            &script[..400]
+        );
+        assert!(!script.lines().any(|l| l.starts_with("touch ")), "{path}");
+    }
 }

@@ -1,5 +1,6 @@
-//! The generated files pass the linters of their formats: deploy.sh passes
-//! `bash -n` and shellcheck with no finding at any severity, every nginx conf
+//! The generated files pass the linters of their formats: deploy.sh, with
+//! the parts it sources in place, passes `bash -n` and shellcheck with no
+//! finding at any severity, every nginx conf
 //! passes `nginx -t` inside Debian's stock nginx.conf (as installed for each
 //! color when switching by reload, and as installed for switching through
 //! njs), and every compose file passes `config` of compose v1 and v2.
@@ -18,12 +19,20 @@ fn deploy_scripts_pass_bash_n_and_shellcheck() {
     }
     for spec in example_specs() {
         let (dir, _) = kit_in_tempdir(&spec);
+        // deploy.sh as written (its `source` lines followed), then with its
+        // parts in place: shellcheck reports only on the file it is given,
+        // and a part is checked among the tables and parts it runs with.
         let script = dir.path().join("deploy.sh");
-        let (ok, out) = run(Command::new("bash").arg("-n").arg(&script));
+        let (ok, out) = run(Command::new("shellcheck")
+            .args(["-x", "--severity=style", "--shell=bash"])
+            .arg(&script));
+        assert!(ok, "{spec}: shellcheck -x deploy.sh findings:\n{out}");
+        let inlined = inline_kit_code(dir.path());
+        let (ok, out) = run(Command::new("bash").arg("-n").arg(&inlined));
         assert!(ok, "{spec}: bash -n failed:\n{out}");
         let (ok, out) = run(Command::new("shellcheck")
             .args(["--severity=style", "--shell=bash"])
-            .arg(&script));
+            .arg(&inlined));
         assert!(ok, "{spec}: shellcheck findings:\n{out}");
     }
 }

@@ -4,9 +4,12 @@
 //! and the compose nginx image; nginx leaves a dead host out quickly; and
 //! PLAN.md says all of it.
 
+mod support;
+
 use std::process::Command;
 
 use camino::Utf8PathBuf;
+use support::kit_code;
 
 /// A momo-like stack: an app on two hosts, nginx on a third, an accessory
 /// on the second host and one on the default host (the first app host).
@@ -129,7 +132,7 @@ fn the_header_names_lock_images_parallel_and_accessories_per_host() {
         "check_hosts() {",
         "acquire_remote_lock() {",
     ] {
-        assert!(file(&kit, "deploy.sh").contains(present), "{present}");
+        assert!(kit_code(&kit).contains(present), "{present}");
     }
     // The accessory publishes on its own host's address.
     assert!(file(&kit, "compose/accessories.yml").contains("\"10.0.0.12:6379:6379\""));
@@ -154,7 +157,7 @@ app "web" {
 }
 "#);
     let value = |e: &str| header_value(&local, e);
-    let script = file(&local, "deploy.sh");
+    let script = kit_code(&local);
     for absent in [
         "LOCK_HOST",
         "APP_PARALLEL",
@@ -195,7 +198,7 @@ proxy {
 }
 "#);
     assert_eq!(header_value(&kit, "$LOCK_HOST"), "was2", "was1 runs no app");
-    assert!(file(&kit, "PLAN.md").contains("1. Takes the lock on host **was2**"));
+    assert!(file(&kit, "PLAN.md").contains("2. Takes the lock on host **was2**"));
 }
 
 #[test]

@@ -374,7 +374,7 @@ fn check(s: &SpecGen) -> Result<(), TestCaseError> {
     greenlight::emit::write(&kit, &out).unwrap();
 
     // The linters run side by side: shellcheck is the slow one.
-    let script = dir.path().join("deploy.sh");
+    let script = support::inline_kit_code(dir.path());
     let shellcheck = Command::new("shellcheck")
         .args(["--severity=style", "--shell=bash"])
         .arg(&script)

@@ -478,7 +478,7 @@ fn the_hooks_file_is_json_and_only_in_a_kit_with_a_webhook() {
     let hello = support::root().join("specs/hello.kdl");
     let (_, kit) = support::render(&Utf8PathBuf::from_path_buf(hello).unwrap());
     assert!(kit.keys().all(|p| !p.starts_with("webhook/")));
-    let script = &kit[&Utf8PathBuf::from("deploy.sh")];
+    let script = &support::kit_code(&kit);
     for word in ["cmd_webhook", "--ref", "WEBHOOK_"] {
         assert!(!script.contains(word), "hello's deploy.sh has {word}");
     }

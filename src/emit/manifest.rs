@@ -79,7 +79,7 @@ fn is_sha256(text: &str) -> bool {
 
 /// Whether greenlight can generate a file by this name: `deploy.sh`,
 /// `PLAN.md`, `supervise.sh`, `webhook/hooks.json`, `nginx/NAME.conf`,
-/// `nginx/NAME.js` or `compose/NAME.yml`, where NAME is lowercase letters,
+/// `nginx/NAME.js`, `compose/NAME.yml` or `lib/NAME.sh`, where NAME is lowercase letters,
 /// digits, `-` and inner dots, starting with a letter. No absolute path,
 /// `..`, empty part or other directory can match.
 fn is_generated_name(name: &str) -> bool {
@@ -101,6 +101,7 @@ fn is_generated_name(name: &str) -> bool {
     let extension_ok = match dir {
         "nginx" => matches!(extension, "conf" | "js"),
         "compose" => extension == "yml",
+        "lib" => extension == "sh",
         _ => false,
     };
     stem_ok && extension_ok

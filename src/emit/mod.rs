@@ -124,7 +124,9 @@ fn stage(kit: &Kit, staging: &Utf8Path) -> io::Result<()> {
         if let Some(parent) = file.parent() {
             fs::create_dir_all(parent)?;
         }
-        let mode = if path.as_str().ends_with(".sh") {
+        // The kit's commands are executable; deploy.sh's parts in lib/ are
+        // only sourced.
+        let mode = if path.as_str().ends_with(".sh") && !path.as_str().starts_with("lib/") {
             0o755
         } else {
             0o644

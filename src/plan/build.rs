@@ -81,7 +81,7 @@ pub fn build(
     if !problems.is_empty() {
         return None;
     }
-    Some(Plan {
+    let mut plan = Plan {
         generator: format!("greenlight {}", env!("CARGO_PKG_VERSION")),
         spec_file: spec_file.to_string(),
         spec_hash: spec_hash.to_string(),
@@ -105,7 +105,10 @@ pub fn build(
         image_source: if spec.no_registry { "send" } else { "pull" },
         lock_host,
         host_accessories,
-    })
+        parts: super::KitParts::default(),
+    };
+    plan.parts = super::KitParts::of(&plan);
+    Some(plan)
 }
 
 /// Where the stack's deploy lock lives (see [`Plan::lock_host`]): on a

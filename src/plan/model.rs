@@ -65,6 +65,8 @@ pub struct Plan {
     pub lock_host: String,
     /// The accessories of each host that runs some, in host order.
     pub host_accessories: Vec<HostAccessories>,
+    /// deploy.sh's parts this kit carries, each its own kit file.
+    pub parts: super::KitParts,
 }
 
 /// The accessories placed on one host (by their `on`, or by default).

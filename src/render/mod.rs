@@ -37,7 +37,21 @@ pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinj
             kit.insert(Utf8PathBuf::from(path), text);
             Ok(())
         };
-    add("deploy.sh".into(), templates::DEPLOY_SH, context! { plan })?;
+    // deploy.sh and its parts ask what the kit needs by name (`ssh`,
+    // `docker`, ...): the plan's parts, spread into their context.
+    let needs = minijinja::Value::from_serialize(&plan_model.parts);
+    add(
+        "deploy.sh".into(),
+        templates::DEPLOY_SH,
+        context! { plan, ..needs.clone() },
+    )?;
+    for part in &plan_model.parts.files {
+        add(
+            part.file.clone(),
+            &part.template,
+            context! { plan, ..needs.clone() },
+        )?;
+    }
     let diagram = crate::plan::flowchart(plan_model);
     add(
         "PLAN.md".into(),

@@ -7,7 +7,8 @@ use super::overrides::{OverrideError, Overrides};
 
 static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
-/// deploy.sh
+/// deploy.sh: the stack's tables; it sources its parts (`deploy/*.sh.j2`,
+/// chosen by the plan's `parts`), each written to its own kit file.
 pub const DEPLOY_SH: &str = "deploy.sh.j2";
 /// PLAN.md, also what `greenlight explain` prints.
 pub const PLAN_MD: &str = "PLAN.md.j2";
@@ -33,35 +34,6 @@ pub const COMPOSE_PROXY_NJS: &str = "compose/proxy-njs.yml.j2";
 pub const SUPERVISE_SH: &str = "supervise.sh.j2";
 /// adnanh/webhook's hooks file, with a `webhook` block.
 pub const WEBHOOK_HOOKS: &str = "webhook/hooks.json.j2";
-
-/// The parts deploy.sh includes, one job each; a kit includes only the
-/// parts its spec uses (one of `deploy/proxy/*` per proxy mode).
-pub const DEPLOY_PARTS: &[&str] = &[
-    "deploy/core.sh.j2",
-    "deploy/ssh.sh.j2",
-    "deploy/remote_lock.sh.j2",
-    "deploy/secrets.sh.j2",
-    "deploy/placeholders.sh.j2",
-    "deploy/hooks.sh.j2",
-    "deploy/docker.sh.j2",
-    "deploy/process.sh.j2",
-    "deploy/compose.sh.j2",
-    "deploy/fleet.sh.j2",
-    "deploy/colors.sh.j2",
-    "deploy/proxy/host.sh.j2",
-    "deploy/proxy/remote.sh.j2",
-    "deploy/proxy/conf_dir.sh.j2",
-    "deploy/proxy/compose.sh.j2",
-    "deploy/proxy.sh.j2",
-    "deploy/verify.sh.j2",
-    "deploy/rollout.sh.j2",
-    "deploy/operate.sh.j2",
-    "deploy/maintenance.sh.j2",
-    "deploy/prune.sh.j2",
-    "deploy/tls.sh.j2",
-    "deploy/webhook.sh.j2",
-    "deploy/commands.sh.j2",
-];
 
 /// Every top-level template the renderer uses, for the test that each one resolves.
 pub const ALL: &[&str] = &[
@@ -145,7 +117,7 @@ mod tests {
     #[test]
     fn every_template_id_resolves() {
         let source = TemplateSource::default();
-        for name in ALL.iter().chain(DEPLOY_PARTS) {
+        for name in ALL {
             assert!(
                 source.load(name).unwrap().is_some(),
                 "{name} is not embedded"

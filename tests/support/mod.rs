@@ -98,6 +98,44 @@ pub fn required(ok: bool, missing: &str) -> bool {
     ok
 }
 
+/// The code deploy.sh runs: deploy.sh with each part it sources (a line
+/// `source "$KIT_DIR"/lib/NAME.sh`) put in place of that line, as bash
+/// reads it. `file` gives a kit file's text by its kit path.
+pub fn kit_code_with(file: impl Fn(&str) -> String) -> String {
+    let mut code = String::new();
+    for line in file("deploy.sh").lines() {
+        match line.strip_prefix("source \"$KIT_DIR\"/") {
+            Some(part) => code.push_str(&file(part)),
+            None => {
+                code.push_str(line);
+                code.push('\n');
+            }
+        }
+    }
+    code
+}
+
+/// [`kit_code_with`] of a rendered kit.
+pub fn kit_code(kit: &greenlight::render::Kit) -> String {
+    kit_code_with(|path| {
+        kit.get(&Utf8PathBuf::from(path))
+            .unwrap_or_else(|| panic!("the kit has no {path}"))
+            .clone()
+    })
+}
+
+/// [`kit_code_with`] of a kit on disk, written beside it as
+/// `deploy.inlined.sh` for the linters; returns that file's path.
+pub fn inline_kit_code(kit: &Path) -> PathBuf {
+    let code = kit_code_with(|path| {
+        std::fs::read_to_string(kit.join(path))
+            .unwrap_or_else(|e| panic!("cannot read kit file {path}: {e}"))
+    });
+    let inlined = kit.join("deploy.inlined.sh");
+    std::fs::write(&inlined, code).unwrap();
+    inlined
+}
+
 /// Runs a command, returning (success, combined output).
 pub fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd
