@@ -30,7 +30,6 @@ pub fn environment(source: TemplateSource, plan: &Plan) -> Environment<'static> 
     env.add_filter("yaml", filters::yaml);
     env.add_filter("nginx", filters::nginx);
     env.add_filter("json", filters::json);
-    env.add_filter("seconds", filters::seconds);
     env.add_filter("word", filters::word);
     env.add_function("error", |message: String| -> Result<Value, Error> {
         Err(Error::new(ErrorKind::InvalidOperation, message))

@@ -138,17 +138,6 @@ pub fn word(value: Value) -> Result<Value, Error> {
     }
 }
 
-/// `{{ ms|seconds }}`: milliseconds as decimal seconds (`1500` → `1.5`), for
-/// tools such as curl and sleep that take seconds.
-pub fn seconds(ms: u64) -> Value {
-    let text = if ms % 1000 == 0 {
-        (ms / 1000).to_string()
-    } else {
-        format!("{}", ms as f64 / 1000.0)
-    };
-    Value::from_safe_string(text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,11 +175,5 @@ mod tests {
             json(Value::from("{0,127}")).unwrap().to_string(),
             "\"{0,127}\""
         );
-    }
-
-    #[test]
-    fn seconds_are_exact() {
-        assert_eq!(seconds(1500).to_string(), "1.5");
-        assert_eq!(seconds(2000).to_string(), "2");
     }
 }

@@ -89,21 +89,15 @@ declare -A APP_WATCH_MS=(
   [web]=0
 )
 # The health gate: path, expected status (0: any 2xx), probe interval and
-# timeout, deadline, and passes in a row.
+# timeout (ms), deadline (ms), and passes in a row.
 declare -A HEALTH_PATH=(
   [web]=/healthz
 )
 declare -A HEALTH_EXPECT=(
   [web]=0
 )
-declare -A HEALTH_INTERVAL=(
-  [web]=1
-)
 declare -A HEALTH_INTERVAL_MS=(
   [web]=1000
-)
-declare -A HEALTH_TIMEOUT=(
-  [web]=2
 )
 declare -A HEALTH_TIMEOUT_MS=(
   [web]=2000

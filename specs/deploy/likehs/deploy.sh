@@ -103,21 +103,15 @@ declare -A APP_WATCH_MS=(
   [likehs]=0
 )
 # The health gate: path, expected status (0: any 2xx), probe interval and
-# timeout, deadline, and passes in a row.
+# timeout (ms), deadline (ms), and passes in a row.
 declare -A HEALTH_PATH=(
   [likehs]=/health
 )
 declare -A HEALTH_EXPECT=(
   [likehs]=0
 )
-declare -A HEALTH_INTERVAL=(
-  [likehs]=1
-)
 declare -A HEALTH_INTERVAL_MS=(
   [likehs]=1000
-)
-declare -A HEALTH_TIMEOUT=(
-  [likehs]=2
 )
 declare -A HEALTH_TIMEOUT_MS=(
   [likehs]=2000

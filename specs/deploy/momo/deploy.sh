@@ -109,21 +109,15 @@ declare -A APP_WATCH_MS=(
   [api]=0
 )
 # The health gate: path, expected status (0: any 2xx), probe interval and
-# timeout, deadline, and passes in a row.
+# timeout (ms), deadline (ms), and passes in a row.
 declare -A HEALTH_PATH=(
   [api]=/actuator/health
 )
 declare -A HEALTH_EXPECT=(
   [api]=200
 )
-declare -A HEALTH_INTERVAL=(
-  [api]=2
-)
 declare -A HEALTH_INTERVAL_MS=(
   [api]=2000
-)
-declare -A HEALTH_TIMEOUT=(
-  [api]=2
 )
 declare -A HEALTH_TIMEOUT_MS=(
   [api]=2000

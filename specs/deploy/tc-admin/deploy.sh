@@ -71,21 +71,15 @@ declare -A APP_WATCH_MS=(
   [tc-admin]=0
 )
 # The health gate: path, expected status (0: any 2xx), probe interval and
-# timeout, deadline, and passes in a row.
+# timeout (ms), deadline (ms), and passes in a row.
 declare -A HEALTH_PATH=(
   [tc-admin]=/tcadmin/api/test/profile
 )
 declare -A HEALTH_EXPECT=(
   [tc-admin]=0
 )
-declare -A HEALTH_INTERVAL=(
-  [tc-admin]=1
-)
 declare -A HEALTH_INTERVAL_MS=(
   [tc-admin]=1000
-)
-declare -A HEALTH_TIMEOUT=(
-  [tc-admin]=2
 )
 declare -A HEALTH_TIMEOUT_MS=(
   [tc-admin]=2000

@@ -72,7 +72,6 @@ main() {
     CHILD=$!
     started=$SECONDS
     say_status up "$restarts"
-    STATUS=0
     while command_runs; do
       ((STOPPING)) && break
       cap_log

@@ -78,21 +78,25 @@ parent_alive() {
 # returns when they are gone (a killed process still ends its system call:
 # a file it was creating appears after the kill).
 kill_worker() {
-  local listed="" found pid _
+  local listed="" found all="" pid _
   kill -STOP "$WORKER" 2>/dev/null || true
   for _ in 1 2 3 4 5; do
     found=$(worker_processes "$WORKER")
     [[ $found != "$listed" ]] || break
     listed=$found
+    # Every process ever listed is killed: one stopped in an early round
+    # may be missing from a later list (its parent re-forked, or it was
+    # reparented), and must not stay stopped.
+    all+=" $found"
     # shellcheck disable=SC2086 # one pid per word
     kill -STOP $listed 2>/dev/null || true
   done
   # shellcheck disable=SC2086 # one pid per word
-  kill -KILL $listed "$WORKER" 2>/dev/null || true
+  kill -KILL $all "$WORKER" 2>/dev/null || true
   # Reaped here, quietly, by deploy.sh's first process (its parent): bash
   # would otherwise report the killed job on stderr at its next chance.
   [[ $BASHPID != "$$" ]] || wait "$WORKER" 2>/dev/null || true
-  for pid in $listed; do
+  for pid in $all; do
     for _ in {1..100}; do
       alive "$pid" || break
       nap 0.01

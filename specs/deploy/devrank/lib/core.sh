@@ -94,6 +94,15 @@ EOF
 START_MS=$((${EPOCHREALTIME/./} / 1000))
 readonly START_MS
 
+# Milliseconds MS as decimal seconds (1500 -> 1.5, 2000 -> 2), for curl,
+# nap and messages, into the variable named VAR (no subshell).
+seconds_of() { # MS VAR
+  local fraction
+  printf -v fraction '%03d' $(($1 % 1000))
+  while [[ $fraction == *0 ]]; do fraction=${fraction%0}; done
+  printf -v "$2" '%s' "$(($1 / 1000))${fraction:+.$fraction}"
+}
+
 # Sleeps without starting a process: a read with a timeout on a fifo that
 # nothing writes (opened once per process, on fd 7).
 NAP_FD=""

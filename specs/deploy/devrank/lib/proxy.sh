@@ -261,14 +261,15 @@ undo_switch() { # BACKUP OLD_LIVE
 
 # After a reload nginx's old workers finish their in-flight requests and exit;
 # wait for the workers that existed before the reload (bounded) before
-# stopping the color they were talking to. True when they all exited.
-wait_old_workers() { # MAX_MS OLD_PIDS
+# stopping the color they were talking to. True when they all exited; else
+# says so, and THEN: what happens all the same.
+wait_old_workers() { # MAX_MS OLD_PIDS THEN
   local deadline=$(($((${EPOCHREALTIME/./} / 1000)) + $1))
   ((DRY_RUN)) && return 0
   while (($((${EPOCHREALTIME/./} / 1000)) < deadline)); do
     workers_busy "$2" || return 0
     nap "$WORKERS_POLL"
   done
-  say "old nginx workers still busy after $(($1 / 1000))s; stopping the old color anyway"
+  say "old nginx workers still busy after $(($1 / 1000))s; $3"
   return 1
 }

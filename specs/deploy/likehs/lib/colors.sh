@@ -94,12 +94,13 @@ probe_targets() { # APP COLOR
 # by what is left of it, and one that ends after it does not count.
 probe() { # APP URL
   local app=$1 url=$2 code max left
-  max=${HEALTH_TIMEOUT[$app]}
+  left=${HEALTH_TIMEOUT_MS[$app]}
   if ((CALL_DEADLINE_MS)); then
     left=$((CALL_DEADLINE_MS - $((${EPOCHREALTIME/./} / 1000))))
     ((left > 0)) || { printf '000'; return 1; }
-    ((left < HEALTH_TIMEOUT_MS[$app])) && max=$((left / 1000)).$(printf '%03d' $((left % 1000)))
+    ((left < HEALTH_TIMEOUT_MS[$app])) || left=${HEALTH_TIMEOUT_MS[$app]}
   fi
+  seconds_of "$left" max
   code=$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time "$max" -- "$url${HEALTH_PATH[$app]}" 9>&- 2>/dev/null) || true
   [[ $code =~ ^[0-9]{3}$ ]] || code=000
   printf '%s' "$code"

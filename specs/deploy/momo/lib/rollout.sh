@@ -176,8 +176,10 @@ bring_up() {
         ;;
     esac
   done
+  local every
   for app in "${SELECTED[@]}"; do
-    say "$app: health gate on ${TARGET[$app]} (${HEALTH_PATH[$app]}, every ${HEALTH_INTERVAL[$app]}s, deadline $((HEALTH_DEADLINE_MS[$app] / 1000))s)"
+    seconds_of "${HEALTH_INTERVAL_MS[$app]}" every
+    say "$app: health gate on ${TARGET[$app]} (${HEALTH_PATH[$app]}, every ${every}s, deadline $((HEALTH_DEADLINE_MS[$app] / 1000))s)"
     health_gate "$app" "${TARGET[$app]}" || fail_deploy "$app/${TARGET[$app]} never became healthy"
     say "$app: ${TARGET[$app]} is healthy"
   done
@@ -260,7 +262,8 @@ watch_new_colors() {
         fi
       done
     done
-    nap "${HEALTH_INTERVAL[${SELECTED[0]}]}"
+    seconds_of "${HEALTH_INTERVAL_MS[${SELECTED[0]}]}" every
+    nap "$every"
   done
   say "the new colors stayed healthy through the watch window"
 }
@@ -275,7 +278,7 @@ retire_old_colors() {
   done
   if ((RELOADED)); then
     say "waiting for nginx's old workers to finish their requests"
-    wait_old_workers "$max_drain" "$OLD_WORKERS" || true
+    wait_old_workers "$max_drain" "$OLD_WORKERS" "stopping the old color anyway" || true
   fi
   for app in "${SELECTED[@]}"; do
     if [[ -z ${LIVE[$app]} ]] || ((DRY_RUN)); then continue; fi

@@ -24,6 +24,6 @@ cmd_reload_tls() {
   wait_new_workers
   # Until the workers of before the reload are gone, one of them may still
   # take a new connection with the old certificate.
-  wait_old_workers 10000 "$OLD_WORKERS" || true
+  wait_old_workers 10000 "$OLD_WORKERS" "a connection still open to one keeps the old certificate until it closes" || true
   say "nginx reloaded: new connections get the certificate in $TLS_CERTIFICATE"
 }
