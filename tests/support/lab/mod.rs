@@ -26,6 +26,9 @@
 //! cached (tests/lab/image.sh). Never call `Lab::up` twice in one thread
 //! while the first lab lives: the second waits for the first forever.
 //!
+//! A Docker Swarm of lab hosts (manager and workers over the lab network)
+//! is [`swarm::Swarm::form`].
+//!
 //! Traffic stays on this machine: the network is `--internal` (no way out
 //! from the hosts), hosts resolve only lab names, and a route makes the lab
 //! subnet unreachable whenever the network is missing, so a test run with
@@ -33,6 +36,7 @@
 
 mod host;
 mod lock;
+pub mod swarm;
 
 pub use host::{text, Host};
 
