@@ -9,6 +9,8 @@
 #[path = "../tests/support/harness.rs"]
 mod harness;
 mod rounds;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::path::PathBuf;
 use std::process::Command;

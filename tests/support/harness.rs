@@ -5,7 +5,6 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::fs;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -15,14 +14,7 @@ use serde_json::Value;
 /// Debian's njs module (libnginx-mod-http-js).
 pub const NJS_MODULE: &str = "/usr/lib/nginx/modules/ngx_http_js_module.so";
 
-/// A free loopback port (bound once, then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use crate::support::nginx::free_port;
 
 /// nginx + state dir + kit for one test, torn down on drop.
 pub struct Stack {

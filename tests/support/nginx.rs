@@ -2,10 +2,12 @@
 //! tests that send real requests through what a kit installs: gl-testapp
 //! processes behind it, sites installed into its conf.d/.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::run;
@@ -13,13 +15,23 @@ use super::run;
 /// Debian's njs module (libnginx-mod-http-js).
 pub const NJS_MODULE: &str = "/usr/lib/nginx/modules/ngx_http_js_module.so";
 
-/// A free loopback port (bound once, then released).
+/// A free loopback port (bound once, then released), never one this process
+/// was given before.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    // The kernel may hand a just-released port out again: a stack that
+    // asks for three ports would then get one twice.
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if given.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// nginx with a prefix in a temporary directory; stopped on drop.
