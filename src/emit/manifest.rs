@@ -79,7 +79,7 @@ fn is_sha256(text: &str) -> bool {
 
 /// Whether greenlight can generate a file by this name: `deploy.sh`,
 /// `PLAN.md`, `supervise.sh`, `webhook/hooks.json`, `nginx/NAME.conf`,
-/// `nginx/NAME.js`, `compose/NAME.yml` or `lib/NAME.sh`, where NAME is lowercase letters,
+/// `nginx/NAME.js`, `compose/NAME.yml`, `swarm/NAME.yml` or `lib/NAME.sh`, where NAME is lowercase letters,
 /// digits, `-` and inner dots, starting with a letter. No absolute path,
 /// `..`, empty part or other directory can match.
 fn is_generated_name(name: &str) -> bool {
@@ -100,7 +100,7 @@ fn is_generated_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
     let extension_ok = match dir {
         "nginx" => matches!(extension, "conf" | "js"),
-        "compose" => extension == "yml",
+        "compose" | "swarm" => extension == "yml",
         "lib" => extension == "sh",
         _ => false,
     };
@@ -122,6 +122,7 @@ mod tests {
             "nginx/web-2-blue.upstream.conf",
             "compose/web-green.yml",
             "compose/accessories.yml",
+            "swarm/web-blue.yml",
             "webhook/hooks.json",
         ] {
             assert!(is_generated_name(good), "{good}");

@@ -12,7 +12,7 @@ use crate::spec::AppSpec;
 /// invalid were reported by the decoder and are not called missing here.
 pub(super) fn check_app_keywords(cx: &PlanContext, a: &AppSpec, problems: &mut Problems) {
     let name = &a.name.value;
-    let runtime = a.runtime.value;
+    let runtime = cx.runtime(a);
     let written = |what: &str| a.written_at(what).is_some();
     let missing_because = |what: &str, example: &str, why: &str| {
         SpecError::new(
@@ -38,7 +38,8 @@ pub(super) fn check_app_keywords(cx: &PlanContext, a: &AppSpec, problems: &mut P
         )
     };
     match runtime {
-        Runtime::Compose => {
+        Runtime::Compose | Runtime::Swarm => {
+            let word = if runtime == Runtime::Swarm { "swarm" } else { "compose" };
             if !written("image") {
                 problems.push(missing("image", "image \"registry.example.com/team/web\""));
             }
@@ -47,21 +48,21 @@ pub(super) fn check_app_keywords(cx: &PlanContext, a: &AppSpec, problems: &mut P
             }
             if let Some(start) = &a.start {
                 problems.push(
-                    misplaced(start.span, "start", "compose")
-                        .help("`start` is for runtime \"process\"; compose apps run their image"),
+                    misplaced(start.span, "start", word)
+                        .help(format!("`start` is for runtime \"process\"; {word} apps run their image")),
                 );
             }
             if let Some(span) = a.written_at("workdir") {
                 problems.push(
-                    misplaced(span, "workdir", "compose").help(
-                        "a compose app runs in its image's working directory: remove `workdir`",
-                    ),
+                    misplaced(span, "workdir", word).help(format!(
+                        "a {word} app runs in its image's working directory: remove `workdir`"
+                    )),
                 );
             }
             if let Some(user) = &a.user {
-                problems.push(misplaced(user.span, "user", "compose").help(
-                    "a compose app runs as its image's user (USER in its Dockerfile): remove `user`",
-                ));
+                problems.push(misplaced(user.span, "user", word).help(format!(
+                    "a {word} app runs as its image's user (USER in its Dockerfile): remove `user`"
+                )));
             }
         }
         Runtime::Process => {
@@ -119,7 +120,7 @@ pub(super) fn check_app_keywords(cx: &PlanContext, a: &AppSpec, problems: &mut P
             "nginx outside compose reaches each color through a host port",
         ));
     }
-    if !written("host-ports") && cx.spec.docker_host.is_some() {
+    if !written("host-ports") && cx.spec.docker_host.is_some() && runtime != Runtime::Swarm {
         problems.push(missing_because(
             "host-ports",
             "host-ports blue=8081 green=8082",

@@ -27,9 +27,12 @@ pub(super) fn app(
     problems: &mut Problems,
 ) -> Option<App> {
     let name = a.name.value.clone();
-    let runtime = a.runtime.value;
+    let runtime = cx.runtime(a);
     check_app_keywords(cx, a, problems);
-    let health = a.health.as_ref().map(|h| health(h, problems));
+    let health = a
+        .health
+        .as_ref()
+        .map(|h| health(h, a.port.as_ref().map_or(0, |p| p.value), problems));
     let app_hosts = app_hosts(cx, a, problems);
     check_remote_hosts(cx, a, &app_hosts, problems);
     claim_host_ports(a, &app_hosts, ports, problems);
@@ -83,6 +86,12 @@ pub(super) fn app(
         cpus: a.limits.cpus.map(|c| c.to_string()),
         command: a.command.clone(),
         health: health?,
+        replicas: a.replicas.as_ref().map_or(1, |r| r.value),
+        placement: a
+            .placement
+            .iter()
+            .map(|(label, value)| format!("node.labels.{label} == {value}"))
+            .collect(),
         drain_ms,
         drain_secs: drain_ms.div_ceil(1000),
         drain_text: durations::text(a.drain.as_ref(), DRAIN_MS),
@@ -208,7 +217,7 @@ fn images(
     sidecars: &[Sidecar],
 ) -> (Vec<String>, Vec<String>) {
     let mut version_images: Vec<String> = Vec::new();
-    if runtime == Runtime::Compose && image_ref.is_none() {
+    if runtime != Runtime::Process && image_ref.is_none() {
         version_images.push(image.to_string());
     }
     for s in sidecars.iter().filter(|s| s.image_ref.is_none()) {

@@ -41,7 +41,9 @@ pub fn build(
         hosts: &hosts,
         default_hosts: &app_host_default,
         proxy_mode,
+        swarm: spec.swarm.is_some(),
     };
+    super::swarm::check(&cx, problems);
 
     let mut ports = PortTable::default();
     let apps: Vec<App> = spec
@@ -87,7 +89,7 @@ pub fn build(
         spec_hash: spec_hash.to_string(),
         network: format!("greenlight-{project}"),
         state_dir: format!("/var/lib/greenlight/{project}"),
-        files: super::KitFiles::new(&project),
+        files: super::KitFiles::new(&project, spec.swarm.is_some()),
         project,
         hosts,
         docker_host: spec.docker_host.as_ref().map(|d| d.value.clone()),
@@ -101,6 +103,7 @@ pub fn build(
         tag_pattern: crate::spec::values::TAG_PATTERN,
         uses_compose,
         uses_process,
+        swarm: spec.swarm.is_some(),
         uses_ssh,
         image_source: if spec.no_registry { "send" } else { "pull" },
         lock_host,

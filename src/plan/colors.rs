@@ -17,14 +17,14 @@ pub(super) fn colors(
 ) -> Vec<Color> {
     let name = &a.name.value;
     let project = &cx.spec.project.value;
-    let runtime = a.runtime.value;
+    let runtime = cx.runtime(a);
     let servers_of = |i: usize| -> Vec<String> {
         let host_port = a
             .host_ports
             .as_ref()
             .map(|hp| if i == 0 { hp.value.0 } else { hp.value.1 });
         match (cx.proxy_mode, runtime, host_port) {
-            (ProxyMode::Compose, Runtime::Compose, _) => {
+            (ProxyMode::Compose, Runtime::Compose | Runtime::Swarm, _) => {
                 vec![format!("{name}-{}:{entry_port}", COLORS[i])]
             }
             (_, _, Some(port)) => app_hosts
@@ -60,7 +60,7 @@ pub(super) fn colors(
             let servers = servers_of(i);
             let upstream = names::upstream(project, name, color);
             let route = match (cx.proxy_mode, runtime) {
-                (ProxyMode::Compose, Runtime::Compose) => servers[0].clone(),
+                (ProxyMode::Compose, Runtime::Compose | Runtime::Swarm) => servers[0].clone(),
                 _ => upstream.clone(),
             };
             let backup_servers = if cx.proxy_mode == ProxyMode::Compose {
@@ -80,7 +80,11 @@ pub(super) fn colors(
                 host_port,
                 published,
                 compose_project: format!("{project}-{name}-{color}"),
-                compose_file: format!("compose/{name}-{color}.yml"),
+                compose_file: if runtime == Runtime::Swarm {
+                    format!("swarm/{name}-{color}.yml")
+                } else {
+                    format!("compose/{name}-{color}.yml")
+                },
                 upstream,
                 route,
                 upstream_file: format!("nginx/{name}-{color}.upstream.conf"),

@@ -19,8 +19,11 @@ pub struct KitFiles {
     pub accessories_compose: String,
     /// The compose project the accessories run in.
     pub accessories_project: String,
-    /// nginx's compose file in compose mode (kit path).
+    /// nginx's compose file in compose mode, its stack file under a swarm
+    /// (kit path).
     pub proxy_compose: String,
+    /// Under a swarm, the manager's volume that holds nginx's conf dir.
+    pub proxy_conf_volume: String,
     /// What nginx's compose file gains when its image has the njs module
     /// without loading it: the command that loads it (kit path).
     pub proxy_njs_compose: String,
@@ -35,15 +38,17 @@ pub struct KitFiles {
 }
 
 impl KitFiles {
-    /// The names of project `project`'s files.
-    pub fn new(project: &str) -> KitFiles {
+    /// The names of project `project`'s files; `swarm` under `orchestrator
+    /// "swarm"`, whose stack files are in `swarm/`.
+    pub fn new(project: &str, swarm: bool) -> KitFiles {
         KitFiles {
             site_conf: "nginx/site.conf".into(),
             njs_conf: "nginx/njs.conf".into(),
             js_module: "nginx/greenlight.js".into(),
             accessories_compose: "compose/accessories.yml".into(),
             accessories_project: format!("{project}-accessories"),
-            proxy_compose: "compose/proxy.yml".into(),
+            proxy_compose: if swarm { "swarm/proxy.yml" } else { "compose/proxy.yml" }.into(),
+            proxy_conf_volume: format!("{project}-nginx-conf"),
             proxy_njs_compose: "compose/proxy-njs.yml".into(),
             supervisor: "supervise.sh".into(),
             webhook_hooks: "webhook/hooks.json".into(),

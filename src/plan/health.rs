@@ -9,7 +9,7 @@ use crate::diagnostic::{Problems, SpecError};
 use crate::spec;
 
 /// The gate as written, with defaults; timings it cannot honour are reported.
-pub(super) fn health(h: &spec::HealthSpec, problems: &mut Problems) -> Health {
+pub(super) fn health(h: &spec::HealthSpec, port: u16, problems: &mut Problems) -> Health {
     let interval_ms = h
         .interval
         .as_ref()
@@ -51,5 +51,20 @@ pub(super) fn health(h: &spec::HealthSpec, problems: &mut Problems) -> Health {
         timeout_text: durations::text(h.timeout.as_ref(), HEALTH_TIMEOUT_MS),
         deadline_text: durations::text(h.deadline.as_ref(), HEALTH_DEADLINE_MS),
         healthy_after: h.healthy_after.unwrap_or(HEALTHY_AFTER),
+        check: h.check.as_ref().map_or_else(
+            || default_check(port, &h.path.value),
+            |c| c.value.clone(),
+        ),
+        start_period_ms: h.start_period.as_ref().map_or(0, |d| d.value.0),
     }
+}
+
+/// The check docker runs in a swarm task when the spec gives none: curl,
+/// as most images with a shell have it, failing on a status of 400 or more.
+fn default_check(port: u16, path: &str) -> Vec<String> {
+    ["curl", "--fail", "--silent", "--output", "/dev/null"]
+        .into_iter()
+        .map(String::from)
+        .chain([format!("http://127.0.0.1:{port}{path}")])
+        .collect()
 }

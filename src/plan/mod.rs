@@ -30,6 +30,7 @@ mod routes;
 mod secrets;
 mod service_names;
 mod sidecars;
+mod swarm;
 mod tls;
 mod verify;
 mod volumes;

@@ -51,6 +51,9 @@ pub struct Plan {
     pub uses_compose: bool,
     /// True when any app is a plain process.
     pub uses_process: bool,
+    /// `orchestrator "swarm"`: every app is a stack per color on a Docker
+    /// Swarm, nginx a service of its own; deploy.sh talks to the manager.
+    pub swarm: bool,
     /// True when any command goes over ssh.
     pub uses_ssh: bool,
     /// How the version's images reach the hosts: `pull` (each host pulls
@@ -153,6 +156,11 @@ pub struct App {
     pub command: Vec<String>,
     /// Health gate.
     pub health: Health,
+    /// Swarm: the tasks of each color (1 otherwise).
+    pub replicas: u32,
+    /// Swarm: the placement constraints of its tasks
+    /// (`node.labels.zone == eu-1`).
+    pub placement: Vec<String>,
     /// SIGTERM to SIGKILL, milliseconds.
     pub drain_ms: u64,
     /// Same, whole seconds rounded up (compose stop timeout).
@@ -308,6 +316,10 @@ pub struct Health {
     pub deadline_text: String,
     /// Consecutive successes needed.
     pub healthy_after: u32,
+    /// Swarm: the command docker runs in each task to check it (exec form).
+    pub check: Vec<String>,
+    /// Swarm: milliseconds a task may fail its checks while it boots.
+    pub start_period_ms: u64,
 }
 
 /// A second container of each color.

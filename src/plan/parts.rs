@@ -52,7 +52,7 @@ impl KitParts {
                 .docker_host
                 .as_deref()
                 .is_some_and(|h| h.starts_with("ssh://"));
-        let docker = plan.uses_compose || plan.proxy.mode == ProxyMode::Compose;
+        let docker = plan.uses_compose || plan.swarm || plan.proxy.mode == ProxyMode::Compose;
         let hook_list = [
             &plan.hooks.before_deploy,
             &plan.hooks.after_healthy,
@@ -81,6 +81,7 @@ impl KitParts {
             ("docker", docker),
             ("process", uses_process),
             ("compose", plan.uses_compose),
+            ("swarm", plan.swarm),
             ("fleet", docker),
             ("colors", true),
             (mode, true),

@@ -87,8 +87,10 @@ pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinj
                 templates::NGINX_SELECT,
                 ctx.clone(),
             )?;
-            if app.runtime == Runtime::Compose {
-                add(color.compose_file.clone(), templates::COMPOSE_APP, ctx)?;
+            match app.runtime {
+                Runtime::Compose => add(color.compose_file.clone(), templates::COMPOSE_APP, ctx)?,
+                Runtime::Swarm => add(color.compose_file.clone(), templates::SWARM_APP, ctx)?,
+                Runtime::Process => {}
             }
         }
     }
@@ -107,11 +109,12 @@ pub fn render(plan_model: &Plan, source: TemplateSource) -> Result<Kit, minijinj
         )?;
     }
     if plan_model.proxy.mode == ProxyMode::Compose {
-        add(
-            files.proxy_compose.clone(),
-            templates::COMPOSE_PROXY,
-            context! { plan },
-        )?;
+        let proxy = if plan_model.swarm {
+            templates::SWARM_PROXY
+        } else {
+            templates::COMPOSE_PROXY
+        };
+        add(files.proxy_compose.clone(), proxy, context! { plan })?;
         add(
             files.proxy_njs_compose.clone(),
             templates::COMPOSE_PROXY_NJS,

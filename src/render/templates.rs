@@ -30,6 +30,10 @@ pub const COMPOSE_ACCESSORIES: &str = "compose/accessories.yml.j2";
 pub const COMPOSE_PROXY: &str = "compose/proxy.yml.j2";
 /// Loads the njs module in a compose nginx whose image does not.
 pub const COMPOSE_PROXY_NJS: &str = "compose/proxy-njs.yml.j2";
+/// One color's stack file under a swarm.
+pub const SWARM_APP: &str = "swarm/app.yml.j2";
+/// nginx's stack file under a swarm.
+pub const SWARM_PROXY: &str = "swarm/proxy.yml.j2";
 /// The supervisor of a process app's color.
 pub const SUPERVISE_SH: &str = "supervise.sh.j2";
 /// adnanh/webhook's hooks file, with a `webhook` block.
@@ -48,6 +52,8 @@ pub const ALL: &[&str] = &[
     COMPOSE_ACCESSORIES,
     COMPOSE_PROXY,
     COMPOSE_PROXY_NJS,
+    SWARM_APP,
+    SWARM_PROXY,
     SUPERVISE_SH,
     WEBHOOK_HOOKS,
 ];

@@ -22,6 +22,9 @@ pub enum Runtime {
     Compose,
     /// A plain process per color, started from `start`.
     Process,
+    /// A Docker Swarm stack per color, under `orchestrator "swarm"` (never
+    /// written as `runtime`).
+    Swarm,
 }
 
 /// `limits memory="700m" cpus=1.8`
@@ -84,6 +87,10 @@ pub struct AppSpec {
     pub parallel: Option<Spanned<u32>>,
     /// Sidecars.
     pub sidecars: Vec<SidecarSpec>,
+    /// Swarm: the tasks of each color.
+    pub replicas: Option<Spanned<u32>>,
+    /// Swarm: node labels a task's node must have, as (label, value).
+    pub placement: Vec<(String, String)>,
     /// Names of the nodes written in the block, valid or not, with where
     /// each name is: a later check neither calls an invalid node "missing"
     /// nor lets a node that does not apply to the runtime pass unremarked.
@@ -128,6 +135,8 @@ enum AppKeyword {
     Watch,
     Parallel,
     Sidecar,
+    Replicas,
+    Placement,
 }
 
 const APP_KEYWORDS: &[Keyword<AppKeyword>] = &[
@@ -153,6 +162,8 @@ const APP_KEYWORDS: &[Keyword<AppKeyword>] = &[
     Keyword::once("watch", AppKeyword::Watch),
     Keyword::once("parallel", AppKeyword::Parallel),
     Keyword::many("sidecar", AppKeyword::Sidecar),
+    Keyword::once("replicas", AppKeyword::Replicas),
+    Keyword::once("placement", AppKeyword::Placement),
 ];
 /// Decodes one `app` block.
 pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
@@ -184,6 +195,8 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
         watch: None,
         parallel: None,
         sidecars: Vec::new(),
+        replicas: None,
+        placement: Vec::new(),
         written: Vec::new(),
     };
     if reader.args().is_empty() {
@@ -360,10 +373,45 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
             AppKeyword::Watch => app.watch = duration_node(problems, &r, "watch \"30s\""),
             AppKeyword::Parallel => app.parallel = parallel_node(problems, &r),
             AppKeyword::Sidecar => app.sidecars.extend(sidecar_node(problems, &r)),
+            AppKeyword::Replicas => {
+                r.shape(problems, 1, 1, &[], "replicas 3");
+                r.no_children(problems);
+                app.replicas = r
+                    .int_arg(problems, 0, 1, MAX_REPLICAS)
+                    .map(|n| Spanned::new(n.value as u32, n.span));
+            }
+            AppKeyword::Placement => {
+                r.shape(problems, 1, usize::MAX, &[], "placement \"zone=eu-1\"");
+                r.no_children(problems);
+                for pair in r.string_args(problems) {
+                    if let Some(label) = check_placement(problems, &pair) {
+                        app.placement.push(label);
+                    }
+                }
+            }
         }
     }
     check_env_and_secrets(problems, &app.env, &app.secrets);
     name.map(|_| app)
+}
+
+/// The most tasks a color may run on a swarm.
+const MAX_REPLICAS: i128 = 100;
+
+/// One `placement` argument, `LABEL=VALUE`: a node label the swarm places
+/// the app's tasks by, each part in a grammar YAML and docker take as is.
+fn check_placement(problems: &mut Problems, pair: &Spanned<String>) -> Option<(String, String)> {
+    let label = pair
+        .value
+        .split_once('=')
+        .filter(|(key, value)| values::node_label(key).is_ok() && values::tag(value).is_ok());
+    if label.is_none() {
+        problems.push(
+            SpecError::new(pair.span, format!("placement `{}` is not LABEL=VALUE", pair.value.escape_debug()), "invalid placement")
+                .help("write a node label and its value, such as placement \"zone=eu-1\": the label is lowercase letters, digits, `.` and `-` (set with docker node update --label-add zone=eu-1 NODE), the value letters, digits, `_`, `.` and `-`"),
+        );
+    }
+    label.map(|(key, value)| (key.to_string(), value.to_string()))
 }
 
 /// The most hosts `parallel` may name: more than any stack has.

@@ -1,5 +1,6 @@
 //! `health "/path" { … }` inside an app: the gate a new color must pass.
 
+use super::container::command_node;
 use super::keywords::Keyword;
 use super::{check, duration_node, values, NodeReader, Spanned};
 use crate::diagnostic::Problems;
@@ -19,6 +20,10 @@ pub struct HealthSpec {
     pub deadline: Option<Spanned<values::Duration>>,
     /// Consecutive successes needed.
     pub healthy_after: Option<u32>,
+    /// Swarm: the command docker runs in each task to check it (exec form).
+    pub check: Option<Spanned<Vec<String>>>,
+    /// Swarm: how long a task may fail its checks while it boots.
+    pub start_period: Option<Spanned<values::Duration>>,
 }
 
 /// The keywords of a `health` block.
@@ -29,6 +34,8 @@ enum HealthKeyword {
     Timeout,
     Deadline,
     HealthyAfter,
+    Check,
+    StartPeriod,
 }
 
 const HEALTH_KEYWORDS: &[Keyword<HealthKeyword>] = &[
@@ -37,6 +44,8 @@ const HEALTH_KEYWORDS: &[Keyword<HealthKeyword>] = &[
     Keyword::once("timeout", HealthKeyword::Timeout),
     Keyword::once("deadline", HealthKeyword::Deadline),
     Keyword::once("healthy-after", HealthKeyword::HealthyAfter),
+    Keyword::once("check", HealthKeyword::Check),
+    Keyword::once("start-period", HealthKeyword::StartPeriod),
 ];
 
 pub(super) fn health_node(problems: &mut Problems, r: &NodeReader) -> Option<HealthSpec> {
@@ -59,6 +68,8 @@ pub(super) fn health_node(problems: &mut Problems, r: &NodeReader) -> Option<Hea
         timeout: None,
         deadline: None,
         healthy_after: None,
+        check: None,
+        start_period: None,
     };
     for (keyword, node) in r.children(problems, HEALTH_KEYWORDS) {
         let c = NodeReader::new(node);
@@ -81,6 +92,15 @@ pub(super) fn health_node(problems: &mut Problems, r: &NodeReader) -> Option<Hea
                 c.shape(problems, 1, 1, &[], "healthy-after 3");
                 c.no_children(problems);
                 health.healthy_after = c.int_arg(problems, 0, 1, 100).map(|n| n.value as u32);
+            }
+            HealthKeyword::Check => {
+                let argv = command_node(problems, &c);
+                if !argv.is_empty() {
+                    health.check = Some(Spanned::new(argv, c.span()));
+                }
+            }
+            HealthKeyword::StartPeriod => {
+                health.start_period = duration_node(problems, &c, "start-period \"30s\"")
             }
         }
     }

@@ -11,6 +11,7 @@ mod health;
 mod hooks;
 mod host;
 mod keywords;
+mod orchestrator;
 mod proxy;
 mod reader;
 mod shell_syntax;
@@ -68,6 +69,9 @@ pub struct Spec {
     /// `registry "none"`: the stack has no image registry; deploy.sh sends
     /// each image from the engine of the machine that runs it to the hosts.
     pub no_registry: bool,
+    /// `orchestrator "swarm"`: where it is written; the apps run as services
+    /// of a Docker Swarm.
+    pub swarm: Option<Spanned<()>>,
     /// The `proxy` block, if written.
     pub proxy: Option<ProxySpec>,
     /// The `hooks` block (empty when not written).
@@ -93,6 +97,7 @@ enum TopKeyword {
     Hooks,
     Webhook,
     Strategy,
+    Orchestrator,
 }
 
 const TOP_LEVEL: &[Keyword<TopKeyword>] = &[
@@ -108,6 +113,7 @@ const TOP_LEVEL: &[Keyword<TopKeyword>] = &[
     Keyword::once("hooks", TopKeyword::Hooks),
     Keyword::once("webhook", TopKeyword::Webhook),
     Keyword::once("strategy", TopKeyword::Strategy),
+    Keyword::once("orchestrator", TopKeyword::Orchestrator),
 ];
 
 /// Parses and decodes spec text; `file` names the source in errors. Syntax
@@ -177,6 +183,7 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
     let mut apps = Vec::new();
     let mut accessories = Vec::new();
     let mut no_registry = false;
+    let mut swarm = None;
     let mut proxy = None;
     let mut hooks = HooksSpec::default();
     let mut webhook = None;
@@ -213,6 +220,7 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
             TopKeyword::Hooks => hooks = hooks::decode(problems, &reader),
             TopKeyword::Webhook => webhook = Some(webhook::decode(problems, &reader)),
             TopKeyword::Strategy => decode_strategy(problems, &reader),
+            TopKeyword::Orchestrator => swarm = orchestrator::decode(problems, &reader),
         }
     }
     if project.is_none() && !doc.nodes().iter().any(|n| n.name().value() == "project") {
@@ -246,6 +254,7 @@ fn decode_document(problems: &mut Problems, doc: &KdlDocument) -> Option<Spec> {
         apps,
         accessories,
         no_registry,
+        swarm,
         proxy,
         hooks,
         webhook,

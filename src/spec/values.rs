@@ -78,6 +78,22 @@ pub fn no_colon(value: &str, what: &str) -> Result<(), Invalid> {
     }
 }
 
+/// A docker node label in a swarm placement: 1 to 63 of lowercase letters,
+/// digits, `.` and `-`, a letter or digit first.
+pub fn node_label(value: &str) -> Result<(), Invalid> {
+    let mut chars = value.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-'));
+    if first_ok && rest_ok && value.len() <= 63 {
+        Ok(())
+    } else {
+        Err(invalid(
+            format!("`{}` is not a node label", value.escape_debug()),
+            "a node label is 1 to 63 of a-z 0-9 . - and starts with a letter or digit",
+        ))
+    }
+}
+
 /// Project, app, accessory, host and sidecar names: `[a-z][a-z0-9-]{0,39}`,
 /// without `--` and not ending with `-`. They become compose project names,
 /// container labels, file names and nginx names, so the grammar is the

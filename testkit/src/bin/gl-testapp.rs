@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: gl-testapp [--listen ADDR | --port N] [--version V] [--health-path P]
+const USAGE: &str = "usage: gl-testapp probe http://HOST:PORT/PATH   (exit 0 on a 2xx answer within 2 s: a docker healthcheck)
+       gl-testapp [--listen ADDR | --port N] [--version V] [--health-path P]
        [--health-status N] [--boot-delay-ms N] [--broken exit-at-boot|unhealthy] [--ready-file PATH]
        [--error-path P] [--crash-after-ms N] [--unhealthy-if PATH]
 env twins: APP_LISTEN, PORT, APP_VERSION, APP_HEALTH_PATH, APP_HEALTH_STATUS,
@@ -149,6 +150,11 @@ fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
+    if let [command, url] = args.as_slice() {
+        if command == "probe" {
+            return probe(url);
+        }
+    }
     let config = match parse_config(args) {
         Ok(config) => config,
         Err(e) => {
@@ -165,6 +171,41 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gl-testapp: version={version} pid={pid} failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One GET of `url` (http://HOST:PORT/PATH), for a docker healthcheck in a
+/// FROM scratch image: success on a 2xx status within 2 s.
+fn probe(url: &str) -> ExitCode {
+    use std::io::{Read, Write};
+    let Some((authority, path)) = url
+        .strip_prefix("http://")
+        .map(|rest| rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}"))))
+    else {
+        eprintln!("gl-testapp probe: not an http:// URL: {url}");
+        return ExitCode::from(2);
+    };
+    let answer = (|| -> std::io::Result<String> {
+        let addr: SocketAddr = authority
+            .parse()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
+        let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n")?;
+        let mut head = [0u8; 64];
+        let n = stream.read(&mut head)?;
+        Ok(String::from_utf8_lossy(&head[..n]).into_owned())
+    })();
+    match answer {
+        Ok(head) if head.split(' ').nth(1).is_some_and(|code| code.starts_with('2')) => ExitCode::SUCCESS,
+        Ok(head) => {
+            eprintln!("gl-testapp probe: {url} answered {:?}", head.lines().next().unwrap_or(""));
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("gl-testapp probe: {url}: {e}");
             ExitCode::FAILURE
         }
     }

@@ -1,0 +1,211 @@
+//! A swarm kit on a Docker Swarm of lab hosts: host `m` is the manager
+//! (deploy.sh reaches its engine as `docker-host "ssh://…"`), any others are
+//! workers. The test app's images are sent to every node and the nginx
+//! image to the manager (`registry "none"`: no node pulls); the spec is
+//! specs/hello-swarm.kdl's shape with the lab's addresses, its kit built
+//! here.
+//!
+//! ```ignore
+//! let Some(stack) = SwarmStack::available().then(|| SwarmStack::up(&["w1", "w2"], 3)) else { return };
+//! assert_eq!(code(&stack.deploy(&["deploy", "v1"])), Some(0));
+//! assert_eq!(stack.served_version(), "v1");
+//! let load = stack.load();                      // four lanes through the manager's port 80
+//! ```
+
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::Load;
+use crate::lab::swarm::Swarm;
+use crate::lab::{text, Host, Lab};
+use crate::momo::wait_group;
+use crate::support;
+use crate::support::images::{self, APP_IMAGE};
+
+/// The spec's project: stacks `shop-web-blue`, `shop-web-green`, `shop-proxy`.
+pub const PROJECT: &str = "shop";
+/// The test versions every node gets.
+pub const VERSIONS: [&str; 5] = ["v1", "v2", "v3", "bad1", "bad2"];
+/// How long one deploy.sh run may take before the test fails.
+const DEPLOY_LIMIT: Duration = Duration::from_secs(240);
+
+/// A swarm of lab hosts and a kit of the swarm spec.
+pub struct SwarmStack {
+    /// The kit, built from `dir/shop.kdl`.
+    pub kit: PathBuf,
+    dir: tempfile::TempDir,
+    lab: Lab,
+}
+
+impl SwarmStack {
+    /// Whether the lab can run here (and curl is there); prints why not, or
+    /// panics when GREENLIGHT_REQUIRE_TOOLS=1.
+    pub fn available() -> bool {
+        Lab::available() && support::tool_available("curl")
+    }
+
+    /// Forms a swarm of `m` and `workers`, sends the images and builds the
+    /// kit of an app of `replicas` tasks (with `app_extra` lines).
+    pub fn up(workers: &[&str], replicas: u32, app_extra: &str) -> SwarmStack {
+        let images = images::images();
+        let names: Vec<&str> = std::iter::once("m").chain(workers.iter().copied()).collect();
+        let lab = Lab::up(&names);
+        {
+            let swarm = Swarm::form(&lab, "m", workers);
+            // The lab's node heartbeat is docker's default (5 s): a lost
+            // node is seen in 12 to 15 s.
+            let started = Instant::now();
+            for version in VERSIONS {
+                swarm.send_image(&format!("{APP_IMAGE}:{version}"));
+            }
+            lab.host("m").send_image(&images.nginx);
+            eprintln!(
+                "swarm stack: images on every node in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("state")).unwrap();
+        let spec = spec_text(lab.host("m"), &images.nginx, replicas, app_extra);
+        let path = dir.path().join("shop.kdl");
+        fs::write(&path, &spec).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_greenlight"))
+            .arg("build")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "greenlight build of the swarm spec failed:\n{}\nspec:\n{spec}",
+            text(&out)
+        );
+        SwarmStack {
+            kit: dir.path().join("deploy").join(PROJECT),
+            dir,
+            lab,
+        }
+    }
+
+    /// A host of the lab (`m`, or a worker).
+    pub fn host(&self, name: &str) -> &Host {
+        self.lab.host(name)
+    }
+
+    /// The state dir of the main runner.
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// deploy.sh with a state dir, in a process group of its own.
+    pub fn deploy_cmd_from(&self, state_dir: &Path, args: &[&str]) -> Command {
+        fs::create_dir_all(state_dir).unwrap();
+        let mut cmd = Command::new(self.kit.join("deploy.sh"));
+        cmd.args(args)
+            .env("GREENLIGHT_SSH_CONFIG", self.lab.ssh_config())
+            .env("GREENLIGHT_STATE_DIR", state_dir)
+            .env("PATH", self.lab.path_env())
+            .stdin(Stdio::null())
+            .process_group(0);
+        cmd
+    }
+
+    /// Starts deploy.sh (main state dir) with piped output.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.deploy_cmd_from(&self.state_dir(), args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Runs deploy.sh to the end (bounded); prints and returns its output.
+    pub fn deploy(&self, args: &[&str]) -> Output {
+        let started = Instant::now();
+        let out = wait_group(self.spawn(args), DEPLOY_LIMIT, &format!("deploy.sh {args:?}"));
+        eprintln!(
+            "$ deploy.sh {}  ({:.1}s)\n{}exit {:?}",
+            args.join(" "),
+            started.elapsed().as_secs_f64(),
+            text(&out),
+            out.status.code()
+        );
+        out
+    }
+
+    /// The site: port 80 of the manager, where nginx's task publishes it.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.host("m").address())
+    }
+
+    /// GET / through nginx: the version that answered ("" when none did).
+    pub fn served_version(&self) -> String {
+        let out = Command::new("curl")
+            .args(["-s", "--max-time", "5"])
+            .arg(self.url())
+            .output()
+            .unwrap();
+        let body = String::from_utf8_lossy(&out.stdout);
+        let first = body.lines().next().unwrap_or("").trim();
+        first.strip_prefix("version=").unwrap_or(first).to_string()
+    }
+
+    /// The versions of a color's running tasks, as docker labels them
+    /// (`docker service ps` then `inspect` on the manager); sorted.
+    pub fn service_ps(&self, color: &str) -> String {
+        let out = self.host("m").docker(&[
+            "service",
+            "ps",
+            "--no-trunc",
+            &format!("{PROJECT}-web-{color}_web"),
+        ]);
+        text(&out)
+    }
+
+    /// Four lanes of gl-load through nginx on the manager.
+    pub fn load(&self) -> Load {
+        Load::start(
+            &images::images().gl_load,
+            &format!("http://{}:80", self.host("m").address()),
+            self.dir.path(),
+            &["--lanes", "get-keepalive,get-new-conn,post-keepalive,slow"],
+        )
+    }
+}
+
+/// The swarm spec: hello's app under `orchestrator "swarm"`, with the lab's
+/// manager as docker-host, images already on the nodes, the test app's own
+/// probe as the check.
+fn spec_text(manager: &Host, nginx: &str, replicas: u32, app_extra: &str) -> String {
+    format!(
+        r#"greenlight 1
+project "{PROJECT}"
+orchestrator "swarm"
+docker-host "{engine}"
+registry "none"
+
+app "web" {{
+    image "{APP_IMAGE}"
+    tag "v1"
+    port 8080
+    replicas {replicas}
+    health "/healthz" {{
+        check "/gl-testapp" "probe" "http://127.0.0.1:8080/healthz"
+        interval "500ms"
+        deadline "60s"
+    }}
+    drain "5s"
+{app_extra}
+}}
+
+proxy {{
+    image "{nginx}"
+    listen 80
+    route "/" app="web"
+}}
+"#,
+        engine = manager.docker_host_ssh(),
+    )
+}
