@@ -25,6 +25,7 @@ mod support;
 mod swarm_stack;
 
 use std::process::Output;
+use std::time::{Duration, Instant};
 
 use momo::{all_text, assert_zero_failures, code};
 use swarm_stack::SwarmStack;
@@ -74,4 +75,121 @@ fn a_single_node_swarm_deploys_upgrades_and_refuses_broken_releases_without_a_fa
         status.matches("task shop-web-").count() >= 2 && status.contains("2/2 tasks passed"),
         "status names each task of the live color:\n{status}"
     );
+}
+
+#[test]
+fn a_three_node_swarm_deploys_without_a_failed_request_refuses_a_second_runner_and_converges_after_a_kill(
+) {
+    let Some(stack) = stack(&["w1", "w2"], 3) else {
+        return;
+    };
+    let out = stack.deploy(&["deploy", "v1"]);
+    assert_exit(&out, 0, "first deploy of v1");
+    assert_eq!(stack.served_version(), "v1");
+    let nodes = stack.running_nodes("blue");
+    assert_eq!(
+        nodes,
+        ["m", "w1", "w2"],
+        "the swarm spreads the 3 tasks over the 3 nodes:\n{}",
+        stack.service_ps("blue")
+    );
+
+    let load = stack.load();
+    let out = stack.deploy(&["deploy", "v2"]);
+    assert_exit(&out, 0, "deploy of v2");
+    assert_eq!(stack.served_version(), "v2");
+    let out = stack.deploy(&["deploy", "bad1"]);
+    assert_exit(&out, 1, "deploy of bad1 (its check fails)");
+    assert!(
+        all_text(&out).contains("a task failed"),
+        "the failure names a failed task:\n{}",
+        all_text(&out)
+    );
+    assert_eq!(stack.served_version(), "v2", "after bad1");
+    let out = stack.deploy(&["rollback"]);
+    assert_exit(&out, 0, "rollback");
+    assert_eq!(stack.served_version(), "v1", "after the rollback");
+
+    // A second runner while a deploy holds the lock: refused, exit 75.
+    let first = stack.spawn(&["deploy", "v3"]);
+    momo::wait_for(Duration::from_secs(60), "deploy v3 started its color", || {
+        stack.service_version("green") == "v3"
+    });
+    let refused = stack.deploy(&["deploy", "v2"]);
+    assert_exit(&refused, 75, "a second deploy during deploy v3");
+    let out = momo::wait_group(first, Duration::from_secs(240), "deploy v3");
+    assert_exit(&out, 0, "deploy v3 beside a refused runner");
+    assert_eq!(stack.served_version(), "v3");
+
+    // A deploy SIGKILLed (all of it) mid-gate; the next deploy converges.
+    let mut child = stack.spawn(&["deploy", "v2"]);
+    momo::wait_for(Duration::from_secs(60), "deploy v2 started its color", || {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "deploy v2 ended before its gate"
+        );
+        stack.service_version("blue") == "v2"
+    });
+    momo::kill_group(&child);
+    child.wait().unwrap();
+    eprintln!("deploy v2 SIGKILLed in its gate");
+    assert_eq!(stack.served_version(), "v3", "after the kill");
+    let out = stack.deploy(&["deploy", "v2"]);
+    assert_exit(&out, 0, "deploy v2 after a killed deploy");
+    assert_eq!(stack.served_version(), "v2");
+    assert_eq!(stack.running_nodes("blue").len(), 3, "{}", stack.service_ps("blue"));
+    assert_zero_failures(
+        &load.finish(),
+        "three-node swarm: v2, bad1, rollback, a refused runner, v3, a killed deploy, v2",
+    );
+}
+
+#[test]
+fn a_worker_lost_during_a_deploy_leaves_one_color_serving_and_the_next_deploy_converges() {
+    let Some(stack) = stack(&["w1", "w2"], 3) else {
+        return;
+    };
+    let out = stack.deploy(&["deploy", "v1"]);
+    assert_exit(&out, 0, "first deploy of v1");
+    let load = stack.load();
+    let child = stack.spawn(&["deploy", "v2"]);
+    momo::wait_for(Duration::from_secs(60), "deploy v2 started its color", || {
+        stack.service_version("green") == "v2"
+    });
+    let lost = Instant::now();
+    stack.host("w2").stop();
+    eprintln!("w2 lost during the gate of deploy v2");
+    let out = momo::wait_group(child, Duration::from_secs(240), "deploy v2");
+    eprintln!(
+        "deploy v2 ended {:.1} s after w2 was lost, exit {:?}",
+        lost.elapsed().as_secs_f64(),
+        out.status.code()
+    );
+    let served = stack.served_version();
+    match code(&out) {
+        // Completed: the swarm ran w2's task elsewhere, every task passed.
+        Some(0) => {
+            assert_eq!(served, "v2", "a deploy that says 0 serves v2");
+            assert_eq!(stack.running_nodes("green").len(), 3, "{}", stack.service_ps("green"));
+            assert!(!stack.running_nodes("green").contains(&"w2".to_string()));
+        }
+        // Aborted: the old color serves, whole.
+        Some(1) => assert_eq!(served, "v1", "a failed deploy leaves v1 serving"),
+        other => panic!("deploy v2 with w2 lost: exit {other:?}:\n{}", all_text(&out)),
+    }
+    let status = stack.deploy(&["status"]);
+    eprintln!("status after w2 was lost:\n{}", all_text(&status));
+    let out = stack.deploy(&["deploy", "v3"]);
+    assert_exit(&out, 0, "deploy v3 with w2 still down");
+    assert_eq!(stack.served_version(), "v3");
+    let live = if stack.service_version("blue") == "v3" { "blue" } else { "green" };
+    let nodes = stack.running_nodes(live);
+    assert!(
+        nodes.len() == 3 && !nodes.contains(&"w2".to_string()),
+        "v3 runs 3 tasks on m and w1: {nodes:?}\n{}",
+        stack.service_ps(live)
+    );
+    let report = load.finish();
+    let failures = momo::failures(&report, "w2 lost during deploy v2, then deploy v3");
+    eprintln!("failed requests per lane with w2 lost: {failures:?}");
 }

@@ -152,16 +152,46 @@ impl SwarmStack {
         first.strip_prefix("version=").unwrap_or(first).to_string()
     }
 
-    /// The versions of a color's running tasks, as docker labels them
-    /// (`docker service ps` then `inspect` on the manager); sorted.
+    /// `docker service ps --no-trunc` of a color's service, for messages.
     pub fn service_ps(&self, color: &str) -> String {
-        let out = self.host("m").docker(&[
+        text(&self.host("m").docker(&[
             "service",
             "ps",
             "--no-trunc",
             &format!("{PROJECT}-web-{color}_web"),
+        ]))
+    }
+
+    /// The version label of a color's service ("" when there is none).
+    pub fn service_version(&self, color: &str) -> String {
+        let out = self.host("m").docker(&[
+            "service",
+            "inspect",
+            "--format",
+            "{{index .Spec.Labels \"greenlight.version\"}}",
+            &format!("{PROJECT}-web-{color}_web"),
         ]);
-        text(&out)
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// The nodes of a color's tasks that are running and meant to, sorted.
+    pub fn running_nodes(&self, color: &str) -> Vec<String> {
+        let out = self.host("m").docker(&[
+            "service",
+            "ps",
+            "--filter",
+            "desired-state=running",
+            "--format",
+            "{{.Node}} {{.CurrentState}}",
+            &format!("{PROJECT}-web-{color}_web"),
+        ]);
+        let mut nodes: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.split_whitespace().nth(1) == Some("Running"))
+            .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+            .collect();
+        nodes.sort();
+        nodes
     }
 
     /// Four lanes of gl-load through nginx on the manager.
