@@ -66,7 +66,10 @@ fn a_single_node_swarm_deploys_upgrades_and_refuses_broken_releases_without_a_fa
     let out = stack.deploy(&["rollback"]);
     assert_exit(&out, 0, "rollback");
     assert_eq!(stack.served_version(), "v1", "after the rollback");
-    assert_zero_failures(&load.finish(), "single-node swarm: v2, bad1, bad2, rollback");
+    assert_zero_failures(
+        &load.finish(),
+        "single-node swarm: v2, bad1, bad2, rollback",
+    );
 
     let out = stack.deploy(&["status"]);
     assert_exit(&out, 0, "status");
@@ -112,9 +115,11 @@ fn a_three_node_swarm_deploys_without_a_failed_request_refuses_a_second_runner_a
 
     // A second runner while a deploy holds the lock: refused, exit 75.
     let first = stack.spawn(&["deploy", "v3"]);
-    momo::wait_for(Duration::from_secs(60), "deploy v3 started its color", || {
-        stack.service_version("green") == "v3"
-    });
+    momo::wait_for(
+        Duration::from_secs(60),
+        "deploy v3 started its color",
+        || stack.service_version("green") == "v3",
+    );
     let refused = stack.deploy(&["deploy", "v2"]);
     assert_exit(&refused, 75, "a second deploy during deploy v3");
     let out = momo::wait_group(first, Duration::from_secs(240), "deploy v3");
@@ -123,13 +128,17 @@ fn a_three_node_swarm_deploys_without_a_failed_request_refuses_a_second_runner_a
 
     // A deploy SIGKILLed (all of it) mid-gate; the next deploy converges.
     let mut child = stack.spawn(&["deploy", "v2"]);
-    momo::wait_for(Duration::from_secs(60), "deploy v2 started its color", || {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "deploy v2 ended before its gate"
-        );
-        stack.service_version("blue") == "v2"
-    });
+    momo::wait_for(
+        Duration::from_secs(60),
+        "deploy v2 started its color",
+        || {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "deploy v2 ended before its gate"
+            );
+            stack.service_version("blue") == "v2"
+        },
+    );
     momo::kill_group(&child);
     child.wait().unwrap();
     eprintln!("deploy v2 SIGKILLed in its gate");
@@ -137,7 +146,12 @@ fn a_three_node_swarm_deploys_without_a_failed_request_refuses_a_second_runner_a
     let out = stack.deploy(&["deploy", "v2"]);
     assert_exit(&out, 0, "deploy v2 after a killed deploy");
     assert_eq!(stack.served_version(), "v2");
-    assert_eq!(stack.running_nodes("blue").len(), 3, "{}", stack.service_ps("blue"));
+    assert_eq!(
+        stack.running_nodes("blue").len(),
+        3,
+        "{}",
+        stack.service_ps("blue")
+    );
     assert_zero_failures(
         &load.finish(),
         "three-node swarm: v2, bad1, rollback, a refused runner, v3, a killed deploy, v2",
@@ -153,9 +167,11 @@ fn a_worker_lost_during_a_deploy_leaves_one_color_serving_and_the_next_deploy_co
     assert_exit(&out, 0, "first deploy of v1");
     let load = stack.load();
     let child = stack.spawn(&["deploy", "v2"]);
-    momo::wait_for(Duration::from_secs(60), "deploy v2 started its color", || {
-        stack.service_version("green") == "v2"
-    });
+    momo::wait_for(
+        Duration::from_secs(60),
+        "deploy v2 started its color",
+        || stack.service_version("green") == "v2",
+    );
     let lost = Instant::now();
     stack.host("w2").stop();
     eprintln!("w2 lost during the gate of deploy v2");
@@ -170,19 +186,31 @@ fn a_worker_lost_during_a_deploy_leaves_one_color_serving_and_the_next_deploy_co
         // Completed: the swarm ran w2's task elsewhere, every task passed.
         Some(0) => {
             assert_eq!(served, "v2", "a deploy that says 0 serves v2");
-            assert_eq!(stack.running_nodes("green").len(), 3, "{}", stack.service_ps("green"));
+            assert_eq!(
+                stack.running_nodes("green").len(),
+                3,
+                "{}",
+                stack.service_ps("green")
+            );
             assert!(!stack.running_nodes("green").contains(&"w2".to_string()));
         }
         // Aborted: the old color serves, whole.
         Some(1) => assert_eq!(served, "v1", "a failed deploy leaves v1 serving"),
-        other => panic!("deploy v2 with w2 lost: exit {other:?}:\n{}", all_text(&out)),
+        other => panic!(
+            "deploy v2 with w2 lost: exit {other:?}:\n{}",
+            all_text(&out)
+        ),
     }
     let status = stack.deploy(&["status"]);
     eprintln!("status after w2 was lost:\n{}", all_text(&status));
     let out = stack.deploy(&["deploy", "v3"]);
     assert_exit(&out, 0, "deploy v3 with w2 still down");
     assert_eq!(stack.served_version(), "v3");
-    let live = if stack.service_version("blue") == "v3" { "blue" } else { "green" };
+    let live = if stack.service_version("blue") == "v3" {
+        "blue"
+    } else {
+        "green"
+    };
     let nodes = stack.running_nodes(live);
     assert!(
         nodes.len() == 3 && !nodes.contains(&"w2".to_string()),

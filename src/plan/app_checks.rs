@@ -39,7 +39,11 @@ pub(super) fn check_app_keywords(cx: &PlanContext, a: &AppSpec, problems: &mut P
     };
     match runtime {
         Runtime::Compose | Runtime::Swarm => {
-            let word = if runtime == Runtime::Swarm { "swarm" } else { "compose" };
+            let word = if runtime == Runtime::Swarm {
+                "swarm"
+            } else {
+                "compose"
+            };
             if !written("image") {
                 problems.push(missing("image", "image \"registry.example.com/team/web\""));
             }
@@ -47,17 +51,14 @@ pub(super) fn check_app_keywords(cx: &PlanContext, a: &AppSpec, problems: &mut P
                 problems.push(missing("port", "port 8080"));
             }
             if let Some(start) = &a.start {
-                problems.push(
-                    misplaced(start.span, "start", word)
-                        .help(format!("`start` is for runtime \"process\"; {word} apps run their image")),
-                );
+                problems.push(misplaced(start.span, "start", word).help(format!(
+                    "`start` is for runtime \"process\"; {word} apps run their image"
+                )));
             }
             if let Some(span) = a.written_at("workdir") {
-                problems.push(
-                    misplaced(span, "workdir", word).help(format!(
-                        "a {word} app runs in its image's working directory: remove `workdir`"
-                    )),
-                );
+                problems.push(misplaced(span, "workdir", word).help(format!(
+                    "a {word} app runs in its image's working directory: remove `workdir`"
+                )));
             }
             if let Some(user) = &a.user {
                 problems.push(misplaced(user.span, "user", word).help(format!(

@@ -34,6 +34,9 @@ pub fn flowchart(plan: &Plan) -> String {
         let mut inside = String::new();
         if plan.proxy.host.name == host.name {
             let nginx = match plan.proxy.mode {
+                ProxyMode::Compose if plan.swarm => {
+                    format!("nginx · service {} on the manager", plan.proxy.image)
+                }
                 ProxyMode::Compose => format!("nginx · container {}", plan.proxy.image),
                 ProxyMode::Host | ProxyMode::Remote => "nginx".to_string(),
             };
@@ -99,6 +102,13 @@ pub fn flowchart(plan: &Plan) -> String {
 /// The subgraph title of host `h`: its name, and how deploy.sh reaches it.
 fn host_label(plan: &Plan, h: usize) -> String {
     let host = &plan.hosts[h];
+    if plan.swarm {
+        let manager = plan
+            .docker_host
+            .as_deref()
+            .unwrap_or("this machine's engine");
+        return format!("swarm · manager {manager}");
+    }
     match (&plan.docker_host, host.local) {
         (Some(engine), true) => format!("{} · docker engine {engine}", host.name),
         (None, true) => format!("{} · the machine that runs deploy.sh", host.name),
@@ -114,6 +124,9 @@ fn color_label(app: &App, color: &Color) -> String {
         None => format!("· {}:{}", color.alias, app.entry_port),
     };
     let mut text = format!("{} {} {reached}", app.name, color.name);
+    if app.replicas > 1 {
+        text.push_str(&format!(" · {} tasks", app.replicas));
+    }
     if !app.sidecars.is_empty() {
         let names: Vec<&str> = app.sidecars.iter().map(|s| s.name.as_str()).collect();
         text.push_str(&format!(" · sidecars {}", names.join(" ")));

@@ -47,9 +47,19 @@ impl KitFiles {
             js_module: "nginx/greenlight.js".into(),
             accessories_compose: "compose/accessories.yml".into(),
             accessories_project: format!("{project}-accessories"),
-            proxy_compose: if swarm { "swarm/proxy.yml" } else { "compose/proxy.yml" }.into(),
+            proxy_compose: if swarm {
+                "swarm/proxy.yml"
+            } else {
+                "compose/proxy.yml"
+            }
+            .into(),
             proxy_conf_volume: format!("{project}-nginx-conf"),
-            proxy_njs_compose: "compose/proxy-njs.yml".into(),
+            proxy_njs_compose: if swarm {
+                "swarm/proxy-njs.yml"
+            } else {
+                "compose/proxy-njs.yml"
+            }
+            .into(),
             supervisor: "supervise.sh".into(),
             webhook_hooks: "webhook/hooks.json".into(),
             installed_js: format!("greenlight-{project}.js"),

@@ -51,10 +51,10 @@ pub(super) fn health(h: &spec::HealthSpec, port: u16, problems: &mut Problems) -
         timeout_text: durations::text(h.timeout.as_ref(), HEALTH_TIMEOUT_MS),
         deadline_text: durations::text(h.deadline.as_ref(), HEALTH_DEADLINE_MS),
         healthy_after: h.healthy_after.unwrap_or(HEALTHY_AFTER),
-        check: h.check.as_ref().map_or_else(
-            || default_check(port, &h.path.value),
-            |c| c.value.clone(),
-        ),
+        check: h
+            .check
+            .as_ref()
+            .map_or_else(|| default_check(port, &h.path.value), |c| c.value.clone()),
         start_period_ms: h.start_period.as_ref().map_or(0, |d| d.value.0),
     }
 }

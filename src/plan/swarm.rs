@@ -39,9 +39,20 @@ pub(super) fn check(cx: &PlanContext, problems: &mut Problems) {
             .help("run the accessory as a stack of its own (docker stack deploy) and give the apps its address with `env`"),
         );
     }
-    if let Some(mode) = spec.proxy.as_ref().and_then(|p| p.mode.as_ref()) {
-        if mode.value != ProxyMode::Compose {
-            problems.push(needs_hosts(mode.span, "this proxy mode", "under a swarm nginx is a service of the swarm, on the manager: remove `mode`"));
+    if let Some(proxy) = &spec.proxy {
+        if let Some(mode) = proxy
+            .mode
+            .as_ref()
+            .filter(|m| m.value != ProxyMode::Compose)
+        {
+            problems.push(needs_hosts(
+                mode.span,
+                "this proxy mode",
+                "under a swarm nginx is a service of the swarm, on the manager: remove `mode`",
+            ));
+        }
+        for listen in proxy.listen.iter().filter(|l| !l.address.is_empty()) {
+            problems.push(needs_hosts(listen.port.span, "a listen address", "nginx's task publishes its ports on every address of the manager (a swarm's host-mode port takes no address): give the port alone, and keep it from the outside with the manager's firewall if need be"));
         }
     }
     for a in &spec.apps {
@@ -61,7 +72,11 @@ pub(super) fn check(cx: &PlanContext, problems: &mut Problems) {
                 problems.push(needs_hosts(h.path.span, "`expect`", "docker's check decides in each task: the default check (curl --fail) passes any status below 400; give a `check` command that tests what you expect"));
             }
             if h.healthy_after.is_some() {
-                problems.push(needs_hosts(h.path.span, "`healthy-after`", "docker counts a task healthy after one passing check: remove `healthy-after`"));
+                problems.push(needs_hosts(
+                    h.path.span,
+                    "`healthy-after`",
+                    "docker counts a task healthy after one passing check: remove `healthy-after`",
+                ));
             }
         }
     }
@@ -72,8 +87,18 @@ fn swarm_only(a: &AppSpec, problems: &mut Problems) {
     let spans = [
         ("replicas", a.replicas.as_ref().map(|r| r.span)),
         ("placement", a.written_at("placement")),
-        ("check", a.health.as_ref().and_then(|h| h.check.as_ref().map(|c| c.span))),
-        ("start-period", a.health.as_ref().and_then(|h| h.start_period.as_ref().map(|d| d.span))),
+        (
+            "check",
+            a.health
+                .as_ref()
+                .and_then(|h| h.check.as_ref().map(|c| c.span)),
+        ),
+        (
+            "start-period",
+            a.health
+                .as_ref()
+                .and_then(|h| h.start_period.as_ref().map(|d| d.span)),
+        ),
     ];
     for (what, span) in spans {
         if let Some(span) = span {

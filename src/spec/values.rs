@@ -82,8 +82,11 @@ pub fn no_colon(value: &str, what: &str) -> Result<(), Invalid> {
 /// digits, `.` and `-`, a letter or digit first.
 pub fn node_label(value: &str) -> Result<(), Invalid> {
     let mut chars = value.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-'));
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok =
+        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-'));
     if first_ok && rest_ok && value.len() <= 63 {
         Ok(())
     } else {

@@ -51,7 +51,9 @@ impl SwarmStack {
     /// kit of an app of `replicas` tasks (with `app_extra` lines).
     pub fn up(workers: &[&str], replicas: u32, app_extra: &str) -> SwarmStack {
         let images = images::images();
-        let names: Vec<&str> = std::iter::once("m").chain(workers.iter().copied()).collect();
+        let names: Vec<&str> = std::iter::once("m")
+            .chain(workers.iter().copied())
+            .collect();
         let lab = Lab::up(&names);
         {
             let swarm = Swarm::form(&lab, "m", workers);
@@ -124,7 +126,11 @@ impl SwarmStack {
     /// Runs deploy.sh to the end (bounded); prints and returns its output.
     pub fn deploy(&self, args: &[&str]) -> Output {
         let started = Instant::now();
-        let out = wait_group(self.spawn(args), DEPLOY_LIMIT, &format!("deploy.sh {args:?}"));
+        let out = wait_group(
+            self.spawn(args),
+            DEPLOY_LIMIT,
+            &format!("deploy.sh {args:?}"),
+        );
         eprintln!(
             "$ deploy.sh {}  ({:.1}s)\n{}exit {:?}",
             args.join(" "),

@@ -180,10 +180,10 @@ fn main() -> ExitCode {
 /// FROM scratch image: success on a 2xx status within 2 s.
 fn probe(url: &str) -> ExitCode {
     use std::io::{Read, Write};
-    let Some((authority, path)) = url
-        .strip_prefix("http://")
-        .map(|rest| rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}"))))
-    else {
+    let Some((authority, path)) = url.strip_prefix("http://").map(|rest| {
+        rest.split_once('/')
+            .map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")))
+    }) else {
         eprintln!("gl-testapp probe: not an http:// URL: {url}");
         return ExitCode::from(2);
     };
@@ -199,9 +199,19 @@ fn probe(url: &str) -> ExitCode {
         Ok(String::from_utf8_lossy(&head[..n]).into_owned())
     })();
     match answer {
-        Ok(head) if head.split(' ').nth(1).is_some_and(|code| code.starts_with('2')) => ExitCode::SUCCESS,
+        Ok(head)
+            if head
+                .split(' ')
+                .nth(1)
+                .is_some_and(|code| code.starts_with('2')) =>
+        {
+            ExitCode::SUCCESS
+        }
         Ok(head) => {
-            eprintln!("gl-testapp probe: {url} answered {:?}", head.lines().next().unwrap_or(""));
+            eprintln!(
+                "gl-testapp probe: {url} answered {:?}",
+                head.lines().next().unwrap_or("")
+            );
             ExitCode::FAILURE
         }
         Err(e) => {

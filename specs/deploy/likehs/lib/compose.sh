@@ -8,13 +8,6 @@
 # Compose runtime: one compose project per app and color, found by its
 # project name and labels, never by a guessed container name.
 # ---------------------------------------------------------------------------
-# What follows the repository in the reference of an image that follows the
-# version (GREENLIGHT_VERSION_REF of the compose files): `:TAG`, or
-# `@sha256:...` for a digest.
-version_ref() { # VERSION
-  if [[ $1 == sha256:* ]]; then printf '@%s' "$1"; else printf ':%s' "$1"; fi
-}
-
 compose_color() { # HOST APP COLOR ARGS...
   local host=$1 app=$2 color=$3
   shift 3

@@ -116,13 +116,14 @@ ensure_proxy() {
   proxy_container >/dev/null
   [[ -z $PROXY_ID ]] || return 0
   PROXY_STARTED=1
+  local what="compose project $PROXY_PROJECT"
   compose_ready
   if image_takes_njs; then
     with_njs=(--file "$KIT_DIR/$PROXY_NJS_COMPOSE")
     SWITCH_METHOD=njs NJS_BY_US=1
-    say "proxy: starting nginx (compose project $PROXY_PROJECT), loading its image's njs module"
+    say "proxy: starting nginx ($what), loading its image's njs module"
   else
-    say "proxy: starting nginx (compose project $PROXY_PROJECT)"
+    say "proxy: starting nginx ($what)"
   fi
   touch_project "$PROXY_PROJECT"
   run compose_on "$PROXY_HOST" "$PROXY_PROJECT" "$PROXY_COMPOSE" "${with_njs[@]}" up -d 9>&-

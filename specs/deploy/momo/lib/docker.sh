@@ -21,6 +21,13 @@ on_engine() { # HOST COMMAND...
   fi
 }
 
+# What follows the repository in the reference of an image that follows the
+# version (GREENLIGHT_VERSION_REF of the compose files; in a swarm kit, part
+# of GREENLIGHT_IMAGE): `:TAG`, or `@sha256:...` for a digest.
+version_ref() { # VERSION
+  if [[ $1 == sha256:* ]]; then printf '@%s' "$1"; else printf ':%s' "$1"; fi
+}
+
 docker_on() { # HOST ARGS...
   local host=$1
   shift
