@@ -170,3 +170,50 @@ proxy {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_swarm_stack_dry_runs_without_a_reachable_manager_and_reads_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let secret = d.join("db-password");
+    std::fs::write(&secret, "swarm-secret-value-never-printed").unwrap();
+    kit(
+        &format!(
+            r#"greenlight 1
+project "shop"
+orchestrator "swarm"
+docker-host "ssh://deploy@10.0.0.10"
+app "web" {{
+    image "shop/web"
+    port 8080
+    replicas 3
+    secret "DB_PASSWORD" from-file="{}" as="file"
+    health "/healthz"
+}}
+"#,
+            secret.display()
+        ),
+        &d.join("kit"),
+    );
+    let (_, stdout, stderr) = dry_run(d, &["deploy", "v2"]);
+    let all = format!("{stdout}{stderr}");
+    assert!(
+        !all.contains("swarm-secret-value-never-printed"),
+        "a dry run printed the secret:\n{all}"
+    );
+    let docker = d.join("no-docker");
+    let kit = d.join("kit");
+    let engine = "DOCKER_HOST=ssh://deploy@10.0.0.10";
+    for line in [
+        format!("[dry-run] {engine} {} network create --driver overlay --attachable --label greenlight.project=shop greenlight-shop", docker.display()),
+        format!("[dry-run] {engine} {} secret create --label greenlight.project=shop -- shop-HASH {}", docker.display(), secret.display()),
+        format!("[dry-run] {engine} {} stack deploy --prune --resolve-image always --compose-file {}/swarm/web-blue.yml shop-web-blue", docker.display(), kit.display()),
+        "[dry-run] wait until the 3 tasks of web/blue run, each having passed its check".to_string(),
+    ] {
+        assert!(stdout.contains(&line), "missing {line:?} in:\n{stdout}");
+    }
+    assert!(
+        stdout.contains(&format!("--compose-file {}/swarm/proxy.yml", kit.display())),
+        "nginx's stack is deployed:\n{stdout}"
+    );
+}

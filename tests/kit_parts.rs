@@ -172,6 +172,46 @@ fn a_compose_stack_on_one_machine_has_no_ssh_process_or_conf_dir_code() {
 }
 
 #[test]
+fn a_swarm_stack_has_its_runtime_and_no_compose_process_or_conf_dir_code() {
+    let script = deploy_sh_of(
+        "greenlight 1\nproject \"shop\"\norchestrator \"swarm\"\napp \"web\" {\n    image \"shop/web\"\n    port 8080\n    replicas 2\n    health \"/healthz\"\n}\n",
+    );
+    for code in [SSH_CODE, PROCESS_CODE, CONF_DIR_PROXY] {
+        assert_absent(&script, "swarm", code);
+    }
+    assert_absent(
+        &script,
+        "swarm",
+        &[
+            "compose_on() {",
+            "compose_on \"",
+            "compose_start",
+            "find_compose",
+            "COMPOSE_CMD",
+            "secret_files",
+        ],
+    );
+    assert_present(
+        &script,
+        "swarm",
+        &[
+            "swarm_start",
+            "swarm_ready",
+            "stack deploy",
+            "--driver overlay",
+        ],
+    );
+    assert_present(&script, "swarm", COMPOSE_PROXY);
+    // ... and a compose kit has none of the swarm's.
+    let compose = deploy_sh_of(COMPOSE_HERE);
+    assert_absent(
+        &compose,
+        "compose here",
+        &["swarm_", "stack deploy", "--driver overlay"],
+    );
+}
+
+#[test]
 fn a_process_stack_with_a_host_nginx_has_no_docker_or_ssh_code() {
     let script = deploy_sh_of(PROCESS_HOST_NGINX);
     assert_absent(&script, "process", SSH_CODE);

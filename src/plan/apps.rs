@@ -160,11 +160,13 @@ fn check_remote_hosts(
     app_hosts: &[String],
     problems: &mut Problems,
 ) {
-    let runtime = a.runtime.value;
+    let runtime = cx.runtime(a);
     let remote_host = app_hosts.iter().find(|h| !host_by_name(cx.hosts, h).local);
     if runtime == Runtime::Process {
         refuse_files(&a.secrets, "process", "process runtime", problems);
-    } else {
+    } else if runtime == Runtime::Compose {
+        // A swarm secret is made by the docker CLI from the file on this
+        // machine, wherever the manager is.
         let remote = remote_engine(cx.spec, remote_host.map(String::as_str));
         for list in std::iter::once(&a.secrets).chain(a.sidecars.iter().map(|s| &s.secrets)) {
             check_files(list, remote.as_deref(), problems);

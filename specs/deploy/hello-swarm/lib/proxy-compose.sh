@@ -126,8 +126,8 @@ ensure_proxy() {
   fi
   touch_project "$PROXY_PROJECT"
   [[ $IMAGE_SOURCE != send ]] || resolve=never
-  GREENLIGHT_IMAGE=$(manager_image "$PROXY_IMAGE") run docker_on "$PROXY_HOST" stack deploy --resolve-image "$resolve" \
-    --compose-file "$KIT_DIR/$PROXY_COMPOSE" "${with_njs[@]/#--file/--compose-file}" "$PROXY_PROJECT" >/dev/null
+  GREENLIGHT_IMAGE=$(manager_image "$PROXY_IMAGE") manager_run stack deploy --resolve-image "$resolve" \
+    --compose-file "$KIT_DIR/$PROXY_COMPOSE" "${with_njs[@]/#--file/--compose-file}" "$PROXY_PROJECT"
   # The swarm starts the task on the manager: wait for its container.
   deadline=$(($((${EPOCHREALTIME/./} / 1000)) + 60000))
   while ! ((DRY_RUN)) && [[ -z $(proxy_container) ]]; do

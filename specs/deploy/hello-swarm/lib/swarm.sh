@@ -148,14 +148,15 @@ swarm_secrets() { # APP
   secret_files "$1"
   for ((i = 0; i < ${#SECRETS[@]}; i += 3)); do
     if ((DRY_RUN)); then
-      name="$PROJECT-<hash of ${SECRETS[i + 2]}>"
+      # A dry run reads no secret file.
+      name="$PROJECT-HASH"
     else
       sum=$({ printf '%s\n%s\n' "$1" "${SECRETS[i]}"; cat -- "${SECRETS[i + 2]}"; } | sha256sum) ||
         die "cannot read the secret file ${SECRETS[i + 2]}"
       name="$PROJECT-${sum:0:16}"
-      if ! docker_on "$MANAGER" secret inspect -- "$name" >/dev/null 2>&1; then
-        manager_run secret create --label "greenlight.project=$PROJECT" -- "$name" "${SECRETS[i + 2]}"
-      fi
+    fi
+    if ! docker_on "$MANAGER" secret inspect -- "$name" >/dev/null 2>&1; then
+      manager_run secret create --label "greenlight.project=$PROJECT" -- "$name" "${SECRETS[i + 2]}"
     fi
     export "GREENLIGHT_SECRET_$n=$name"
     n=$((n + 1))
