@@ -153,7 +153,7 @@ cmd_status() {
   load_installed
   read_maintenance
   routes=$(proxy_routes "$INSTALLED_CONF" "$INSTALLED_LIVE")
-  printf 'project %s (proxy: %s, switching by %s; nginx asked at %s)\n' "$PROJECT" compose "$(switch_method)" "$VERIFY_BASE"
+  printf 'project %s (proxy: %s, switching by %s; nginx asked at %s)\n' "$PROJECT" 'swarm service' "$(switch_method)" "$VERIFY_BASE"
   for app in "${APPS[@]}"; do
     app_status "$app" "$(live_color "$app" "$routes")" || down=1
   done

@@ -34,8 +34,8 @@ Commands:
   logs [APP] [COLOR] [-f] [--since 10m|DATE] [--lines N]
                                  the last N (100) log lines of each app's live color (or
                                  COLOR); -f follows them
-  exec APP [COLOR] -- COMMAND... runs COMMAND in the app's live color (or COLOR): its
-                                 entry container, or a process's user, directory and env
+  exec APP [COLOR] -- COMMAND... runs COMMAND in the app's live color (or COLOR): in one
+                                 of its tasks that runs on the swarm's manager
   history [--app NAME] [-n N]    the last N (20) deploys: when, who, versions, outcome, time
   maintenance on [--message TEXT] | off
                                  nginx answers every route with 503, a page and Retry-After,
@@ -60,8 +60,6 @@ root when it runs as root: set them only from a trusted source):
   GREENLIGHT_STATE_DIR       state, lock and logs (default: $DEFAULT_STATE_DIR); must
                              belong to the deploying user and not be writable by others
 * GREENLIGHT_DOCKER          the docker command (default: docker)
-  GREENLIGHT_COMPOSE         v1 (docker-compose), v2 (docker compose) or auto (default:
-                             v2 when it answers, else v1)
   GREENLIGHT_HOST_PROC       the docker host's /proc, where deploy.sh reads the old
                              color's connections (default: /proc)
   GREENLIGHT_TRACE           a file each command that changes something is appended
