@@ -159,8 +159,25 @@ fn a_three_node_swarm_deploys_without_a_failed_request_refuses_a_second_runner_a
 }
 
 #[test]
-fn a_worker_lost_during_a_deploy_leaves_one_color_serving_and_the_next_deploy_converges() {
-    let Some(stack) = stack(&["w1", "w2"], 3) else {
+fn a_worker_lost_during_a_deploy_completes_with_its_task_run_elsewhere_and_the_next_deploy_converges(
+) {
+    worker_lost_during_a_deploy("60s", 0);
+}
+
+#[test]
+fn a_worker_lost_during_a_short_gate_aborts_with_the_old_color_serving_and_the_next_deploy_converges(
+) {
+    // The swarm sees a lost node after 12 to 15 s: a 10 s gate ends first.
+    worker_lost_during_a_deploy("10s", 1);
+}
+
+/// w2 loses power while deploy v2 waits for its tasks; the deploy exits
+/// `expected` (0: completed, the lost task run again elsewhere; 1: aborted,
+/// v1 serving), then deploy v3 converges with w2 still down.
+fn worker_lost_during_a_deploy(deadline: &str, expected: i32) {
+    let Some(stack) =
+        SwarmStack::available().then(|| SwarmStack::up_with(&["w1", "w2"], 3, "", deadline))
+    else {
         return;
     };
     let out = stack.deploy(&["deploy", "v1"]);
@@ -182,6 +199,7 @@ fn a_worker_lost_during_a_deploy_leaves_one_color_serving_and_the_next_deploy_co
         out.status.code()
     );
     let served = stack.served_version();
+    assert_exit(&out, expected, "deploy v2 with w2 lost");
     match code(&out) {
         // Completed: the swarm ran w2's task elsewhere, every task passed.
         Some(0) => {
@@ -202,7 +220,11 @@ fn a_worker_lost_during_a_deploy_leaves_one_color_serving_and_the_next_deploy_co
         ),
     }
     let status = stack.deploy(&["status"]);
-    eprintln!("status after w2 was lost:\n{}", all_text(&status));
+    assert!(
+        all_text(&status).contains("w2 (worker, down)"),
+        "status names the lost node:\n{}",
+        all_text(&status)
+    );
     let out = stack.deploy(&["deploy", "v3"]);
     assert_exit(&out, 0, "deploy v3 with w2 still down");
     assert_eq!(stack.served_version(), "v3");

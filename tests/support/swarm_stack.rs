@@ -50,6 +50,11 @@ impl SwarmStack {
     /// Forms a swarm of `m` and `workers`, sends the images and builds the
     /// kit of an app of `replicas` tasks (with `app_extra` lines).
     pub fn up(workers: &[&str], replicas: u32, app_extra: &str) -> SwarmStack {
+        SwarmStack::up_with(workers, replicas, app_extra, "60s")
+    }
+
+    /// As [`SwarmStack::up`], with this health deadline.
+    pub fn up_with(workers: &[&str], replicas: u32, app_extra: &str, deadline: &str) -> SwarmStack {
         let images = images::images();
         let names: Vec<&str> = std::iter::once("m")
             .chain(workers.iter().copied())
@@ -71,7 +76,7 @@ impl SwarmStack {
         }
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("state")).unwrap();
-        let spec = spec_text(lab.host("m"), &images.nginx, replicas, app_extra);
+        let spec = spec_text(lab.host("m"), &images.nginx, replicas, app_extra, deadline);
         let path = dir.path().join("shop.kdl");
         fs::write(&path, &spec).unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_greenlight"))
@@ -214,7 +219,13 @@ impl SwarmStack {
 /// The swarm spec: hello's app under `orchestrator "swarm"`, with the lab's
 /// manager as docker-host, images already on the nodes, the test app's own
 /// probe as the check.
-fn spec_text(manager: &Host, nginx: &str, replicas: u32, app_extra: &str) -> String {
+fn spec_text(
+    manager: &Host,
+    nginx: &str,
+    replicas: u32,
+    app_extra: &str,
+    deadline: &str,
+) -> String {
     format!(
         r#"greenlight 1
 project "{PROJECT}"
@@ -230,7 +241,7 @@ app "web" {{
     health "/healthz" {{
         check "/gl-testapp" "probe" "http://127.0.0.1:8080/healthz"
         interval "500ms"
-        deadline "60s"
+        deadline "{deadline}"
     }}
     drain "5s"
 {app_extra}

@@ -154,6 +154,7 @@ cmd_status() {
   read_maintenance
   routes=$(proxy_routes "$INSTALLED_CONF" "$INSTALLED_LIVE")
   printf 'project %s (proxy: %s, switching by %s; nginx asked at %s)\n' "$PROJECT" 'swarm service' "$(switch_method)" "$VERIFY_BASE"
+  swarm_nodes
   for app in "${APPS[@]}"; do
     app_status "$app" "$(live_color "$app" "$routes")" || down=1
   done

@@ -185,14 +185,23 @@ swarm_resume() { # APP COLOR VERSION
 
 # Scales the color to 0 and waits (at most its drain and 10 s) until no
 # task runs: each gets SIGTERM, then SIGKILL after its stop_grace_period.
-# Without KEEP (1) the stack is removed then.
-swarm_stop() { # APP COLOR KEEP
-  local app=$1 color=$2 service deadline
+# Without KEEP (1) the stack is removed then; at once for an IDLE color
+# (it never took traffic: the swarm stops its tasks without deploy.sh
+# waiting).
+swarm_stop() { # APP COLOR KEEP [IDLE]
+  local app=$1 color=$2 service deadline down
   service=$(swarm_service "$app" "$color")
   docker_on "$MANAGER" service inspect -- "$service" >/dev/null 2>&1 || return 0
+  if [[ ${4:-} == idle && $3 != 1 ]]; then
+    manager_run stack rm "${COMPOSE_PROJECT[$app.$color]}"
+    return
+  fi
   manager_run service scale --detach "$service=0"
   deadline=$(($((${EPOCHREALTIME/./} / 1000)) + APP_DRAIN_MS[$app] + 10000))
-  while ! ((DRY_RUN)) && swarm_tasks "$app" "$color" | awk '$3 ~ /^(new|pending|assigned|accepted|ready|preparing|starting|running)$/ { found = 1 } END { exit !found }'; do
+  # A task on a node that is down stays listed as it was: not waited for.
+  down=" $(down_nodes) "
+  while ! ((DRY_RUN)) && swarm_tasks "$app" "$color" | awk -v down="$down" \
+    '$3 ~ /^(new|pending|assigned|accepted|ready|preparing|starting|running)$/ && index(down, " " $4 " ") == 0 { found = 1 } END { exit !found }'; do
     if (($((${EPOCHREALTIME/./} / 1000)) > deadline)); then
       say "$app/$color: tasks still listed as running after the drain; the swarm stops them"
       break
@@ -200,6 +209,26 @@ swarm_stop() { # APP COLOR KEEP
     nap 0.2
   done
   [[ $3 == 1 ]] || manager_run stack rm "${COMPOSE_PROJECT[$app.$color]}"
+}
+
+# The swarm's nodes that are not ready (down, or unknown), by hostname.
+down_nodes() {
+  local node state
+  while read -r node state; do
+    fits label "$node" && [[ $state != Ready ]] && printf '%s ' "$node"
+  done < <(docker_on "$MANAGER" node ls --format '{{.Hostname}} {{.Status}}' 2>/dev/null || true)
+  return 0
+}
+
+# For status: the swarm's nodes, "HOSTNAME (ROLE, STATUS)" each.
+swarm_nodes() {
+  local node role state line=""
+  while read -r node role state; do
+    { fits label "$node" && fits word "$state"; } || continue
+    [[ $role == Leader || $role == Reachable ]] && role=manager || role=worker
+    line+=" $node ($role, ${state,,}),"
+  done < <(docker_on "$MANAGER" node ls --format '{{.Hostname}} {{if .ManagerStatus}}{{.ManagerStatus}}{{else}}-{{end}} {{.Status}}' 2>/dev/null || true)
+  printf 'swarm nodes:%s\n' "${line%,}"
 }
 
 # The color's tasks, one per line, for status: "NAME on NODE: STATE".

@@ -46,8 +46,9 @@ color_resume() { # APP COLOR VERSION
 }
 
 # Stops a color: SIGTERM, then SIGKILL after the drain. With KEEP (1) what
-# the runtime can keep stays for a rollback.
-color_stop() { "${APP_RUNTIME[$1]}_stop" "$@"; } # APP COLOR KEEP
+# the runtime can keep stays for a rollback. IDLE says the color never took
+# traffic: a runtime that would wait for its drain need not.
+color_stop() { "${APP_RUNTIME[$1]}_stop" "$@"; } # APP COLOR KEEP [IDLE]
 
 # The color's log lines: the last LINES (default 20), those since SINCE,
 # then (FOLLOW 1) what it writes next.

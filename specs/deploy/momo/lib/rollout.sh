@@ -312,7 +312,7 @@ fail_deploy() { # MESSAGE
     app=${item%.*} color=${item#*.}
     say "$item logs (last lines):"
     color_logs "$app" "$color" | sed 's/^/    /'
-    color_stop "$app" "$color" "$keep" || say "could not stop $item on every host"
+    color_stop "$app" "$color" "$keep" idle || say "could not stop $item on every host"
     log_deploy "$app" "${LIVE_VERSION[$app]:-}" "${VERSIONS[$app]:-}" failed
     run_hook on-failure "$app" "$color" "${VERSIONS[$app]:-}" || say "on-failure hook failed"
   done
