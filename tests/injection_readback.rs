@@ -326,3 +326,93 @@ proxy {{
     work.assert_inert(&out, "rollback");
     assert_ne!(out.status.code(), Some(0), "no valid previous version");
 }
+
+/// A docker for a swarm kit whose every answer about the swarm is hostile:
+/// task names, states, nodes and errors (`service ps`), the version label
+/// (`service inspect`), node names (`node ls`) and log lines.
+fn fake_swarm_docker(work: &Work, project: &str) {
+    let hostile = payloads(&work.path("markers"));
+    let mut tasks = String::new();
+    let mut nodes = String::new();
+    for payload in &hostile {
+        let service = format!("{project}-web-blue_web");
+        tasks.push_str(&format!("{payload}|Running|m|Running 2 seconds ago\n"));
+        tasks.push_str(&format!("{service}.1|{payload}|m|Running 2 seconds ago\n"));
+        tasks.push_str(&format!(
+            "{service}.2|Running|{payload}|Running 2 seconds ago\n"
+        ));
+        tasks.push_str(&format!("{service}.3|Running|m|{payload}\n"));
+        nodes.push_str(&format!("{payload} Leader Ready\n"));
+    }
+    fs::write(work.path("tasks"), tasks).unwrap();
+    fs::write(work.path("nodes"), nodes).unwrap();
+    fs::write(work.path("values"), hostile.join("\n") + "\n").unwrap();
+    fs::write(
+        work.path("listing"),
+        format!(
+            "dddddddddddd running \"{project}-proxy\" \"proxy\" \"{project}-proxy_nginx\" \"\"\n"
+        ),
+    )
+    .unwrap();
+    work.script(
+        "docker",
+        &format!(
+            r#"#!/bin/bash
+printf '%s\n' "${{*@Q}}" >>"$CALLS"
+w={w}
+case "$1 $2" in
+  "service ps")
+    if [[ $* == *Error* ]]; then printf 'Failed 1 second ago|$(touch %s/error)\e[2J\n' "$MARKERS"; else cat "$w/tasks"; fi ;;
+  "service inspect") [[ $* != *greenlight.version* ]] || head -n 2 "$w/values" | tail -n 1 ;;
+  "service logs") printf 'web.1@m | booting\e]0;owned\a\e[2J\n'; cat "$w/values" ;;
+  "node ls") cat "$w/nodes" ;;
+  "image inspect") cat "$w/values" ;;
+  version*) echo 20.10.24 ;;
+  ps*) if [[ " $* " == *" -q "* ]]; then cat "$w/values"; else cat "$w/listing"; fi ;;
+  inspect*) cat "$w/values" ;;
+  cp*) tar -cf - -T /dev/null ;;
+  exec*) printf 'pid /run/$(touch %s/nginx-pid);\n' "$MARKERS" ;;
+  top*) cat "$w/values" ;;
+esac
+exit 0
+"#,
+            w = work.path("").display()
+        ),
+    );
+}
+
+#[test]
+fn a_swarm_s_tasks_nodes_labels_and_errors_never_run_as_code() {
+    let work = Work::new();
+    fake_swarm_docker(&work, "sw");
+    fake_nginx(&work);
+    work.build(
+        r#"greenlight 1
+project "sw"
+orchestrator "swarm"
+app "web" {
+    image "example/web"
+    port 8080
+    replicas 3
+    health "/healthz" {
+        interval "200ms"
+        timeout "1s"
+        deadline "1s"
+    }
+}
+"#,
+    );
+    let out = work.run(&["deploy", "v2"]);
+    work.assert_inert(&out, "swarm deploy");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "no task line fits: no task runs, the gate fails"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("that is not a valid task"), "{stderr}");
+    for args in [&["status"][..], &["status", "--json"], &["logs", "web"]] {
+        let out = work.run(args);
+        work.assert_inert(&out, &format!("swarm {args:?}"));
+    }
+}
