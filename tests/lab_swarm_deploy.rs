@@ -46,7 +46,10 @@ fn assert_exit(out: &Output, expected: i32, what: &str) {
 
 #[test]
 fn a_single_node_swarm_deploys_upgrades_and_refuses_broken_releases_without_a_failed_request() {
-    let Some(stack) = stack(&[], 2) else {
+    // The manager named as the spec's host: its engine over ssh, the lock
+    // on it.
+    let Some(stack) = SwarmStack::available().then(|| SwarmStack::up_by_manager_host(&[], 2))
+    else {
         return;
     };
     let out = stack.deploy(&["deploy", "v1"]);
@@ -71,11 +74,44 @@ fn a_single_node_swarm_deploys_upgrades_and_refuses_broken_releases_without_a_fa
         "single-node swarm: v2, bad1, bad2, rollback",
     );
 
+    // The lock is on the manager: a second runner, with a state dir of its
+    // own (another control machine), is refused while a deploy holds it.
+    let first = stack.spawn(&["deploy", "v3"]);
+    momo::wait_for(
+        Duration::from_secs(60),
+        "deploy v3 started its color",
+        || stack.service_version("green") == "v3",
+    );
+    let other = stack.state_dir().with_file_name("other-runner");
+    let refused = momo::wait_group(
+        stack
+            .deploy_cmd_from(&other, &["deploy", "v2"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(60),
+        "a second runner",
+    );
+    assert_exit(
+        &refused,
+        75,
+        "a deploy from another control machine during deploy v3",
+    );
+    assert!(
+        all_text(&refused).contains(" m"),
+        "the refusal names the lock's host:\n{}",
+        all_text(&refused)
+    );
+    let out = momo::wait_group(first, Duration::from_secs(240), "deploy v3");
+    assert_exit(&out, 0, "deploy v3");
     let out = stack.deploy(&["status"]);
     assert_exit(&out, 0, "status");
     let status = all_text(&out);
     assert!(
-        status.matches("task shop-web-").count() >= 2 && status.contains("2/2 tasks passed"),
+        status.matches("task shop-web-").count() >= 2
+            && status.contains("2/2 tasks passed")
+            && status.contains("swarm nodes: m (manager, ready)"),
         "status names each task of the live color:\n{status}"
     );
 }

@@ -103,10 +103,11 @@ pub fn flowchart(plan: &Plan) -> String {
 fn host_label(plan: &Plan, h: usize) -> String {
     let host = &plan.hosts[h];
     if plan.swarm {
-        let manager = plan
-            .docker_host
-            .as_deref()
-            .unwrap_or("this machine's engine");
+        let manager = match (&plan.docker_host, host.local) {
+            (Some(engine), _) => engine.clone(),
+            (None, true) => "this machine's engine".to_string(),
+            (None, false) => format!("{} · {}", host.name, host.ssh),
+        };
         return format!("swarm · manager {manager}");
     }
     match (&plan.docker_host, host.local) {

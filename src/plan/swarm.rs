@@ -6,7 +6,7 @@ use miette::SourceSpan;
 
 use super::context::PlanContext;
 use crate::diagnostic::{Problems, SpecError};
-use crate::spec::{AppSpec, ProxyMode};
+use crate::spec::{AppSpec, ProxyMode, Spanned, Spec};
 
 /// Reports what the spec says that its orchestrator (a swarm, or hosts)
 /// cannot honour.
@@ -26,9 +26,7 @@ pub(super) fn check(cx: &PlanContext, problems: &mut Problems) {
         )
         .help(help.to_string())
     };
-    if let Some(host) = spec.hosts.first() {
-        problems.push(needs_hosts(host.name.span, "`host`", "the swarm places each task on one of its nodes: remove the host nodes; deploy.sh talks to the manager, this machine's engine or `docker-host`"));
-    }
+    check_manager(spec, problems);
     if let Some(accessory) = spec.accessories.first() {
         problems.push(
             SpecError::new(
@@ -80,6 +78,55 @@ pub(super) fn check(cx: &PlanContext, problems: &mut Problems) {
             }
         }
     }
+}
+
+/// Under a swarm the only `host` is the manager named by `manager=`; it and
+/// `docker-host` are two ways to name the manager, so not both.
+fn check_manager(spec: &Spec, problems: &mut Problems) {
+    let manager = spec.swarm.as_ref().and_then(|s| s.manager.as_ref());
+    if let (Some(manager), Some(engine)) = (manager, &spec.docker_host) {
+        problems.push(
+            SpecError::new(manager.span, "`manager` and `docker-host` both name the swarm's manager", "manager here")
+                .also(engine.span, "and here")
+                .help("keep one: manager=\"HOST\" reaches that host's engine over ssh (and holds the deploy lock there), docker-host names the engine itself"),
+        );
+    }
+    if let Some(manager) = manager {
+        if !spec.hosts.iter().any(|h| h.name.value == manager.value) {
+            problems.push(unknown_manager(manager, spec));
+        }
+    }
+    for host in &spec.hosts {
+        if manager.is_some_and(|m| m.value == host.name.value) {
+            continue;
+        }
+        problems.push(
+            SpecError::new(host.name.span, "under orchestrator \"swarm\" the only host is the manager", "not the manager")
+                .help("the swarm places each task on one of its nodes: remove the other host nodes, and name the manager's with orchestrator \"swarm\" manager=\"HOST\" (or leave hosts out: the manager is this machine's engine, or `docker-host`)"),
+        );
+    }
+}
+
+/// `manager="NAME"` naming no host.
+fn unknown_manager(manager: &Spanned<String>, spec: &Spec) -> SpecError {
+    let known: Vec<&str> = spec.hosts.iter().map(|h| h.name.value.as_str()).collect();
+    SpecError::new(
+        manager.span,
+        format!("manager `{}` is not a host of the spec", manager.value),
+        "unknown host",
+    )
+    .help(if known.is_empty() {
+        format!(
+            "add it: host \"{}\" address=\"user@ADDRESS\"",
+            manager.value
+        )
+    } else {
+        format!(
+            "add host \"{}\", or name one of: {}",
+            manager.value,
+            known.join(", ")
+        )
+    })
 }
 
 /// Under hosts: the keywords only a swarm reads.

@@ -34,6 +34,7 @@ pub use container::{SecretSpec, VolumeSpec};
 pub use health::HealthSpec;
 pub use hooks::{HookSpec, HooksSpec};
 pub use host::HostSpec;
+pub use orchestrator::SwarmSpec;
 pub use proxy::{ListenSpec, ProxyMode, ProxySpec, RouteSpec};
 pub use reader::Spanned;
 pub use sidecar::SidecarSpec;
@@ -69,9 +70,8 @@ pub struct Spec {
     /// `registry "none"`: the stack has no image registry; deploy.sh sends
     /// each image from the engine of the machine that runs it to the hosts.
     pub no_registry: bool,
-    /// `orchestrator "swarm"`: where it is written; the apps run as services
-    /// of a Docker Swarm.
-    pub swarm: Option<Spanned<()>>,
+    /// `orchestrator "swarm"`: the apps run as services of a Docker Swarm.
+    pub swarm: Option<SwarmSpec>,
     /// The `proxy` block, if written.
     pub proxy: Option<ProxySpec>,
     /// The `hooks` block (empty when not written).

@@ -55,6 +55,23 @@ impl SwarmStack {
 
     /// As [`SwarmStack::up`], with this health deadline.
     pub fn up_with(workers: &[&str], replicas: u32, app_extra: &str, deadline: &str) -> SwarmStack {
+        SwarmStack::form(workers, replicas, app_extra, deadline, Manager::DockerHost)
+    }
+
+    /// As [`SwarmStack::up`], the manager named as the spec's one host
+    /// (`orchestrator "swarm" manager="m"`): its engine over ssh, the lock
+    /// on it.
+    pub fn up_by_manager_host(workers: &[&str], replicas: u32) -> SwarmStack {
+        SwarmStack::form(workers, replicas, "", "60s", Manager::Host)
+    }
+
+    fn form(
+        workers: &[&str],
+        replicas: u32,
+        app_extra: &str,
+        deadline: &str,
+        manager: Manager,
+    ) -> SwarmStack {
         let images = images::images();
         let names: Vec<&str> = std::iter::once("m")
             .chain(workers.iter().copied())
@@ -76,7 +93,14 @@ impl SwarmStack {
         }
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("state")).unwrap();
-        let spec = spec_text(lab.host("m"), &images.nginx, replicas, app_extra, deadline);
+        let spec = spec_text(
+            lab.host("m"),
+            manager,
+            &images.nginx,
+            replicas,
+            app_extra,
+            deadline,
+        );
         let path = dir.path().join("shop.kdl");
         fs::write(&path, &spec).unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_greenlight"))
@@ -216,21 +240,40 @@ impl SwarmStack {
     }
 }
 
+/// How the spec names the swarm's manager.
+#[derive(Clone, Copy)]
+enum Manager {
+    /// `docker-host "ssh://root@M"`.
+    DockerHost,
+    /// `orchestrator "swarm" manager="m"` and `host "m"`.
+    Host,
+}
+
 /// The swarm spec: hello's app under `orchestrator "swarm"`, with the lab's
-/// manager as docker-host, images already on the nodes, the test app's own
-/// probe as the check.
+/// manager as docker-host or as the spec's host, images already on the
+/// nodes, the test app's own probe as the check.
 fn spec_text(
-    manager: &Host,
+    m: &Host,
+    manager: Manager,
     nginx: &str,
     replicas: u32,
     app_extra: &str,
     deadline: &str,
 ) -> String {
+    let engine = match manager {
+        Manager::DockerHost => format!(
+            "orchestrator \"swarm\"\ndocker-host \"{}\"",
+            m.docker_host_ssh()
+        ),
+        Manager::Host => format!(
+            "orchestrator \"swarm\" manager=\"m\"\nhost \"m\" address=\"{}\"",
+            m.ssh_destination()
+        ),
+    };
     format!(
         r#"greenlight 1
 project "{PROJECT}"
-orchestrator "swarm"
-docker-host "{engine}"
+{engine}
 registry "none"
 
 app "web" {{
@@ -252,7 +295,6 @@ proxy {{
     listen 80
     route "/" app="web"
 }}
-"#,
-        engine = manager.docker_host_ssh(),
+"#
     )
 }

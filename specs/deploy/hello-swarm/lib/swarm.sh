@@ -45,6 +45,7 @@ swarm_state() { # APP COLOR
   printf '%s %s' "$((alive >= APP_REPLICAS[$1] ? 1 : 0))" "$failed"
 }
 
+# True when the color has all its tasks, starting or running.
 swarm_running() { # APP COLOR
   local alive
   read -r alive _ <<<"$(swarm_state "$@")"
@@ -111,6 +112,8 @@ swarm_image() { # APP VERSION
   manager_image "$ref"
 }
 
+# The reference the swarm is given for image REF, as said above (also for
+# nginx's image).
 manager_image() { # REF
   local id
   if [[ $IMAGE_SOURCE != send ]]; then
