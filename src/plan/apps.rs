@@ -4,7 +4,7 @@
 use super::app_checks::check_app_keywords;
 use super::colors::{colors, shared_bind};
 use super::context::PlanContext;
-use super::defaults::{DRAIN_MS, KEEP_PREVIOUS, PARALLEL_ALL, TAG, WATCH_MS};
+use super::defaults::{DRAIN_MS, KEEP_PREVIOUS, PARALLEL_ALL, REPLICAS, TAG, WATCH_MS};
 use super::durations;
 use super::health::health;
 use super::hooks::argv;
@@ -86,7 +86,7 @@ pub(super) fn app(
         cpus: a.limits.cpus.map(|c| c.to_string()),
         command: a.command.clone(),
         health: health?,
-        replicas: a.replicas.as_ref().map_or(1, |r| r.value),
+        replicas: a.replicas.as_ref().map_or(REPLICAS, |r| r.value),
         placement: a
             .placement
             .iter()

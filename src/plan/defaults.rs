@@ -73,3 +73,10 @@ pub const QUICK_CONNECT: &str = "2s";
 /// `tls { hsts max-age= }`: two years in seconds, as Mozilla's guidelines
 /// give it.
 pub const HSTS_MAX_AGE_SECS: u32 = 63_072_000;
+
+/// `replicas`: the tasks of each color on a swarm.
+pub const REPLICAS: u32 = 1;
+
+/// `health { start-period }` on a swarm: a task's failed checks count from
+/// its start.
+pub const START_PERIOD_MS: u64 = 0;

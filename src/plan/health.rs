@@ -1,14 +1,16 @@
 //! The health gate of an app: its probe timings, defaulted and checked.
 
 use super::defaults::{
-    HEALTHY_AFTER, HEALTH_DEADLINE_MS, HEALTH_EXPECT_ANY_2XX, HEALTH_INTERVAL_MS, HEALTH_TIMEOUT_MS,
+    HEALTHY_AFTER, HEALTH_DEADLINE_MS, HEALTH_EXPECT_ANY_2XX, HEALTH_INTERVAL_MS,
+    HEALTH_TIMEOUT_MS, START_PERIOD_MS,
 };
 use super::durations;
 use super::model::Health;
 use crate::diagnostic::{Problems, SpecError};
 use crate::spec;
 
-/// The gate as written, with defaults; timings it cannot honour are reported.
+/// The gate as written, with defaults; timings it cannot honour are
+/// reported. `port` is where a swarm task's default check asks.
 pub(super) fn health(h: &spec::HealthSpec, port: u16, problems: &mut Problems) -> Health {
     let interval_ms = h
         .interval
@@ -55,7 +57,10 @@ pub(super) fn health(h: &spec::HealthSpec, port: u16, problems: &mut Problems) -
             .check
             .as_ref()
             .map_or_else(|| default_check(port, &h.path.value), |c| c.value.clone()),
-        start_period_ms: h.start_period.as_ref().map_or(0, |d| d.value.0),
+        start_period_ms: h
+            .start_period
+            .as_ref()
+            .map_or(START_PERIOD_MS, |d| d.value.0),
     }
 }
 
