@@ -4,7 +4,9 @@
 use super::app_checks::check_app_keywords;
 use super::colors::{colors, shared_bind};
 use super::context::PlanContext;
-use super::defaults::{DRAIN_MS, KEEP_PREVIOUS, PARALLEL_ALL, REPLICAS, TAG, WATCH_MS};
+use super::defaults::{
+    DRAIN_MS, KEEP_PREVIOUS, PARALLEL_ALL, REPLICAS, SWARM_WATCH_MS, TAG, WATCH_MS,
+};
 use super::durations;
 use super::health::health;
 use super::hooks::argv;
@@ -43,6 +45,11 @@ pub(super) fn app(
     let bind = shared_bind(cx.hosts, &app_hosts);
 
     let drain_ms = a.drain.as_ref().map_or(DRAIN_MS, |d| d.value.0);
+    let default_watch = if runtime == Runtime::Swarm {
+        SWARM_WATCH_MS
+    } else {
+        WATCH_MS
+    };
     let image = a
         .image
         .as_ref()
@@ -104,8 +111,8 @@ pub(super) fn app(
         workdir: a.workdir.clone(),
         user: a.user.as_ref().map(|u| u.value.clone()),
         verify: a.verify.as_ref().map(|v| v.value.clone()),
-        watch_ms: a.watch.as_ref().map_or(WATCH_MS, |w| w.value.0),
-        watch_text: durations::text(a.watch.as_ref(), WATCH_MS),
+        watch_ms: a.watch.as_ref().map_or(default_watch, |w| w.value.0),
+        watch_text: durations::text(a.watch.as_ref(), default_watch),
         parallel: a.parallel.as_ref().map_or(PARALLEL_ALL, |p| p.value),
         fixed_images,
         sidecars,

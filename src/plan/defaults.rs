@@ -80,3 +80,9 @@ pub const REPLICAS: u32 = 1;
 /// `health { start-period }` on a swarm: a task's failed checks count from
 /// its start.
 pub const START_PERIOD_MS: u64 = 0;
+
+/// `watch` on a swarm: as long as Swarm's own rolling update watches a new
+/// task (`update_config.monitor`, 5s by default), so that a release that
+/// dies just after its check passed is switched away from, as Swarm would
+/// roll it back.
+pub const SWARM_WATCH_MS: u64 = 5_000;

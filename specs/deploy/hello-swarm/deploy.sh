@@ -84,7 +84,7 @@ declare -A APP_VERIFY=(
   [web]=''
 )
 declare -A APP_WATCH_MS=(
-  [web]=0
+  [web]=5000
 )
 # The health gate: path, expected status (0: any 2xx), probe interval and
 # timeout (ms), deadline (ms), and passes in a row.

@@ -91,7 +91,7 @@ swarm_failure() { # APP COLOR
   done < <(docker_on "$MANAGER" service ps --no-trunc --format '{{.CurrentState}}|{{.Error}}' \
     -- "$(swarm_service "$1" "$2")" 2>/dev/null || true)
   found=$(printf '%s' "$found" | tr -c '[:print:]' '?' | head -c 200)
-  printf '%s' "${found:-no reason given}"
+  printf '%s' "${found:-docker gives no reason (the logs follow)}"
 }
 
 # The version label of the color's service.
