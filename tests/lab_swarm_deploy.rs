@@ -255,6 +255,18 @@ fn worker_lost_during_a_deploy(deadline: &str, expected: i32) {
             all_text(&out)
         ),
     }
+    // Once the swarm sees w2 gone (12 to 15 s after the loss), status says so.
+    momo::wait_for(
+        Duration::from_secs(60),
+        "the manager to mark w2 down",
+        || {
+            let out =
+                stack
+                    .host("m")
+                    .docker(&["node", "ls", "--format", "{{.Hostname}} {{.Status}}"]);
+            String::from_utf8_lossy(&out.stdout).contains("w2 Down")
+        },
+    );
     let status = stack.deploy(&["status"]);
     assert!(
         all_text(&status).contains("w2 (worker, down)"),

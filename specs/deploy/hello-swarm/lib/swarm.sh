@@ -186,41 +186,21 @@ swarm_resume() { # APP COLOR VERSION
   fi
 }
 
-# Scales the color to 0 and waits (at most its drain and 10 s) until no
-# task runs: each gets SIGTERM, then SIGKILL after its stop_grace_period.
-# Without KEEP (1) the stack is removed then; at once for an IDLE color
-# (it never took traffic: the swarm stops its tasks without deploy.sh
-# waiting).
+# Scales the color to 0 (KEEP 1: its stack stays for a rollback) or removes
+# its stack. deploy.sh does not wait for the tasks to end: the swarm drains
+# each one, first taking it out of its DNS, then SIGTERM and up to its
+# stop_grace_period (the app's drain) to finish its requests before SIGKILL;
+# a deploy that starts meanwhile stops them the same way.
 swarm_stop() { # APP COLOR KEEP [IDLE]
-  local app=$1 color=$2 service deadline down
+  local app=$1 color=$2 service
   service=$(swarm_service "$app" "$color")
   docker_on "$MANAGER" service inspect -- "$service" >/dev/null 2>&1 || return 0
-  if [[ ${4:-} == idle && $3 != 1 ]]; then
+  if [[ $3 == 1 ]]; then
+    manager_run service scale --detach "$service=0"
+  else
     manager_run stack rm "${COMPOSE_PROJECT[$app.$color]}"
-    return
   fi
-  manager_run service scale --detach "$service=0"
-  deadline=$(($((${EPOCHREALTIME/./} / 1000)) + APP_DRAIN_MS[$app] + 10000))
-  # A task on a node that is down stays listed as it was: not waited for.
-  down=" $(down_nodes) "
-  while ! ((DRY_RUN)) && swarm_tasks "$app" "$color" | awk -v down="$down" \
-    '$3 ~ /^(new|pending|assigned|accepted|ready|preparing|starting|running)$/ && index(down, " " $4 " ") == 0 { found = 1 } END { exit !found }'; do
-    if (($((${EPOCHREALTIME/./} / 1000)) > deadline)); then
-      say "$app/$color: tasks still listed as running after the drain; the swarm stops them"
-      break
-    fi
-    nap 0.2
-  done
-  [[ $3 == 1 ]] || manager_run stack rm "${COMPOSE_PROJECT[$app.$color]}"
-}
-
-# The swarm's nodes that are not ready (down, or unknown), by hostname.
-down_nodes() {
-  local node state
-  while read -r node state; do
-    fits label "$node" && [[ $state != Ready ]] && printf '%s ' "$node"
-  done < <(docker_on "$MANAGER" node ls --format '{{.Hostname}} {{.Status}}' 2>/dev/null || true)
-  return 0
+  [[ ${4:-} == idle ]] || say "$app/$color: the swarm drains its tasks (SIGTERM, then up to $(((APP_DRAIN_MS[$app] + 999) / 1000))s each)"
 }
 
 # For status: the swarm's nodes, "HOSTNAME (ROLE, STATUS)" each.
