@@ -745,3 +745,24 @@ impl Parser<'_> {
         }
     }
 }
+
+/// `gl-testapp probe URL`, a swarm task's healthcheck: 0 on a 2xx, 1 on
+/// another status or no answer.
+#[test]
+fn probe_passes_on_2xx_only() {
+    let dir = scratch("probe");
+    let probe = |port: u16| {
+        Command::new(APP)
+            .args(["probe", &format!("http://127.0.0.1:{port}/healthz")])
+            .stderr(Stdio::null())
+            .status()
+            .expect("run gl-testapp probe")
+            .code()
+    };
+    let (healthy, port) = start_app(&dir, "v1", &[], &[]);
+    assert_eq!(probe(port), Some(0), "a healthy app");
+    drop(healthy);
+    let (_unhealthy, port) = start_app(&dir, "v1", &["--broken", "unhealthy"], &[]);
+    assert_eq!(probe(port), Some(1), "an app answering 503");
+    assert_eq!(probe(free_port()), Some(1), "nothing listening");
+}
