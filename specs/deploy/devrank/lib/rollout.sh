@@ -163,7 +163,7 @@ bring_up() {
     case $MODE in
       deploy)
         say "$app: cleaning the idle color $target"
-        color_stop "$app" "$target" 0 || fail_deploy "could not clean $app/$target on every host"
+        color_stop "$app" "$target" 0 idle || fail_deploy "could not clean $app/$target on every host"
         say "$app: starting $target with version ${VERSIONS[$app]}"
         color_start "$app" "$target" "${VERSIONS[$app]}" || fail_deploy "could not start $app/$target on every host"
         ;;
