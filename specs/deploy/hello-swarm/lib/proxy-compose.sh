@@ -116,7 +116,7 @@ ensure_proxy() {
   proxy_container >/dev/null
   [[ -z $PROXY_ID ]] || return 0
   PROXY_STARTED=1
-  local what="stack $PROXY_PROJECT on the swarm's manager" resolve=always deadline
+  local what="stack $PROXY_PROJECT on the swarm's manager" resolve=always deadline image
   if image_takes_njs; then
     with_njs=(--file "$KIT_DIR/$PROXY_NJS_COMPOSE")
     SWITCH_METHOD=njs NJS_BY_US=1
@@ -126,7 +126,8 @@ ensure_proxy() {
   fi
   touch_project "$PROXY_PROJECT"
   [[ $IMAGE_SOURCE != send ]] || resolve=never
-  GREENLIGHT_IMAGE=$(manager_image "$PROXY_IMAGE") manager_run stack deploy --resolve-image "$resolve" \
+  image=$(manager_image "$PROXY_IMAGE") || exit "$EXIT_FAILED"
+  GREENLIGHT_IMAGE=$image manager_run stack deploy --resolve-image "$resolve" \
     --compose-file "$KIT_DIR/$PROXY_COMPOSE" "${with_njs[@]/#--file/--compose-file}" "$PROXY_PROJECT"
   # The swarm starts the task on the manager: wait for its container.
   deadline=$(($((${EPOCHREALTIME/./} / 1000)) + 60000))

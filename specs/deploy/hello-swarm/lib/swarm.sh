@@ -133,7 +133,7 @@ manager_image() { # REF
 # Deploys the color's stack file at VERSION, its secrets created first.
 stack_deploy() { # APP COLOR VERSION
   local app=$1 color=$2 version=$3 image resolve=always
-  image=$(swarm_image "$app" "$version")
+  image=$(swarm_image "$app" "$version") || return 1
   [[ $IMAGE_SOURCE != send ]] || resolve=never
   (
     swarm_secrets "$app"
