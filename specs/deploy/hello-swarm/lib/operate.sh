@@ -128,7 +128,7 @@ cmd_status_json() {
   method=$(switch_method)
   holder=$(lock_holder)
   printf '{"project":%s,"proxy":%s,"switching":%s,"nginx":%s,"lock":%s,"apps":[' \
-    "$(json_string "$PROJECT")" "$(json_string compose)" "$(json_string "$method")" \
+    "$(json_string "$PROJECT")" "$(json_string 'swarm service')" "$(json_string "$method")" \
     "$(json_string "$VERIFY_BASE")" "$(json_or_null "$holder")"
   for app in "${APPS[@]}"; do
     ((first)) || printf ','
