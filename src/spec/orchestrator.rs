@@ -8,8 +8,6 @@ use crate::diagnostic::{Problems, SpecError};
 /// `orchestrator "swarm" manager="NAME"` as written.
 #[derive(Debug)]
 pub struct SwarmSpec {
-    /// Where `"swarm"` is written.
-    pub span: miette::SourceSpan,
     /// `manager="NAME"`: the host whose engine is the swarm's manager.
     pub manager: Option<Spanned<String>>,
 }
@@ -24,10 +22,7 @@ pub(super) fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<Swa
         .filter(|m| check(problems, m.span, values::name(&m.value, "manager host")));
     let value = reader.string_arg(problems, 0)?;
     match value.value.as_str() {
-        "swarm" => Some(SwarmSpec {
-            span: value.span,
-            manager,
-        }),
+        "swarm" => Some(SwarmSpec { manager }),
         "kubernetes" | "nomad" => {
             problems.push(
                 SpecError::new(
