@@ -22,13 +22,17 @@ WATCHDOG=""
 PROGRESS=""
 PARENT_STARTED=""
 SESSION=""
+PENDING_SIGNAL=""
 run_worker() {
   local rc=0
   PROGRESS=$(new_tmp)
   PARENT_STARTED=$(start_time "$$")
   SESSION=$(session_of "$$")
-  trap 'on_signal INT' INT
-  trap 'on_signal TERM' TERM
+  # A signal that comes while the worker and the watchdog are forked is
+  # only noted: bash may run a trap after a fork and before `$!` is read,
+  # and a handler that does not know the worker cannot stop it.
+  trap 'PENDING_SIGNAL=INT' INT
+  trap 'PENDING_SIGNAL=TERM' TERM
   (
     trap '' INT TERM
     trap - EXIT
@@ -43,6 +47,9 @@ run_worker() {
   WATCHDOG=$!
   # Killed below when the worker is done; bash says nothing of it.
   disown "$WATCHDOG"
+  trap 'on_signal INT' INT
+  trap 'on_signal TERM' TERM
+  [[ -z $PENDING_SIGNAL ]] || on_signal "$PENDING_SIGNAL"
   wait "$WORKER" || rc=$?
   kill -KILL "$WATCHDOG" 2>/dev/null || true
   exit "$rc"
