@@ -206,14 +206,14 @@ app "web" {{
     let engine = "DOCKER_HOST=ssh://deploy@10.0.0.10";
     for line in [
         format!("[dry-run] {engine} {} network create --driver overlay --attachable --label greenlight.project=shop greenlight-shop", docker.display()),
-        format!("[dry-run] {engine} {} secret create --label greenlight.project=shop -- shop-HASH {}", docker.display(), secret.display()),
-        format!("[dry-run] {engine} {} stack deploy --prune --resolve-image always --compose-file {}/swarm/web-blue.yml shop-web-blue", docker.display(), kit.display()),
+        format!("[dry-run] {engine} {} secret create --label greenlight.project=shop --label greenlight.app=web -- shop-HASH {}", docker.display(), secret.display()),
+        format!("[dry-run] {engine} {} stack deploy --prune --with-registry-auth --resolve-image always --compose-file {}/swarm/web-blue.yml shop-web-blue", docker.display(), kit.display()),
         "[dry-run] wait until the 3 tasks of web/blue run, each having passed its check".to_string(),
     ] {
         assert!(stdout.contains(&line), "missing {line:?} in:\n{stdout}");
     }
     assert!(
-        stdout.contains(&format!("--compose-file {}/swarm/proxy.yml", kit.display())),
+        stdout.contains(&format!("stack deploy --with-registry-auth --resolve-image always --compose-file {}/swarm/proxy.yml", kit.display())),
         "nginx's stack is deployed:\n{stdout}"
     );
 }

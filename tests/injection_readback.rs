@@ -329,7 +329,8 @@ proxy {{
 
 /// A docker for a swarm kit whose every answer about the swarm is hostile:
 /// task names, states, nodes and errors (`service ps`), the version label
-/// (`service inspect`), node names (`node ls`) and log lines.
+/// (`service inspect`), node names (`node ls`), log lines, and the image
+/// tags and secret names prune reads (`image ls`, `secret ls`).
 fn fake_swarm_docker(work: &Work, project: &str) {
     let hostile = payloads(&work.path("markers"));
     let mut tasks = String::new();
@@ -366,7 +367,7 @@ case "$1 $2" in
   "service inspect") [[ $* != *greenlight.version* ]] || head -n 2 "$w/values" | tail -n 1 ;;
   "service logs") printf 'web.1@m | booting\e]0;owned\a\e[2J\n'; cat "$w/values" ;;
   "node ls") cat "$w/nodes" ;;
-  "image inspect") cat "$w/values" ;;
+  "image inspect" | "image ls" | "secret ls") cat "$w/values" ;;
   version*) echo 20.10.24 ;;
   ps*) if [[ " $* " == *" -q "* ]]; then cat "$w/values"; else cat "$w/listing"; fi ;;
   inspect*) cat "$w/values" ;;
@@ -386,22 +387,26 @@ fn a_swarm_s_tasks_nodes_labels_and_errors_never_run_as_code() {
     let work = Work::new();
     fake_swarm_docker(&work, "sw");
     fake_nginx(&work);
-    work.build(
+    let secret = work.path("db-password");
+    fs::write(&secret, "s3cret").unwrap();
+    work.build(&format!(
         r#"greenlight 1
 project "sw"
 orchestrator "swarm"
-app "web" {
+app "web" {{
     image "example/web"
     port 8080
     replicas 3
-    health "/healthz" {
+    secret "DB_PASSWORD" from-file="{}" as="file"
+    health "/healthz" {{
         interval "200ms"
         timeout "1s"
         deadline "1s"
-    }
-}
+    }}
+}}
 "#,
-    );
+        secret.display()
+    ));
     let out = work.run(&["deploy", "v2"]);
     work.assert_inert(&out, "swarm deploy");
     assert_eq!(
@@ -415,4 +420,8 @@ app "web" {
         let out = work.run(args);
         work.assert_inert(&out, &format!("swarm {args:?}"));
     }
+    let out = work.run(&["prune"]);
+    work.assert_inert(&out, "swarm prune");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("that is not a valid secret"), "{stderr}");
 }

@@ -47,8 +47,17 @@ fn assert_exit(out: &Output, expected: i32, what: &str) {
 #[test]
 fn a_single_node_swarm_deploys_upgrades_and_refuses_broken_releases_without_a_failed_request() {
     // The manager named as the spec's host: its engine over ssh, the lock
-    // on it.
-    let Some(stack) = SwarmStack::available().then(|| SwarmStack::up_by_manager_host(&[], 2))
+    // on it. The app has a secret file, whose content changes between
+    // deploys: each content becomes a swarm secret of its own.
+    let secrets = tempfile::tempdir().unwrap();
+    let secret = secrets.path().join("db-password");
+    std::fs::write(&secret, "one").unwrap();
+    let app_extra = format!(
+        "    secret \"DB_PASSWORD\" from-file=\"{}\" as=\"file\"",
+        secret.display()
+    );
+    let Some(stack) =
+        SwarmStack::available().then(|| SwarmStack::up_by_manager_host(&[], 2, &app_extra))
     else {
         return;
     };
@@ -57,6 +66,7 @@ fn a_single_node_swarm_deploys_upgrades_and_refuses_broken_releases_without_a_fa
     assert_eq!(stack.served_version(), "v1");
 
     let load = stack.load();
+    std::fs::write(&secret, "two").unwrap();
     let out = stack.deploy(&["deploy", "v2"]);
     assert_exit(&out, 0, "deploy of v2");
     assert_eq!(stack.served_version(), "v2");
@@ -76,6 +86,7 @@ fn a_single_node_swarm_deploys_upgrades_and_refuses_broken_releases_without_a_fa
 
     // The lock is on the manager: a second runner, with a state dir of its
     // own (another control machine), is refused while a deploy holds it.
+    std::fs::write(&secret, "three").unwrap();
     let first = stack.spawn(&["deploy", "v3"]);
     momo::wait_for(
         Duration::from_secs(60),
@@ -114,6 +125,39 @@ fn a_single_node_swarm_deploys_upgrades_and_refuses_broken_releases_without_a_fa
             && status.contains("swarm nodes: m (manager, ready)"),
         "status names each task of the live color:\n{status}"
     );
+
+    // prune: of the three secret contents' swarm secrets, those no
+    // service uses go; the live and kept colors' stay, and a rollback to
+    // the kept color still has its secret. The site serves throughout.
+    let load = stack.load();
+    let in_use = stack.secrets_in_use();
+    assert!(
+        stack.secrets().len() > in_use.len(),
+        "three contents, two colors: a secret is unused before prune\n{:?} in use of {:?}",
+        in_use,
+        stack.secrets()
+    );
+    let out = stack.deploy(&["prune"]);
+    assert_exit(&out, 0, "prune");
+    let said = all_text(&out);
+    assert!(
+        said.contains("removed swarm secret ") && said.contains("other nodes keep their images"),
+        "prune names what it removed:\n{said}"
+    );
+    assert_eq!(
+        stack.secrets(),
+        in_use,
+        "after prune: the secrets in use, only"
+    );
+    assert_eq!(stack.served_version(), "v3", "after prune");
+    let out = stack.deploy(&["rollback"]);
+    assert_exit(&out, 0, "rollback after prune");
+    assert_eq!(
+        stack.served_version(),
+        "v1",
+        "after the rollback that followed prune"
+    );
+    assert_zero_failures(&load.finish(), "single-node swarm: prune, rollback");
 }
 
 #[test]

@@ -30,6 +30,8 @@ pub struct KitParts {
     pub secrets: bool,
     /// Some hook is set.
     pub hooks: bool,
+    /// Some app runs in docker (compose or a swarm): the kit has `prune`.
+    pub prune: bool,
     /// The parts, in the order deploy.sh sources them.
     pub files: Vec<KitPart>,
 }
@@ -71,6 +73,7 @@ impl KitParts {
             ProxyMode::Compose => "proxy/compose",
         };
         let uses_process = plan.apps.iter().any(|a| a.runtime == Runtime::Process);
+        let prune = plan.uses_compose || plan.swarm;
         let wanted = [
             ("core", true),
             ("ssh", ssh),
@@ -90,7 +93,7 @@ impl KitParts {
             ("rollout", true),
             ("operate", true),
             ("maintenance", true),
-            ("prune", plan.uses_compose),
+            ("prune", prune),
             ("tls", plan.proxy.tls.is_some()),
             ("webhook", plan.webhook.is_some()),
             ("commands", true),
@@ -104,6 +107,7 @@ impl KitParts {
             hook_secrets,
             secrets: app_secrets || hook_secrets,
             hooks,
+            prune,
             files: wanted
                 .into_iter()
                 .filter(|(_, needed)| *needed)

@@ -61,8 +61,8 @@ impl SwarmStack {
     /// As [`SwarmStack::up`], the manager named as the spec's one host
     /// (`orchestrator "swarm" manager="m"`): its engine over ssh, the lock
     /// on it.
-    pub fn up_by_manager_host(workers: &[&str], replicas: u32) -> SwarmStack {
-        SwarmStack::form(workers, replicas, "", "60s", Manager::Host)
+    pub fn up_by_manager_host(workers: &[&str], replicas: u32, app_extra: &str) -> SwarmStack {
+        SwarmStack::form(workers, replicas, app_extra, "60s", Manager::Host)
     }
 
     fn form(
@@ -227,6 +227,50 @@ impl SwarmStack {
             .collect();
         nodes.sort();
         nodes
+    }
+
+    /// The names of the project's swarm secrets, sorted.
+    pub fn secrets(&self) -> Vec<String> {
+        let out = self.host("m").docker(&[
+            "secret",
+            "ls",
+            "--filter",
+            &format!("label=greenlight.project={PROJECT}"),
+            "--format",
+            "{{.Name}}",
+        ]);
+        assert!(out.status.success(), "secret ls: {}", text(&out));
+        let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The names of the swarm secrets the app's services (either color)
+    /// use, sorted.
+    pub fn secrets_in_use(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for color in ["blue", "green"] {
+            let out = self.host("m").docker(&[
+                "service",
+                "inspect",
+                "--format",
+                "{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}} {{end}}",
+                &format!("{PROJECT}-web-{color}_web"),
+            ]);
+            if out.status.success() {
+                names.extend(
+                    String::from_utf8_lossy(&out.stdout)
+                        .split_whitespace()
+                        .map(str::to_string),
+                );
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
     }
 
     /// Four lanes of gl-load through nginx on the manager.

@@ -218,6 +218,8 @@ source "$KIT_DIR"/lib/rollout.sh
 source "$KIT_DIR"/lib/operate.sh
 # shellcheck source=lib/maintenance.sh
 source "$KIT_DIR"/lib/maintenance.sh
+# shellcheck source=lib/prune.sh
+source "$KIT_DIR"/lib/prune.sh
 # shellcheck source=lib/commands.sh
 source "$KIT_DIR"/lib/commands.sh
 

@@ -262,7 +262,7 @@ parse_args() {
       --dry-run) DRY_RUN=1 ;;
       --json) JSON=1 ;;
       -f | --follow) LOGS_FOLLOW=1 ;;
-      --since | --lines | -n | --message)
+      --since | --lines | -n | --message | --keep)
         (($# >= 2)) || die "$1 needs a value"
         option_value "$1" "$2"
         shift
@@ -284,7 +284,7 @@ parse_args() {
         ONLY=$2
         shift
         ;;
-      deploy | rollback | status | switch | logs | exec | history | maintenance)
+      deploy | rollback | status | switch | logs | exec | history | maintenance | prune)
         [[ -z $COMMAND ]] || die "one command at a time (got $COMMAND and $1)"
         COMMAND=$1
         ;;
@@ -299,6 +299,11 @@ parse_args() {
 option_value() { # OPTION VALUE
   case $1 in
     --message) MAINTENANCE_MESSAGE=$2 ;;
+    --keep)
+      [[ $COMMAND == prune ]] || die "--keep only comes after prune"
+      [[ $2 =~ ^[1-9][0-9]{0,2}$ ]] || die "--keep takes a number of versions (1-999), not '$2'"
+      PRUNE_KEEP=$2
+      ;;
     --since)
       [[ $2 =~ ^[0-9]{1,6}[smhd]$|^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2})?Z?)?$ ]] ||
         die "--since takes a duration (30s, 10m, 2h, 1d) or a date (2026-12-03 or 2026-12-03T08:00:00Z)"
@@ -403,6 +408,10 @@ main() {
 work() {
   if [[ $COMMAND == maintenance ]]; then
     cmd_maintenance
+    return 0
+  fi
+  if [[ $COMMAND == prune ]]; then
+    cmd_prune
     return 0
   fi
   local network_hosts=("${SELECTED_HOSTS[@]}") host

@@ -40,6 +40,10 @@ Commands:
   maintenance on [--message TEXT] | off
                                  nginx answers every route with 503, a page and Retry-After,
                                  the colors untouched; off gates each live color's health first
+  prune [--app NAME] [--keep N]  removes, on the manager, the images of versions other than
+                                 the last N (5) deployed, the live and previous ones and what
+                                 a color runs; an image a container uses is never removed
+                                 (and the apps' swarm secrets that no service uses)
   --dry-run COMMAND              print every command that would change something (with
                                  the engine or host it goes to); change nothing, read
                                  no secret; works without docker, nginx or the hosts

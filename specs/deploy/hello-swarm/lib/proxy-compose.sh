@@ -127,7 +127,7 @@ ensure_proxy() {
   touch_project "$PROXY_PROJECT"
   [[ $IMAGE_SOURCE != send ]] || resolve=never
   image=$(manager_image "$PROXY_IMAGE") || exit "$EXIT_FAILED"
-  GREENLIGHT_IMAGE=$image manager_run stack deploy --resolve-image "$resolve" \
+  GREENLIGHT_IMAGE=$image manager_run stack deploy --with-registry-auth --resolve-image "$resolve" \
     --compose-file "$KIT_DIR/$PROXY_COMPOSE" "${with_njs[@]/#--file/--compose-file}" "$PROXY_PROJECT"
   # The swarm starts the task on the manager: wait for its container.
   deadline=$(($((${EPOCHREALTIME/./} / 1000)) + 60000))

@@ -137,7 +137,7 @@ stack_deploy() { # APP COLOR VERSION
   [[ $IMAGE_SOURCE != send ]] || resolve=never
   (
     swarm_secrets "$app"
-    GREENLIGHT_IMAGE=$image GREENLIGHT_VERSION=$version manager_run stack deploy --prune \
+    GREENLIGHT_IMAGE=$image GREENLIGHT_VERSION=$version manager_run stack deploy --prune --with-registry-auth \
       --resolve-image "$resolve" --compose-file "$KIT_DIR/${COMPOSE_FILE[$app.$color]}" "${COMPOSE_PROJECT[$app.$color]}"
   )
 }
@@ -159,7 +159,7 @@ swarm_secrets() { # APP
       name="$PROJECT-${sum:0:16}"
     fi
     if ! docker_on "$MANAGER" secret inspect -- "$name" >/dev/null 2>&1; then
-      manager_run secret create --label "greenlight.project=$PROJECT" -- "$name" "${SECRETS[i + 2]}"
+      manager_run secret create --label "greenlight.project=$PROJECT" --label "greenlight.app=$1" -- "$name" "${SECRETS[i + 2]}"
     fi
     export "GREENLIGHT_SECRET_$n=$name"
     n=$((n + 1))
