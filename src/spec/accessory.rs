@@ -2,7 +2,7 @@
 
 use super::container::{
     check_env_and_secrets, command_node, env_node, image_node, secret_node, volume_node,
-    SecretSpec, VolumeSpec,
+    SecretSpec, VolumeSpec, COMMAND_USAGE,
 };
 use super::keywords::Keyword;
 use super::{name_arg, NodeReader, Spanned};
@@ -81,7 +81,7 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AccessoryS
         let r = NodeReader::new(node);
         match keyword {
             AccessoryKeyword::Image => image = image_node(problems, &r, true),
-            AccessoryKeyword::Command => command = command_node(problems, &r),
+            AccessoryKeyword::Command => command = command_node(problems, &r, COMMAND_USAGE),
             AccessoryKeyword::Port => {
                 port = super::container::port_node(
                     problems,

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::container::{
     check_env_and_secrets, command_node, env_node, image_node, port_node, secret_node, tag_node,
-    volume_node, SecretSpec, VolumeSpec,
+    volume_node, SecretSpec, VolumeSpec, COMMAND_USAGE,
 };
 use super::health::{health_node, HealthSpec};
 use super::keywords::Keyword;
@@ -323,7 +323,7 @@ pub fn decode(problems: &mut Problems, reader: &NodeReader) -> Option<AppSpec> {
                     }
                 }
             }
-            AppKeyword::Command => app.command = command_node(problems, &r),
+            AppKeyword::Command => app.command = command_node(problems, &r, COMMAND_USAGE),
             AppKeyword::Health => app.health = health_node(problems, &r),
             AppKeyword::Drain => app.drain = duration_node(problems, &r, "drain \"30s\""),
             AppKeyword::KeepPrevious => {

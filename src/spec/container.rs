@@ -261,15 +261,13 @@ fn volume_source(value: &str) -> Result<(), values::Invalid> {
     }
 }
 
-/// `command "arg" "arg" …`, kept as separate arguments.
-pub(super) fn command_node(problems: &mut Problems, r: &NodeReader) -> Vec<String> {
-    r.shape(
-        problems,
-        1,
-        usize::MAX,
-        &[],
-        "command \"yarn\" \"start:prod\"",
-    );
+/// How a `command` is written, for its usage hint.
+pub(super) const COMMAND_USAGE: &str = "command \"yarn\" \"start:prod\"";
+
+/// `command "arg" "arg" …` (or health's `check`, whose `usage` differs),
+/// kept as separate arguments.
+pub(super) fn command_node(problems: &mut Problems, r: &NodeReader, usage: &str) -> Vec<String> {
+    r.shape(problems, 1, usize::MAX, &[], usage);
     r.no_children(problems);
     r.string_args(problems)
         .into_iter()

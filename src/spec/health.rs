@@ -94,7 +94,7 @@ pub(super) fn health_node(problems: &mut Problems, r: &NodeReader) -> Option<Hea
                 health.healthy_after = c.int_arg(problems, 0, 1, 100).map(|n| n.value as u32);
             }
             HealthKeyword::Check => {
-                let argv = command_node(problems, &c);
+                let argv = command_node(problems, &c, "check \"/app/healthcheck\" \"--quiet\"");
                 if !argv.is_empty() {
                     health.check = Some(Spanned::new(argv, c.span()));
                 }

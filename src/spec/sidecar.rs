@@ -2,7 +2,7 @@
 
 use super::container::{
     check_env_and_secrets, command_node, env_node, image_node, port_node, secret_node, tag_node,
-    volume_node, SecretSpec, VolumeSpec,
+    volume_node, SecretSpec, VolumeSpec, COMMAND_USAGE,
 };
 use super::keywords::Keyword;
 use super::{name_arg, values, NodeReader, Spanned};
@@ -94,7 +94,7 @@ pub(super) fn sidecar_node(problems: &mut Problems, r: &NodeReader) -> Option<Si
             SidecarKeyword::Env => sidecar.env.extend(env_node(problems, &c)),
             SidecarKeyword::Secret => sidecar.secrets.extend(secret_node(problems, &c)),
             SidecarKeyword::Volume => sidecar.volumes.extend(volume_node(problems, &c)),
-            SidecarKeyword::Command => sidecar.command = command_node(problems, &c),
+            SidecarKeyword::Command => sidecar.command = command_node(problems, &c, COMMAND_USAGE),
         }
     }
     check_env_and_secrets(problems, &sidecar.env, &sidecar.secrets);
