@@ -22,8 +22,14 @@ fn text(out: &Output) -> String {
 #[test]
 fn every_runtime_and_proxy_gives_a_spec_that_validates() {
     let dir = tempfile::tempdir().unwrap();
-    for runtime in ["compose", "process"] {
-        for proxy in ["host", "compose"] {
+    for runtime in ["compose", "process", "swarm"] {
+        // nginx is a swarm service under a swarm: no host mode.
+        let proxies: &[&str] = if runtime == "swarm" {
+            &["compose"]
+        } else {
+            &["host", "compose"]
+        };
+        for &proxy in proxies {
             let file = format!("{runtime}-{proxy}.kdl");
             let out = greenlight(dir.path())
                 .args(["init", &file, "--project", "shop"])
@@ -86,6 +92,37 @@ fn flags_reach_the_spec_and_every_keyword_line_is_commented() {
     }
 }
 
+/// `--runtime swarm` writes the orchestrator line and replicas, and the
+/// kit it builds is a swarm kit.
+#[test]
+fn the_swarm_starter_builds_a_swarm_kit() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = greenlight(dir.path())
+        .args(["init", "--project", "shop", "--runtime", "swarm"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let spec = fs::read_to_string(dir.path().join("greenlight.kdl")).unwrap();
+    for line in ["orchestrator \"swarm\"", "replicas 2", "as=\"file\""] {
+        assert!(spec.contains(line), "no `{line}` in:\n{spec}");
+    }
+    for refused in ["healthy-after", "expect 200", "host-ports", "sidecar"] {
+        assert!(
+            !spec.contains(refused),
+            "a swarm refuses `{refused}`:\n{spec}"
+        );
+    }
+    let out = greenlight(dir.path())
+        .args(["build", "greenlight.kdl"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let kit = dir.path().join("deploy/shop");
+    for file in ["swarm/web-blue.yml", "swarm/proxy.yml", "lib/swarm.sh"] {
+        assert!(kit.join(file).is_file(), "the kit has no {file}");
+    }
+}
+
 #[test]
 fn the_default_project_is_the_directory_name_made_valid() {
     let dir = tempfile::tempdir().unwrap();
@@ -139,6 +176,8 @@ fn flags_that_make_no_valid_spec_write_nothing() {
         &["--runtime", "process", "--image", "acme/web"],
         &["--start", "/srv/web"],
         &["--proxy", "host", "--port", "65535"],
+        &["--runtime", "swarm", "--proxy", "host"],
+        &["--runtime", "swarm", "--start", "/srv/web"],
     ] {
         let out = greenlight(dir.path())
             .arg("init")

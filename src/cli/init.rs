@@ -14,7 +14,7 @@ pub struct Starter {
     /// Project name (default: the current directory's name, made into a valid name).
     #[arg(long)]
     project: Option<String>,
-    /// How the app runs: a container per color, or a plain process per color.
+    /// How the app runs: a container per color, a plain process per color, or a service of replicas per color on a Docker Swarm.
     #[arg(long, value_enum, default_value_t = RuntimeArg::Compose)]
     runtime: RuntimeArg,
     /// Where nginx runs: as a compose service of the stack, or the machine's own nginx.
@@ -34,11 +34,36 @@ pub struct Starter {
     health: String,
 }
 
-/// `--runtime`: the spec's `runtime` words.
+/// The starter's paragraph on hosts, without a swarm.
+const HOSTS_COMMENT: &str = r#"// Hosts: with no `host` line everything runs on the machine that runs
+// deploy.sh. Add `host "NAME" address="user@10.0.0.11"` lines to deploy to
+// other machines over ssh (then `hosts "NAME" …` in an app picks its hosts)."#;
+
+/// The starter's orchestrator line and its comment, for `--runtime swarm`.
+const SWARM_LINES: &str = r#"// The apps run on a Docker Swarm. deploy.sh talks to its manager: this
+// machine's docker engine, or `docker-host "ssh://user@10.0.0.10"`, or the
+// host `manager="NAME"` names (with a `host "NAME" address="…"` line). It
+// never runs `docker swarm init`, `join` or `leave`.
+orchestrator "swarm""#;
+
+/// The comment above the health gate, without a swarm.
+const HEALTH_COMMENT: &str = r#"    // The health gate: the new color must answer 2xx on this path before
+    // nginx is switched to it. Also: `interval "1s"`, `timeout "2s"`,
+    // `expect 200`, `healthy-after 1`."#;
+
+/// The comment above the health gate, under a swarm.
+const SWARM_HEALTH_COMMENT: &str = r#"    // The health gate: every task of the new color must pass docker's check
+    // (by default curl on this path, in the task) before nginx is switched
+    // to it. Also: `interval "1s"`, `timeout "2s"`, `start-period "10s"`,
+    // `check "/app/healthcheck" "--quiet"` for an image without curl."#;
+
+/// `--runtime`: the spec's `runtime` words, and `swarm` for
+/// `orchestrator "swarm"`.
 #[derive(Clone, Copy, PartialEq, ValueEnum)]
 enum RuntimeArg {
     Compose,
     Process,
+    Swarm,
 }
 
 /// `--proxy`: the spec's proxy `mode` words this command offers (`remote`
@@ -95,12 +120,20 @@ impl Starter {
             Some(name) => name.clone(),
             None => default_project()?,
         };
+        let swarm = self.runtime == RuntimeArg::Swarm;
         let app = match self.runtime {
-            RuntimeArg::Compose => self.compose_app(&project)?,
+            RuntimeArg::Compose | RuntimeArg::Swarm => self.compose_app(&project)?,
             RuntimeArg::Process => self.process_app()?,
         };
         let health = kdl_string(&self.health);
         let (mode, mode_comment) = match self.proxy {
+            ProxyArg::Compose if swarm => (
+                "compose",
+                "\"compose\": nginx runs as a swarm service of its own, one task on the\n    // manager publishing the listen ports there (the only mode under a swarm).",
+            ),
+            ProxyArg::Host if swarm => {
+                return Err("--proxy host is not offered with --runtime swarm: nginx runs as a swarm service (--proxy compose)".into())
+            }
             ProxyArg::Compose => (
                 "compose",
                 "\"compose\": nginx runs as a compose service of this stack (`image`\n    // \"nginx:1.27.5\" by default); \"host\" uses the machine's own nginx.",
@@ -124,9 +157,7 @@ greenlight 1
 // Add `output "DIR"` to write the kit somewhere else than deploy/{project}.
 project {project_kdl}
 
-// Hosts: with no `host` line everything runs on the machine that runs
-// deploy.sh. Add `host "NAME" address="user@10.0.0.11"` lines to deploy to
-// other machines over ssh (then `hosts "NAME" …` in an app picks its hosts).
+{hosts}
 
 // An app deployed blue/green: a deploy starts the idle color with the new
 // version, waits for its health gate, switches nginx to it, then drains and
@@ -135,9 +166,7 @@ project {project_kdl}
 app "web" {{
 {app}
 
-    // The health gate: the new color must answer 2xx on this path before
-    // nginx is switched to it. Also: `interval "1s"`, `timeout "2s"`,
-    // `expect 200`, `healthy-after 1`.
+{health_comment}
     health {health} {{
         // The deploy aborts when the gate has not passed by then, and the
         // live color keeps serving.
@@ -178,6 +207,12 @@ proxy {{
 "#,
             file = path.as_str().escape_debug(),
             project_kdl = kdl_string(&project),
+            hosts = if swarm { SWARM_LINES } else { HOSTS_COMMENT },
+            health_comment = if swarm {
+                SWARM_HEALTH_COMMENT
+            } else {
+                HEALTH_COMMENT
+            },
         ))
     }
 
@@ -203,6 +238,16 @@ proxy {{
             image = kdl_string(&image),
             port = self.port,
         );
+        if self.runtime == RuntimeArg::Swarm {
+            lines.push_str(
+                r#"    // The tasks of each color, spread over the swarm's nodes.
+    replicas 2
+    // Also: `env "KEY" "VALUE"`, `env-file ".env"`, `secret "KEY" from-file="/etc/…" as="file"`
+    // (a swarm secret), `volume "SRC" "TARGET"`, `limits memory="512m" cpus=1`,
+    // `command "ARG" …`, `placement "zone=a"` (node labels)."#,
+            );
+            return Ok(lines);
+        }
         if self.proxy == ProxyArg::Host {
             let (blue, green) = (self.port_after(1)?, self.port_after(2)?);
             lines.push_str(&format!(
