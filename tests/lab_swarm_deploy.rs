@@ -28,6 +28,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use momo::{all_text, assert_zero_failures, code};
+use support::images::APP_IMAGE;
 use swarm_stack::SwarmStack;
 
 fn stack(workers: &[&str], replicas: u32) -> Option<SwarmStack> {
@@ -52,6 +53,7 @@ fn a_single_node_swarm_deploys_upgrades_and_refuses_broken_releases_without_a_fa
     let secrets = tempfile::tempdir().unwrap();
     let secret = secrets.path().join("db-password");
     std::fs::write(&secret, "one").unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let app_extra = format!(
         "    secret \"DB_PASSWORD\" from-file=\"{}\" as=\"file\"",
         secret.display()
@@ -149,6 +151,24 @@ fn a_single_node_swarm_deploys_upgrades_and_refuses_broken_releases_without_a_fa
         in_use,
         "after prune: the secrets in use, only"
     );
+    // The failed versions' images go from the manager; the deployed stay.
+    for version in ["bad1", "bad2"] {
+        assert!(
+            said.contains(&format!("removed {APP_IMAGE}:{version} on m")),
+            "prune removes {version}:\n{said}"
+        );
+    }
+    for version in ["v1", "v2", "v3"] {
+        let image = format!("{APP_IMAGE}:{version}");
+        assert!(
+            stack
+                .host("m")
+                .docker(&["image", "inspect", &image])
+                .status
+                .success(),
+            "prune kept {image}:\n{said}"
+        );
+    }
     assert_eq!(stack.served_version(), "v3", "after prune");
     let out = stack.deploy(&["rollback"]);
     assert_exit(&out, 0, "rollback after prune");

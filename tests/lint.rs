@@ -3,7 +3,9 @@
 //! finding at any severity, every nginx conf
 //! passes `nginx -t` inside Debian's stock nginx.conf (as installed for each
 //! color when switching by reload, and as installed for switching through
-//! njs), and every compose file passes `config` of compose v1 and v2.
+//! njs), every compose file passes `config` of compose v1 and v2, and every
+//! swarm stack file passes `docker stack config`, each value deploy.sh sets
+//! read back as it was set.
 
 mod support;
 
@@ -87,6 +89,76 @@ fn compose_files_pass_docker_compose_config() {
             compose_files_pass_config_of(compose);
         }
     }
+}
+
+/// `docker stack config` of every stack file of the example kits (nginx's
+/// with its njs override too), with the variables deploy.sh sets: the
+/// docker CLI reads a stack file by rules of its own (in `${VAR:?message}`
+/// a `-` in the message once made the value "password"), so each variable
+/// the file uses must come back as it was set.
+#[test]
+fn swarm_stack_files_pass_docker_stack_config() {
+    let has_stack_config = Command::new("docker")
+        .args(["stack", "config", "--help"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !required(
+        has_stack_config,
+        "this docker CLI has no `docker stack config` (docker 25 or later has it)",
+    ) {
+        return;
+    }
+    let mut checked = 0;
+    for spec in example_specs() {
+        let (dir, _) = kit_in_tempdir(&spec);
+        let stacks = dir.path().join("swarm");
+        let Ok(entries) = fs::read_dir(&stacks) else {
+            continue;
+        };
+        for entry in entries {
+            let file = entry.unwrap().path();
+            let text = fs::read_to_string(&file).unwrap();
+            let mut command = Command::new("docker");
+            command
+                .env("GREENLIGHT_VERSION", "v1-set")
+                .env("GREENLIGHT_IMAGE", "ghcr.io/acme/web:v1-set")
+                .args(["stack", "config"]);
+            let mut expected = Vec::new();
+            if text.contains("GREENLIGHT_VERSION") {
+                expected.push("greenlight.version: v1-set".to_string());
+            }
+            if text.contains("GREENLIGHT_IMAGE") {
+                expected.push("image: ghcr.io/acme/web:v1-set".to_string());
+            }
+            for n in 0..10 {
+                command.env(format!("GREENLIGHT_SECRET_{n}"), format!("set-secret-{n}"));
+                if text.contains(&format!("GREENLIGHT_SECRET_{n}:")) {
+                    expected.push(format!("name: set-secret-{n}"));
+                }
+            }
+            if file.ends_with("proxy-njs.yml") {
+                command.arg("-c").arg(stacks.join("proxy.yml"));
+            }
+            let (ok, out) = run(command.arg("-c").arg(&file));
+            assert!(
+                ok,
+                "{spec}: docker stack config failed for {}:\n{out}",
+                file.display()
+            );
+            for value in &expected {
+                assert!(
+                    out.contains(value.as_str()),
+                    "{spec}: {} does not read back `{value}`:\n{out}",
+                    file.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 4,
+        "expected the stack files of the example kits, checked {checked}"
+    );
 }
 
 /// `config -q` of one compose over every compose file of the example kits,

@@ -60,7 +60,9 @@ impl SwarmStack {
 
     /// As [`SwarmStack::up`], the manager named as the spec's one host
     /// (`orchestrator "swarm" manager="m"`): its engine over ssh, the lock
-    /// on it.
+    /// on it. nginx's image is then like the official one (the njs module
+    /// there, not loaded), so that deploy.sh adds the njs override file to
+    /// nginx's stack.
     pub fn up_by_manager_host(workers: &[&str], replicas: u32, app_extra: &str) -> SwarmStack {
         SwarmStack::form(workers, replicas, app_extra, "60s", Manager::Host)
     }
@@ -72,7 +74,8 @@ impl SwarmStack {
         deadline: &str,
         manager: Manager,
     ) -> SwarmStack {
-        let images = images::images();
+        // The test images, built (once) before the lab is up.
+        images::images();
         let names: Vec<&str> = std::iter::once("m")
             .chain(workers.iter().copied())
             .collect();
@@ -85,7 +88,7 @@ impl SwarmStack {
             for version in VERSIONS {
                 swarm.send_image(&format!("{APP_IMAGE}:{version}"));
             }
-            lab.host("m").send_image(&images.nginx);
+            lab.host("m").send_image(nginx_image(manager));
             eprintln!(
                 "swarm stack: images on every node in {:.1} s",
                 started.elapsed().as_secs_f64()
@@ -96,7 +99,7 @@ impl SwarmStack {
         let spec = spec_text(
             lab.host("m"),
             manager,
-            &images.nginx,
+            nginx_image(manager),
             replicas,
             app_extra,
             deadline,
@@ -281,6 +284,15 @@ impl SwarmStack {
             self.dir.path(),
             &["--lanes", "get-keepalive,get-new-conn,post-keepalive,slow"],
         )
+    }
+}
+
+/// nginx's image: the stock-like one when the manager is the spec's host.
+fn nginx_image(manager: Manager) -> &'static str {
+    let images = images::images();
+    match manager {
+        Manager::DockerHost => &images.nginx,
+        Manager::Host => &images.nginx_stock,
     }
 }
 
