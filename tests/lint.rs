@@ -161,7 +161,7 @@ fn swarm_stack_files_pass_docker_stack_config() {
     );
 }
 
-/// `config -q` of one compose over every compose file of the example kits,
+/// `config` of one compose over every compose file of the example kits,
 /// and every stack file of a swarm kit (docker 20.10's CLI has no `docker
 /// stack config`; `docker stack deploy` reads the same format).
 fn compose_files_pass_config_of(compose: Compose) {
@@ -177,7 +177,7 @@ fn compose_files_pass_config_of(compose: Compose) {
     );
 }
 
-/// `config -q` of every file in the kit's directory `kind`; how many.
+/// `config` of every file in the kit's directory `kind`; how many.
 fn config_of_dir(
     compose: Compose,
     spec: &camino::Utf8Path,
@@ -207,30 +207,44 @@ fn config_of_dir(
                 }
             }
             let mut command = compose.command();
+            let mut variables = vec![
+                ("GREENLIGHT_VERSION".to_string(), "v1-set".to_string()),
+                ("GREENLIGHT_VERSION_REF".to_string(), ":v1-set".to_string()),
+                ("GREENLIGHT_BIND".to_string(), "10.0.0.11".to_string()),
+                (
+                    "GREENLIGHT_IMAGE".to_string(),
+                    "ghcr.io/acme/web:v1-set".to_string(),
+                ),
+            ];
+            for n in 0..10 {
+                variables.push((format!("GREENLIGHT_SECRET_{n}"), format!("set-secret-{n}")));
+            }
             command
-                .env("GREENLIGHT_VERSION", "v1")
-                .env("GREENLIGHT_VERSION_REF", ":v1")
-                .env("GREENLIGHT_BIND", "10.0.0.11")
-                .env("GREENLIGHT_IMAGE", "ghcr.io/acme/web:v1")
+                .envs(variables.iter().cloned())
                 .arg("--project-directory")
                 .arg(dir);
-            for n in 0..10 {
-                command.env(
-                    format!("GREENLIGHT_SECRET_{n}"),
-                    format!("swarm-secret-{n}"),
-                );
-            }
             // The njs override is only ever used on top of nginx's file.
             if file.ends_with("proxy-njs.yml") {
                 command.arg("-f").arg(compose_dir.join("proxy.yml"));
             }
-            let (ok, out) = run(command.arg("-f").arg(&file).args(["config", "-q"]));
+            let (ok, out) = run(command.arg("-f").arg(&file).arg("config"));
             assert!(
                 ok,
                 "{spec}: compose {} config failed for {}:\n{out}",
                 compose.name(),
                 file.display()
             );
+            // Each variable deploy.sh sets comes back as it was set.
+            for (name, value) in &variables {
+                if text.contains(&format!("${{{name}:")) {
+                    assert!(
+                        out.contains(value.as_str()),
+                        "{spec}: compose {} does not read back {name}={value} in {}:\n{out}",
+                        compose.name(),
+                        file.display()
+                    );
+                }
+            }
             // Neither deprecated nor obsolete keys: a kit that makes compose
             // warn on every deploy teaches people to ignore its output. A
             // stack file keeps `version`, which compose v2 calls obsolete:
