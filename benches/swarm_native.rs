@@ -35,6 +35,9 @@
 //!
 //! Run: `cargo bench --bench swarm_native`
 
+#[allow(dead_code)]
+#[path = "../tests/support/compose_harness.rs"]
+mod compose_harness;
 #[path = "../tests/support/harness.rs"]
 mod harness;
 #[allow(dead_code)]
@@ -43,6 +46,9 @@ mod lab;
 #[allow(dead_code)]
 #[path = "../tests/support/momo.rs"]
 mod momo;
+#[allow(dead_code)]
+#[path = "../tests/support/registry.rs"]
+mod registry;
 #[path = "../tests/support/mod.rs"]
 mod support;
 #[allow(dead_code)]

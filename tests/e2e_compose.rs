@@ -18,6 +18,7 @@
 mod compose_harness;
 #[path = "support/harness.rs"]
 mod harness;
+#[allow(dead_code)]
 #[path = "support/registry.rs"]
 mod registry;
 mod support;

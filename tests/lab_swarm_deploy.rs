@@ -4,13 +4,17 @@
 //! four lanes of load through nginx's published port: first deploy,
 //! upgrade, broken releases (unhealthy, exits at boot), rollback, a
 //! concurrent deploy refused, a deploy killed then converging, and a worker
-//! lost during a deploy. Every lane must lose zero requests.
+//! lost during a deploy, and images pulled from a private registry with the
+//! deployer's login. Every lane must lose zero requests.
 //!
 //! Needs what the lab needs (root, docker, ssh, openssl, iproute2, and
 //! debootstrap for a cold host image) and curl; skips with a reason when one
 //! is missing, fails when GREENLIGHT_REQUIRE_TOOLS=1. One lab at a time on a
 //! machine: Lab::up takes the machine-wide lab lock.
 
+#[allow(dead_code)]
+#[path = "support/compose_harness.rs"]
+mod compose_harness;
 #[path = "support/harness.rs"]
 mod harness;
 #[allow(dead_code)]
@@ -19,6 +23,9 @@ mod lab;
 #[allow(dead_code)]
 #[path = "support/momo.rs"]
 mod momo;
+#[allow(dead_code)]
+#[path = "support/registry.rs"]
+mod registry;
 mod support;
 #[allow(dead_code)]
 #[path = "support/swarm_stack.rs"]
@@ -178,6 +185,43 @@ fn a_single_node_swarm_deploys_upgrades_and_refuses_broken_releases_without_a_fa
         "after the rollback that followed prune"
     );
     assert_zero_failures(&load.finish(), "single-node swarm: prune, rollback");
+}
+
+/// The images in a private registry that takes only a login, which this
+/// machine's docker client has and no node has: every node pulls its task's
+/// image with the login deploy.sh passes along with the stack, for the
+/// first deploy and for an upgrade under load.
+#[test]
+fn a_three_node_swarm_pulls_each_release_from_a_private_registry_with_the_deployers_login() {
+    let Some(stack) =
+        SwarmStack::available().then(|| SwarmStack::up_from_a_private_registry(&["w1", "w2"], 3))
+    else {
+        return;
+    };
+    let out = stack.deploy(&["deploy", "v1"]);
+    assert_exit(&out, 0, "first deploy of v1");
+    assert_eq!(stack.served_version(), "v1");
+    let every_node = ["m", "w1", "w2"].map(String::from).to_vec();
+    assert_eq!(
+        stack.running_nodes("blue"),
+        every_node,
+        "a task of v1 on each node, each pulled:\n{}",
+        stack.service_ps("blue")
+    );
+    let load = stack.load();
+    let out = stack.deploy(&["deploy", "v2"]);
+    assert_exit(&out, 0, "deploy of v2");
+    assert_eq!(stack.served_version(), "v2");
+    assert_eq!(
+        stack.running_nodes("green"),
+        every_node,
+        "a task of v2 on each node, each pulled:\n{}",
+        stack.service_ps("green")
+    );
+    assert_zero_failures(
+        &load.finish(),
+        "three-node swarm from a private registry: v2",
+    );
 }
 
 #[test]

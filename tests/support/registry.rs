@@ -6,16 +6,24 @@
 //! with the registry stopped again.
 
 use std::fs;
+use std::net::Ipv4Addr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::compose_harness::{docker, docker_ok};
 use crate::harness::free_port;
 
+/// The user a registry started by [`LocalRegistry::start_with_login`]
+/// accepts, and the password.
+pub const LOGIN: (&str, &str) = ("lab", "greenlight-lab-registry");
+/// [`LOGIN`]'s htpasswd line (bcrypt, cost 5): the registry takes no other
+/// hash.
+const LOGIN_HTPASSWD: &str = "lab:$2b$05$cKPfyTgT6CRAdhLxszawAOt8FTcTP0ZUaQRtv0W38.d7bXTRp6JqO";
+
 /// A running (or stopped) registry and the references the test made for it,
 /// removed on drop (the images stay under their other names).
 pub struct LocalRegistry {
-    /// `127.0.0.1:PORT`, the registry part of its image names.
+    /// `IP:PORT`, the registry part of its image names.
     pub address: String,
     child: Option<Child>,
     refs: Vec<String>,
@@ -26,17 +34,33 @@ impl LocalRegistry {
     /// Starts `docker-registry serve` on a free loopback port with its
     /// storage in a temporary directory, and waits until it answers.
     pub fn start() -> LocalRegistry {
+        LocalRegistry::serve(Ipv4Addr::LOCALHOST, false)
+    }
+
+    /// As [`LocalRegistry::start`], on `ip` (an address of this machine),
+    /// answering only clients logged in as [`LOGIN`] (basic auth over
+    /// plain HTTP: a docker engine must list it as an insecure registry).
+    pub fn start_with_login(ip: Ipv4Addr) -> LocalRegistry {
+        LocalRegistry::serve(ip, true)
+    }
+
+    fn serve(ip: Ipv4Addr, login: bool) -> LocalRegistry {
         let dir = tempfile::tempdir().unwrap();
-        let address = format!("127.0.0.1:{}", free_port());
+        let address = format!("{ip}:{}", free_port());
         let config = dir.path().join("config.yml");
-        fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .unwrap();
+        let mut text = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
+            dir.path().join("data").display()
+        );
+        if login {
+            let htpasswd = dir.path().join("htpasswd");
+            fs::write(&htpasswd, format!("{LOGIN_HTPASSWD}\n")).unwrap();
+            text.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: greenlight-lab\n    path: {}\n",
+                htpasswd.display()
+            ));
+        }
+        fs::write(&config, text).unwrap();
         let child = Command::new("docker-registry")
             .arg("serve")
             .arg(&config)

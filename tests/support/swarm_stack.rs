@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 
 use crate::harness::Load;
 use crate::lab::swarm::Swarm;
-use crate::lab::{text, Host, Lab};
+use crate::lab::{text, Host, Lab, GATEWAY};
 use crate::momo::wait_group;
+use crate::registry::{LocalRegistry, LOGIN};
 use crate::support;
 use crate::support::images::{self, APP_IMAGE};
 
@@ -38,6 +39,8 @@ pub struct SwarmStack {
     pub kit: PathBuf,
     dir: tempfile::TempDir,
     lab: Lab,
+    /// The private registry the nodes pull from, when there is one.
+    _registry: Option<LocalRegistry>,
 }
 
 impl SwarmStack {
@@ -55,7 +58,18 @@ impl SwarmStack {
 
     /// As [`SwarmStack::up`], with this health deadline.
     pub fn up_with(workers: &[&str], replicas: u32, app_extra: &str, deadline: &str) -> SwarmStack {
-        SwarmStack::form(workers, replicas, app_extra, deadline, Manager::DockerHost)
+        let how = (Manager::DockerHost, Delivery::Sent);
+        SwarmStack::form(workers, replicas, app_extra, deadline, how)
+    }
+
+    /// As [`SwarmStack::up`], the images (v1 and v2 of the app, and nginx)
+    /// in a private registry on this machine's lab address that takes only
+    /// a login: the spec has a registry, this machine's docker client (the
+    /// one deploy.sh runs) is logged in to it, and no node is or has the
+    /// images.
+    pub fn up_from_a_private_registry(workers: &[&str], replicas: u32) -> SwarmStack {
+        let how = (Manager::DockerHost, Delivery::PrivateRegistry);
+        SwarmStack::form(workers, replicas, "", "60s", how)
     }
 
     /// As [`SwarmStack::up`], the manager named as the spec's one host
@@ -64,7 +78,8 @@ impl SwarmStack {
     /// there, not loaded), so that deploy.sh adds the njs override file to
     /// nginx's stack.
     pub fn up_by_manager_host(workers: &[&str], replicas: u32, app_extra: &str) -> SwarmStack {
-        SwarmStack::form(workers, replicas, app_extra, "60s", Manager::Host)
+        let how = (Manager::Host, Delivery::Sent);
+        SwarmStack::form(workers, replicas, app_extra, "60s", how)
     }
 
     fn form(
@@ -72,7 +87,7 @@ impl SwarmStack {
         replicas: u32,
         app_extra: &str,
         deadline: &str,
-        manager: Manager,
+        (manager, delivery): (Manager, Delivery),
     ) -> SwarmStack {
         // The test images, built (once) before the lab is up.
         images::images();
@@ -80,26 +95,52 @@ impl SwarmStack {
             .chain(workers.iter().copied())
             .collect();
         let lab = Lab::up(&names);
-        {
-            let swarm = Swarm::form(&lab, "m", workers);
-            // The lab's node heartbeat is docker's default (5 s): a lost
-            // node is seen in 12 to 15 s.
-            let started = Instant::now();
-            for version in VERSIONS {
-                swarm.send_image(&format!("{APP_IMAGE}:{version}"));
-            }
-            lab.host("m").send_image(nginx_image(manager));
-            eprintln!(
-                "swarm stack: images on every node in {:.1} s",
-                started.elapsed().as_secs_f64()
-            );
-        }
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("state")).unwrap();
+        fs::create_dir_all(dir.path().join("docker-config")).unwrap();
+        // The lab's node heartbeat is docker's default (5 s): a lost node
+        // is seen in 12 to 15 s.
+        let swarm = Swarm::form(&lab, "m", workers);
+        let started = Instant::now();
+        let (registry, images) = match delivery {
+            Delivery::Sent => {
+                for version in VERSIONS {
+                    swarm.send_image(&format!("{APP_IMAGE}:{version}"));
+                }
+                lab.host("m").send_image(nginx_image(manager));
+                let images = Images {
+                    app: APP_IMAGE.to_string(),
+                    nginx: nginx_image(manager).to_string(),
+                    registry_none: true,
+                };
+                (None, images)
+            }
+            Delivery::PrivateRegistry => {
+                let registry = LocalRegistry::start_with_login(GATEWAY);
+                let images = Images {
+                    app: format!("{}/{APP_IMAGE}", registry.address),
+                    nginx: format!("{}/{}", registry.address, nginx_image(manager)),
+                    registry_none: false,
+                };
+                let mut pushes: Vec<(String, String)> = ["v1", "v2"]
+                    .iter()
+                    .map(|v| (format!("{APP_IMAGE}:{v}"), format!("{}:{v}", images.app)))
+                    .collect();
+                pushes.push((nginx_image(manager).to_string(), images.nginx.clone()));
+                push_through(lab.host("m"), &registry.address, &pushes);
+                log_in(&lab, &dir.path().join("docker-config"), &registry.address);
+                (Some(registry), images)
+            }
+        };
+        eprintln!(
+            "swarm stack: images delivered in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        drop(swarm);
         let spec = spec_text(
             lab.host("m"),
             manager,
-            nginx_image(manager),
+            &images,
             replicas,
             app_extra,
             deadline,
@@ -120,6 +161,7 @@ impl SwarmStack {
             kit: dir.path().join("deploy").join(PROJECT),
             dir,
             lab,
+            _registry: registry,
         }
     }
 
@@ -141,6 +183,7 @@ impl SwarmStack {
             .env("GREENLIGHT_SSH_CONFIG", self.lab.ssh_config())
             .env("GREENLIGHT_STATE_DIR", state_dir)
             .env("PATH", self.lab.path_env())
+            .env("DOCKER_CONFIG", self.dir.path().join("docker-config"))
             .stdin(Stdio::null())
             .process_group(0);
         cmd
@@ -296,6 +339,76 @@ fn nginx_image(manager: Manager) -> &'static str {
     }
 }
 
+/// How the nodes get the images.
+#[derive(Clone, Copy)]
+enum Delivery {
+    /// Sent to every node (`registry "none"`).
+    Sent,
+    /// Pushed to a private registry; no node has them or a login.
+    PrivateRegistry,
+}
+
+/// The images the spec names.
+struct Images {
+    /// The app's image, without a tag.
+    app: String,
+    /// nginx's image.
+    nginx: String,
+    /// The spec says `registry "none"`.
+    registry_none: bool,
+}
+
+/// Pushes each (local image, registry name) through host `via`: the image
+/// is sent to its engine, tagged, pushed with a login made for the push
+/// alone, and removed again, so that the host keeps neither.
+fn push_through(via: &Host, registry: &str, images: &[(String, String)]) {
+    for (local, _) in images {
+        via.send_image(local);
+    }
+    let mut script = format!(
+        "set -e; printf '%s' {} | docker login -u {} --password-stdin {registry} >/dev/null\n",
+        shell_words::quote(LOGIN.1),
+        LOGIN.0
+    );
+    for (local, named) in images {
+        let (local, named) = (shell_words::quote(local), shell_words::quote(named));
+        script.push_str(&format!(
+            "docker tag {local} {named}; docker push -q {named} >/dev/null; docker rmi {local} {named} >/dev/null\n"
+        ));
+    }
+    script.push_str(&format!("docker logout {registry} >/dev/null\n"));
+    via.ssh_ok(&script);
+}
+
+/// Logs this machine's docker client in to the registry, its credentials
+/// kept in `config_dir` (deploy.sh's DOCKER_CONFIG); docker checks them
+/// through the manager's engine, which knows the registry as insecure.
+fn log_in(lab: &Lab, config_dir: &Path, registry: &str) {
+    let mut login = Command::new("docker")
+        .env("DOCKER_CONFIG", config_dir)
+        .env("DOCKER_HOST", lab.host("m").docker_host_ssh())
+        .env("PATH", lab.path_env())
+        .args(["login", "-u", LOGIN.0, "--password-stdin", registry])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    login
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(LOGIN.1.as_bytes())
+        .unwrap();
+    let out = login.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "docker login to {registry}: {}",
+        text(&out)
+    );
+}
+
 /// How the spec names the swarm's manager.
 #[derive(Clone, Copy)]
 enum Manager {
@@ -311,7 +424,7 @@ enum Manager {
 fn spec_text(
     m: &Host,
     manager: Manager,
-    nginx: &str,
+    images: &Images,
     replicas: u32,
     app_extra: &str,
     deadline: &str,
@@ -326,14 +439,20 @@ fn spec_text(
             m.ssh_destination()
         ),
     };
+    let registry = if images.registry_none {
+        "registry \"none\""
+    } else {
+        ""
+    };
+    let (app, nginx) = (&images.app, &images.nginx);
     format!(
         r#"greenlight 1
 project "{PROJECT}"
 {engine}
-registry "none"
+{registry}
 
 app "web" {{
-    image "{APP_IMAGE}"
+    image "{app}"
     tag "v1"
     port 8080
     replicas {replicas}
