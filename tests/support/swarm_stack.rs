@@ -1,12 +1,14 @@
 //! A swarm kit on a Docker Swarm of lab hosts: host `m` is the manager
 //! (deploy.sh reaches its engine as `docker-host "ssh://…"`), any others are
 //! workers. The test app's images are sent to every node and the nginx
-//! image to the manager (`registry "none"`: no node pulls); the spec is
+//! image to the manager (`registry "none"`: no node pulls), or, with
+//! [`SwarmStack::up_from_a_private_registry`], pushed to a registry that
+//! only deploy.sh's docker client is logged in to; the spec is
 //! specs/hello-swarm.kdl's shape with the lab's addresses, its kit built
 //! here.
 //!
 //! ```ignore
-//! let Some(stack) = SwarmStack::available().then(|| SwarmStack::up(&["w1", "w2"], 3)) else { return };
+//! let Some(stack) = SwarmStack::available().then(|| SwarmStack::up(&["w1", "w2"], 3, "")) else { return };
 //! assert_eq!(code(&stack.deploy(&["deploy", "v1"])), Some(0));
 //! assert_eq!(stack.served_version(), "v1");
 //! let load = stack.load();                      // four lanes through the manager's port 80
